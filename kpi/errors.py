@@ -1,0 +1,64 @@
+"""Every error kpi reports, as small named types carrying data.
+
+Input problems are collected, not raised one by one: a supervisor sees every
+wrong cell of a sheet at once. Each exception also subclasses a builtin, so
+library callers can catch ``ValueError`` without knowing kpi's types.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class KpiError(Exception):
+    """Base of every error kpi raises on purpose."""
+
+
+class InputProblem(NamedTuple):
+    """One thing wrong with the input.
+
+    agent:    agent id (or name) of the row, "" when the problem is not a row's
+    field:    field id, "" when the problem is the whole file
+    location: sheet!cell, CSV line, or the file name
+    value:    the value as typed ("" when empty)
+    code:     message key in ``kpi/messages.toml`` saying what is expected
+    params:   values for the message placeholders, as (name, text) pairs
+    """
+
+    agent: str
+    field: str
+    location: str
+    value: str
+    code: str
+    params: tuple[tuple[str, str], ...] = ()
+
+
+class InputError(KpiError, ValueError):
+    """The input cannot be scored; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[InputProblem] | tuple[InputProblem, ...]):
+        self.problems = tuple(problems)
+        super().__init__(f"{len(self.problems)} input problem(s)")
+
+
+class ConfigError(KpiError, ValueError):
+    """A config file is broken: which file, which key, what, and an example."""
+
+    def __init__(self, file: str, key: str, message: str, example: str = ""):
+        self.file, self.key, self.message, self.example = file, key, message, example
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """The message a person sees: file, key, reason, then a correct example."""
+        text = f"{self.file}: {self.key}: {self.message}"
+        if self.example:
+            text += "\n  A correct example:\n" + _indent(self.example.strip(), "    ")
+        return text
+
+
+class PeriodError(KpiError, ValueError):
+    """A period that is not a YYYY-MM month."""
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.splitlines())

@@ -1,0 +1,64 @@
+"""Exact numbers: every value that is scored or paid is a ``Decimal``.
+
+One helper, :func:`D`, builds them; floats (as openpyxl returns numeric cells)
+go through their shortest ``repr`` so that 0.1 stays 0.1, the number Excel shows.
+Nothing here rounds: rounding happens once, in :mod:`kpi.pay`.
+"""
+
+from __future__ import annotations
+
+import decimal
+from decimal import Decimal
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+
+
+def D(value: object) -> Decimal:
+    """Return ``value`` as an exact Decimal (str, int, float or Decimal)."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not a number")
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, (int, str)):
+        return Decimal(value)
+    raise TypeError(f"not a number: {value!r}")
+
+
+def plain(value: Decimal) -> str:
+    """Shortest exact text of ``value``, without exponent: 30, 7.5, 0.015."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def json_number(value: Decimal) -> int | float:
+    """A JSON number for points and multipliers (halves and tenths are exact)."""
+    if value == value.to_integral_value():
+        return int(value)
+    return float(plain(value))
+
+
+def money(value: Decimal) -> str:
+    """Money as text with two decimals, the way payroll shows it: 1234.50."""
+    return format(value.quantize(Decimal("0.01")), "f")
+
+
+def grouped(value: Decimal) -> str:
+    """Money with thousands separators for people: 92,000.00."""
+    return format(value.quantize(Decimal("0.01")), ",f")
+
+
+def percent(rate: Decimal) -> str:
+    """A rate as a percentage, exact to four decimals, truncated with '…'.
+
+    Truncation (toward minus infinity) never moves a value across a threshold
+    in the reader's eyes: 1.49999% shows as 1.4999…%, not as 1.50%.
+    """
+    scaled = rate * HUNDRED
+    shown = scaled.quantize(Decimal("0.0001"), rounding=decimal.ROUND_FLOOR)
+    text = format(shown, "f").rstrip("0")
+    whole, _, frac = text.partition(".")
+    text = f"{whole}.{frac.ljust(2, '0')}"
+    return f"{text}…%" if shown != scaled else f"{text}%"

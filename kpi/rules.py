@@ -1,0 +1,325 @@
+"""The rulebook as frozen, self-checking models.
+
+``config/weights.toml`` becomes :class:`WeightsVersion` (the items),
+``config/pay_bands.toml`` :class:`PayVersion` (bands, rounding, level ladder) and
+``config/fields.toml`` :class:`Fields` (the input columns). Each model checks
+itself when built: tiers and bands form gapless ordered chains, weights add up
+to the declared total, every label exists in zh and en. A month is scored with
+one :class:`Ruleset`: the versions in force then, plus their identity.
+"""
+
+from __future__ import annotations
+
+import decimal
+from decimal import Decimal
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from kpi import tiers as tiers_mod
+
+FROZEN = ConfigDict(frozen=True, extra="forbid")
+Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class Label(BaseModel):
+    """A text in both languages; neither may be empty."""
+
+    model_config = FROZEN
+    zh: NonEmpty
+    en: NonEmpty
+
+    def __call__(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+# ------------------------------------------------------------------ measures
+class RatioMeasure(BaseModel):
+    """numerator / denominator field, or numerator / a fixed ``standard``."""
+
+    model_config = FROZEN
+    kind: Literal["ratio"]
+    numerator: NonEmpty
+    denominator: str | None = None
+    standard: Decimal | None = Field(default=None, gt=0)
+    zero_denominator: Decimal | None = None  # value used when the denominator is 0
+
+    @model_validator(mode="after")
+    def _one_denominator(self):
+        if (self.denominator is None) == (self.standard is None):
+            raise ValueError("give exactly one of `denominator` (a field) or `standard` (a number)")
+        return self
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.numerator,) + ((self.denominator,) if self.denominator else ())
+
+
+class GrowthMeasure(BaseModel):
+    """(value − base) / base, e.g. growth of sales over last month."""
+
+    model_config = FROZEN
+    kind: Literal["growth"]
+    value: NonEmpty
+    base: NonEmpty
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.value, self.base)
+
+
+class ValueMeasure(BaseModel):
+    """A field's value as it is, e.g. a count of disputes."""
+
+    model_config = FROZEN
+    kind: Literal["value"]
+    value: NonEmpty
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.value,)
+
+
+class TeamShareMeasure(BaseModel):
+    """value / the team's total of value; thresholds scale by reference / team size."""
+
+    model_config = FROZEN
+    kind: Literal["team_share"]
+    value: NonEmpty
+    zero_denominator: Decimal = Decimal(0)
+    reference_team_size: Decimal = Field(gt=0)
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.value,)
+
+
+Measure = Annotated[
+    Union[RatioMeasure, GrowthMeasure, ValueMeasure, TeamShareMeasure], Field(discriminator="kind")
+]
+
+
+# ------------------------------------------------------------------ items
+class Step(BaseModel):
+    """``per_step`` points for every full ``size`` the value lies from ``anchor``."""
+
+    model_config = FROZEN
+    anchor: Decimal
+    size: Decimal = Field(gt=0)
+    per_step: Decimal
+
+
+class Tier(tiers_mod.Bracket):
+    """A bracket of an item's measure and the points it gives."""
+
+    points: Decimal
+    step: Step | None = None
+    label: Label
+
+
+class NoBase(BaseModel):
+    """Points given when a growth item has no base month (empty or 0)."""
+
+    model_config = FROZEN
+    points: Decimal
+    label: Label
+
+
+class TieredItem(BaseModel):
+    """A quantitative item: measure the inputs, find the tier, give its points."""
+
+    model_config = FROZEN
+    id: NonEmpty
+    group: Literal["quantitative"]
+    kind: Literal["tiered"]
+    label: Label
+    weight: Decimal = Field(ge=0)
+    measure: Measure
+    measure_label: Label
+    tiers: tuple[Tier, ...]
+    no_base: NoBase | None = None
+    source: str = ""
+    note: str = ""
+
+    @field_validator("tiers")
+    @classmethod
+    def _chain(cls, tiers):
+        tiers_mod.check_chain(tiers, "tiers")
+        return tiers
+
+    @model_validator(mode="after")
+    def _growth_has_no_base(self):
+        if self.measure.kind == "growth" and self.no_base is None:
+            raise ValueError("a growth item needs `no_base` (points and label when there is no base month)")
+        return self
+
+    @property
+    def maximum(self) -> Decimal:
+        return self.weight
+
+
+class JudgementItem(BaseModel):
+    """A qualitative item: the supervisor gives 0..max points in ``increment`` steps."""
+
+    model_config = FROZEN
+    id: NonEmpty
+    group: Literal["qualitative"]
+    kind: Literal["judgement"]
+    label: Label
+    description: Label | None = None
+    max: Decimal = Field(gt=0)
+    increment: Decimal = Field(default=Decimal("0.5"), gt=0)
+    source: str = ""
+    note: str = ""
+
+    @property
+    def weight(self) -> Decimal:
+        return self.max
+
+
+Item = Annotated[Union[TieredItem, JudgementItem], Field(discriminator="kind")]
+
+
+class WeightsVersion(BaseModel):
+    """One dated version of the assessment table."""
+
+    model_config = FROZEN
+    effective: Month
+    title: Label
+    source: str = ""
+    note: str = ""
+    total: Decimal = Field(gt=0)
+    min_points: Decimal = Decimal(0)
+    max_points: Decimal | None = None
+    items: tuple[Item, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _weights_add_up(self):
+        ids = [item.id for item in self.items]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"item ids repeat: {sorted({i for i in ids if ids.count(i) > 1})}")
+        added = sum((item.weight for item in self.items), Decimal(0))
+        if added != self.total:
+            raise ValueError(f"weights and maxima add up to {added}, not to total = {self.total}")
+        return self
+
+    def item(self, item_id: str) -> Item:
+        return next(item for item in self.items if item.id == item_id)
+
+
+# ------------------------------------------------------------------ pay
+class LevelChange(Label):
+    """A level recommendation in words, with the machine value the ladder uses."""
+
+    value: Literal["+2", "+1|0", "0", "-1", "dismiss"]
+
+
+class Band(tiers_mod.Bracket):
+    """A range of totals with its pay multiplier and level recommendation."""
+
+    multiplier: Decimal = Field(ge=0)
+    label: Label
+    level_change: LevelChange
+
+
+class Rounding(BaseModel):
+    """How pay is rounded, once: to ``quantum`` by a decimal rounding mode."""
+
+    model_config = FROZEN
+    quantum: Decimal = Field(gt=0)
+    mode: str
+
+    @field_validator("mode")
+    @classmethod
+    def _known_mode(cls, mode):
+        if not mode.startswith("ROUND_") or not hasattr(decimal, mode):
+            raise ValueError(f"unknown rounding mode {mode!r}; use e.g. ROUND_HALF_UP or ROUND_HALF_EVEN")
+        return mode
+
+
+class Level(BaseModel):
+    """A rung of the level ladder with its example pay figures."""
+
+    model_config = FROZEN
+    id: NonEmpty
+    label: Label
+    base_pay: Decimal = Field(ge=0)
+    performance_pay: Decimal = Field(ge=0)
+
+
+class PayVersion(BaseModel):
+    """One dated version of the result table (pay bands, rounding, levels)."""
+
+    model_config = FROZEN
+    effective: Month
+    source: str = ""
+    note: str = ""
+    rounding: Rounding
+    bands: tuple[Band, ...]
+    levels: tuple[Level, ...] = Field(min_length=1)
+
+    @field_validator("bands")
+    @classmethod
+    def _chain(cls, bands):
+        tiers_mod.check_chain(bands, "bands")
+        return bands
+
+    @field_validator("levels")
+    @classmethod
+    def _unique_levels(cls, levels):
+        ids = [level.id for level in levels]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"level ids repeat: {ids}")
+        return levels
+
+    def level(self, level_id: str) -> Level | None:
+        return next((level for level in self.levels if level.id == level_id), None)
+
+
+# ------------------------------------------------------------------ input fields
+class InputField(BaseModel):
+    """One column of the input sheet and the bounds its values must keep."""
+
+    model_config = FROZEN
+    id: NonEmpty
+    label: Label
+    type: Literal["text", "money", "count", "number"]
+    required: bool
+    aliases: tuple[str, ...] = ()
+    min: Decimal | None = None
+    min_exclusive: bool = False
+    max: Decimal | None = None
+    increment: Decimal | None = None
+    at_most: str | None = None
+
+
+class Fields(BaseModel):
+    """The identity and quantitative input columns (qualitative ones come from items)."""
+
+    model_config = FROZEN
+    fields: tuple[InputField, ...]
+
+
+class RulesVersion(BaseModel):
+    """Which rules scored a month: each file's version in force and their hash."""
+
+    model_config = FROZEN
+    weights_effective: Month
+    pay_bands_effective: Month
+    sha256: str
+    config_dir: str
+
+
+class Ruleset(BaseModel):
+    """Everything needed to score one month, and which config it came from.
+
+    ``fields`` holds every input column: identity, quantitative inputs and one
+    column per qualitative item (0..max). ``version`` is what results record.
+    """
+
+    model_config = FROZEN
+    period: Month
+    weights: WeightsVersion
+    pay: PayVersion
+    fields: tuple[InputField, ...]
+    version: RulesVersion
+
+    def field(self, field_id: str) -> InputField | None:
+        return next((f for f in self.fields if f.id == field_id), None)

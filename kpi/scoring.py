@@ -1,0 +1,124 @@
+"""Scoring: pure functions from (rules, one agent's inputs, team context) to a result.
+
+Every item yields an :class:`ItemResult`, the record every renderer shows; the
+total is their sum and the pay follows from it. Nothing here rounds or reads
+a file.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import NamedTuple
+
+from kpi import measures, pay, rules, tiers
+from kpi.agents import AgentInput, TeamContext, teams
+
+
+class ItemResult(NamedTuple):
+    """How one item was scored.
+
+    item_id, group, label, weight: the item as configured (weight = standard
+        points, the maximum for a qualitative item)
+    inputs: (field, value) pairs used; team figures as ``team.<field>``
+    measure: the exact rate or count compared with the tiers, ``None`` if none
+    tier: index of the matched tier, ``None`` for judgement or no base month
+    tier_label: the matched tier (or no-base rule) in plain zh/en words
+    bracket: the matched tier's bounds as applied (scaled to team size)
+    steps: full steps counted by the tier's step rule (0 if none)
+    points: points given, after the floor and optional cap
+    notes: message keys: no_base, zero_denominator, floored, capped, scaled
+    """
+
+    item_id: str
+    group: str
+    label: rules.Label
+    weight: Decimal
+    inputs: tuple[tuple[str, Decimal | None], ...]
+    measure: Decimal | None
+    tier: int | None
+    tier_label: rules.Label | None
+    bracket: tiers.Bracket | None
+    steps: int
+    points: Decimal
+    notes: tuple[str, ...] = ()
+
+    @property
+    def lost(self) -> Decimal:
+        """Points short of the weight (0 when at or above it)."""
+        return max(self.weight - self.points, Decimal(0))
+
+
+class AgentResult(NamedTuple):
+    """One agent's month: item records, total, pay, and the rules that made them."""
+
+    agent: AgentInput
+    items: tuple[ItemResult, ...]
+    total: Decimal
+    pay: pay.PayResult
+    rules: rules.RulesVersion
+
+
+def score_item(version: rules.WeightsVersion, item: rules.Item, agent: AgentInput, team: TeamContext) -> ItemResult:
+    """Score one item of one agent."""
+    if item.kind == "judgement":
+        value = agent.values[item.id]
+        return ItemResult(item.id, item.group, item.label, item.max, ((item.id, value),),
+                          None, None, None, None, 0, value)
+    return _score_tiered(version, item, agent, team)
+
+
+def _score_tiered(version, item: rules.TieredItem, agent: AgentInput, team: TeamContext) -> ItemResult:
+    measured = measures.measure(item.measure, agent.values, team)
+    base = ItemResult(item.id, item.group, item.label, item.weight, measured.inputs, measured.value,
+                      None, None, None, 0, Decimal(0), measured.notes)
+    if measured.value is None:
+        return base._replace(tier_label=item.no_base.label, points=item.no_base.points)
+    chain = [tiers.scaled(t, measured.factor) for t in item.tiers]
+    index = tiers.find(chain, measured.value)
+    tier = item.tiers[index]
+    steps = _steps(tier.step, measured.value, measured.factor)
+    raw = tier.points + (tier.step.per_step * steps if tier.step else 0)
+    points, limit_notes = _limit(version, raw)
+    scaled_note = ("scaled",) if measured.factor != 1 else ()
+    return base._replace(tier=index, tier_label=tier.label, bracket=chain[index], steps=steps,
+                         points=points, notes=measured.notes + scaled_note + limit_notes)
+
+
+def _steps(step: rules.Step | None, value: Decimal, factor: Decimal) -> int:
+    """Full steps (floor) between ``value`` and the step's anchor."""
+    if step is None:
+        return 0
+    distance = abs(value - step.anchor * factor) / (step.size * factor)
+    return int(distance.to_integral_value(rounding=decimal.ROUND_FLOOR))
+
+
+def _limit(version: rules.WeightsVersion, points: Decimal) -> tuple[Decimal, tuple[str, ...]]:
+    """Apply the floor (no item below ``min_points``) and the optional cap."""
+    if points < version.min_points:
+        return version.min_points, ("floored",)
+    if version.max_points is not None and points > version.max_points:
+        return version.max_points, ("capped",)
+    return points, ()
+
+
+def score_agent(ruleset: rules.Ruleset, agent: AgentInput, team: TeamContext) -> AgentResult:
+    """Score every item of one agent, add them up and compute pay."""
+    items = tuple(score_item(ruleset.weights, item, agent, team) for item in ruleset.weights.items)
+    total = sum((item.points for item in items), Decimal(0))
+    values = agent.values
+    result = pay.compute(ruleset.pay, total, agent.level, values.get("base_pay"), values.get("performance_pay"))
+    return AgentResult(agent, items, total, result, ruleset.version)
+
+
+def team_fields(ruleset: rules.Ruleset) -> tuple[str, ...]:
+    """Fields whose team totals some item needs."""
+    return tuple(item.measure.value for item in ruleset.weights.items
+                 if item.kind == "tiered" and item.measure.kind == "team_share")
+
+
+def score_month(ruleset: rules.Ruleset, agents: Sequence[AgentInput]) -> tuple[AgentResult, ...]:
+    """Score every agent of a month; team context comes from the same input."""
+    contexts = teams(agents, team_fields(ruleset))
+    return tuple(score_agent(ruleset, agent, contexts[agent.team]) for agent in agents)
