@@ -136,7 +136,7 @@ class TieredItem(BaseModel):
     tiers: tuple[Tier, ...]
     no_base: NoBase | None = None
     source: str = ""
-    note: str = ""
+    note: Label | None = None
 
     @field_validator("tiers")
     @classmethod
@@ -167,7 +167,7 @@ class JudgementItem(BaseModel):
     max: Decimal = Field(gt=0)
     increment: Decimal = Field(default=Decimal("0.5"), gt=0)
     source: str = ""
-    note: str = ""
+    note: Label | None = None
 
     @property
     def weight(self) -> Decimal:
@@ -184,7 +184,7 @@ class WeightsVersion(BaseModel):
     effective: Month
     title: Label
     source: str = ""
-    note: str = ""
+    note: Label | None = None
     total: Decimal = Field(gt=0)
     min_points: Decimal = Decimal(0)
     max_points: Decimal | None = None
@@ -250,7 +250,7 @@ class PayVersion(BaseModel):
     model_config = FROZEN
     effective: Month
     source: str = ""
-    note: str = ""
+    note: Label | None = None
     rounding: Rounding
     bands: tuple[Band, ...]
     levels: tuple[Level, ...] = Field(min_length=1)

@@ -38,14 +38,14 @@ class Bracket(BaseModel):
         return _above_min(self, value) and _below_max(self, value)
 
     def describe(self, show=numbers.plain, var: str = "x") -> str:
-        """The bracket in symbols: ``1% ≤ x < 1.5%``, ``x > 110%``."""
-        parts = []
-        if self.min is not None:
-            parts.append(f"{show(self.min)} {'≤' if self.min_inclusive else '<'} ")
-        parts.append(var)
-        if self.max is not None:
-            parts.append(f" {'≤' if self.max_inclusive else '<'} {show(self.max)}")
-        return "".join(parts)
+        """The bracket in symbols: ``1% ≤ x < 1.5%``, ``x > 110%``, ``x ≤ 10%``."""
+        low = "≤" if self.min_inclusive else "<"
+        high = "≤" if self.max_inclusive else "<"
+        if self.min is None:
+            return f"{var} {high} {show(self.max)}" if self.max is not None else var
+        if self.max is None:
+            return f"{var} {'≥' if self.min_inclusive else '>'} {show(self.min)}"
+        return f"{show(self.min)} {low} {var} {high} {show(self.max)}"
 
 
 def _above_min(bracket: Bracket, value: Decimal) -> bool:

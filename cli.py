@@ -1,0 +1,108 @@
+"""The ``kpi`` command line: parse options, call one library function, render.
+
+Every command's logic lives in the ``kpi`` package; this module only turns
+options into a call and the result (or a :mod:`kpi.errors` error) into text
+and an exit code: 0 success, 1 input or config problem, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import sys
+
+import click
+
+from kpi import config, i18n, month, terminal
+from kpi.errors import ConfigError, InputError
+
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _period(ctx, param, value):
+    if value is not None and not PERIOD.match(value):
+        raise click.BadParameter(i18n.text("period_invalid", i18n.lang_from_env()))
+    return value
+
+
+def config_option(func):
+    return click.option("--config", "config_dir", type=click.Path(file_okay=False), envvar="KPI_CONFIG",
+                        help="Config directory (weights.toml, pay_bands.toml, fields.toml); default: the shipped one. "
+                             "Env: KPI_CONFIG.")(func)
+
+
+def lang_option(func):
+    return click.option("--lang", type=click.Choice(i18n.LANGS), envvar="KPI_LANG", default=i18n.DEFAULT,
+                        show_default=True, help="Language of sheets and messages. Env: KPI_LANG.")(func)
+
+
+def echo_lines(lines, err: bool = False) -> None:
+    for line in lines:
+        click.echo(line, err=err)
+
+
+def fail_config(error: ConfigError, lang: str):
+    click.echo(f"{i18n.text('config_error', lang)} {error.render()}", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kpi")
+def main():
+    """kpi: monthly performance scores and payroll for customer-service teams (客服绩效考核).
+
+    Example: kpi score examples/2026-09/填报表-2026-09.xlsx --period 2026-09
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
+@main.command()
+@click.argument("input_file", metavar="INPUT", type=click.Path(dir_okay=False))
+@click.option("--period", required=True, callback=_period, help="Month assessed, YYYY-MM.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output directory [default: kpi-out/YYYY-MM].")
+@config_option
+@lang_option
+def score(input_file, period, out_dir, config_dir, lang):
+    """Score a filled assessment sheet (.xlsx or .csv) and write results, payroll and scorecards.
+
+    Nothing is written when the input has problems: every problem is listed
+    with its cell, and the exit code is 1.
+
+    Example: kpi score 填报表-2026-09.xlsx --period 2026-09 --out out/2026-09
+    """
+    ruleset = None
+    try:
+        ruleset = config.load(config_dir, period)
+        report = month.score(input_file, period, config_dir, out_dir, lang)
+    except ConfigError as error:
+        fail_config(error, lang)
+    except InputError as error:
+        echo_lines(terminal.problems(error.problems, ruleset, lang), err=True)
+        sys.exit(1)
+    except OSError as error:
+        click.echo(i18n.text("output_error", lang, path=out_dir or f"kpi-out/{period}", reason=error.strerror), err=True)
+        sys.exit(1)
+    echo_lines(terminal.summary(report, lang))
+
+
+@main.command("rules")
+@click.option("--period", callback=_period, help="Month whose rules to show, YYYY-MM [default: this month].")
+@config_option
+@lang_option
+def rules_command(period, config_dir, lang):
+    """Print the assessment table in force for a month, with the source of each reading.
+
+    Example: kpi rules --period 2026-09 --lang en
+    """
+    try:
+        period = period or datetime.date.today().strftime("%Y-%m")
+        ruleset = config.load(config_dir, period)
+    except ConfigError as error:
+        fail_config(error, lang)
+    echo_lines(terminal.rulebook(ruleset, lang))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""From a grid of cells to validated agents, or to a list of every problem.
+
+The reader (an edge) turns a file into a :class:`Grid`: rows of raw cell values
+with their row numbers. This module, pure, finds the header row, maps headers
+to fields, parses each value exactly and checks the bounds and relations of
+``config/fields.toml``. It returns ``(agents, problems)``; a caller that gets
+problems writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import NamedTuple
+
+from kpi import numbers, rules
+from kpi.agents import AgentInput
+from kpi.errors import InputProblem
+
+HEADER_SCAN = 10          # rows searched for the header row
+TOTAL_ROW_WORDS = {"合计", "总计", "小计", "total", "sum"}
+_MONEY_MARKS = re.compile(r"^[¥￥]|元$")
+
+
+class Grid(NamedTuple):
+    """A file's cells as read: ``rows`` yields (row number, tuple of values).
+
+    where(row, col) names a cell for people: ``填报表!C5`` (col counts from 0),
+    or the whole row, ``填报表!5:5``, when col is None.
+    """
+
+    source: str
+    rows: Iterable[tuple[int, Sequence[object]]]
+    where: Callable[[int, int | None], str]
+
+
+class Columns(NamedTuple):
+    """The header row: its number and which column holds which field."""
+
+    row: int
+    by_field: dict[str, int]
+
+
+def parse(grid: Grid, ruleset: rules.Ruleset) -> tuple[list[AgentInput], list[InputProblem]]:
+    """Validate every row of ``grid``; return the agents and every problem found."""
+    rows = iter(grid.rows)
+    columns, problems = _find_header(rows, grid, ruleset)
+    if columns is None:
+        return [], problems
+    agents: list[AgentInput] = []
+    seen: dict[str, str] = {}
+    for number, values in rows:
+        agent = _parse_row(number, values, columns, grid, ruleset, problems)
+        if agent is not None:
+            _check_unique(agent, seen, grid.where(number, columns.by_field["agent_id"]), problems)
+            agents.append(agent)
+    if not agents and not problems:
+        problems.append(InputProblem("", "", grid.source, "", "no_rows"))
+    return agents, problems
+
+
+# ------------------------------------------------------------------ header
+def normalise_header(text: object) -> str:
+    """Header text folded for matching: NFKC, no spaces, lower case."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or ""))).lower()
+
+
+def header_names(ruleset: rules.Ruleset) -> dict[str, str]:
+    """Every accepted header (folded) → field id."""
+    names = {}
+    for f in ruleset.fields:
+        for name in (f.id, f.label.zh, f.label.en, *f.aliases):
+            names[normalise_header(name)] = f.id
+    return names
+
+
+def _find_header(rows, grid: Grid, ruleset: rules.Ruleset) -> tuple[Columns | None, list[InputProblem]]:
+    names = header_names(ruleset)
+    for number, values in rows:
+        matched = [(i, names.get(normalise_header(v))) for i, v in enumerate(values)]
+        matched = [(i, f) for i, f in matched if f]
+        if len(matched) >= 2:
+            return _map_columns(number, matched, grid, ruleset)
+        if number >= HEADER_SCAN:
+            break
+    return None, [InputProblem("", "", grid.source, "", "no_header",
+                               (("examples", "、".join(f.label.zh for f in ruleset.fields[:4])),))]
+
+
+def _map_columns(number: int, matched, grid: Grid, ruleset: rules.Ruleset):
+    by_field: dict[str, int] = {}
+    problems = []
+    for index, field_id in matched:
+        if field_id in by_field:
+            problems.append(InputProblem("", field_id, grid.where(number, index), "", "duplicate_column",
+                                         (("other", grid.where(number, by_field[field_id])),)))
+        else:
+            by_field[field_id] = index
+    for f in ruleset.fields:
+        if f.required and f.id not in by_field:
+            problems.append(InputProblem("", f.id, grid.where(number, None), "", "missing_column"))
+    return (None if problems else Columns(number, by_field)), problems
+
+
+# ------------------------------------------------------------------ rows
+def _parse_row(number, values, columns: Columns, grid: Grid, ruleset, problems) -> AgentInput | None:
+    cells = {f: (values[i] if i < len(values) else None) for f, i in columns.by_field.items()}
+    if all(_blank(v) for v in cells.values()) or _is_total_row(cells):
+        return None
+    who = _text(cells.get("agent_id")) or _text(cells.get("name"))
+    parsed, row_problems = {}, []
+    for f in ruleset.fields:
+        where = grid.where(number, columns.by_field[f.id]) if f.id in columns.by_field else ""
+        value, problem = _parse_cell(f, cells.get(f.id), who, where)
+        parsed[f.id] = value
+        if problem:
+            row_problems.append(problem)
+    row_problems += _check_relations(parsed, cells, who, number, columns, grid, ruleset)
+    row_problems += _check_level(parsed, cells, who, number, columns, grid, ruleset)
+    problems.extend(row_problems)
+    if row_problems:
+        return None
+    identity = {k: parsed.pop(k) for k in ("agent_id", "name", "team", "level")}
+    return AgentInput(**identity, values=parsed, origin=grid.where(number, 0))
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _is_total_row(cells: dict) -> bool:
+    words = {normalise_header(cells.get("agent_id")), normalise_header(cells.get("name"))}
+    return bool(words & TOTAL_ROW_WORDS)
+
+
+def _text(value: object) -> str:
+    """Identity text as typed: 1001.0 from Excel becomes '1001'."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _shown(value: object) -> str:
+    return "" if value is None else _text(value)
+
+
+def _parse_cell(f: rules.InputField, value: object, who: str, where: str):
+    """(parsed value, problem or None) for one cell."""
+    problem = lambda code, *params: InputProblem(who, f.id, where, _shown(value), code, params)  # noqa: E731
+    if _blank(value):
+        return None, (problem("required") if f.required else None)
+    if f.type == "text":
+        return _text(value), None
+    number = parse_number(value, money=f.type == "money")
+    if number is None:
+        return None, problem("not_a_number")
+    return number, _check_bounds(f, number, problem)
+
+
+def parse_number(value: object, money: bool = False) -> Decimal | None:
+    """An exact Decimal from a cell: a number, or text such as '1,200', '１２００', '¥3,000'."""
+    if isinstance(value, (bool, datetime.date, datetime.time)):
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        return numbers.D(value) if _finite(value) else None
+    text = unicodedata.normalize("NFKC", str(value)).strip().replace(",", "")
+    if money:
+        text = _MONEY_MARKS.sub("", text).strip()
+    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
+        return None
+    return Decimal(text)
+
+
+def _finite(value) -> bool:
+    try:
+        return numbers.D(value).is_finite()
+    except (decimal.InvalidOperation, ValueError):
+        return False
+
+
+def _check_bounds(f: rules.InputField, number: Decimal, problem) -> InputProblem | None:
+    if f.type == "count" and number != number.to_integral_value():
+        return problem("not_whole")
+    if f.min is not None and (number <= f.min if f.min_exclusive else number < f.min):
+        return problem("above_min" if f.min_exclusive else "at_least_min", ("min", numbers.plain(f.min)))
+    if f.max is not None and number > f.max:
+        return problem("at_most_max", ("max", numbers.plain(f.max)))
+    if f.increment is not None and number % f.increment != 0:
+        return problem("increment", ("increment", numbers.plain(f.increment)))
+    return None
+
+
+def _check_relations(parsed, cells, who, number, columns, grid, ruleset) -> list[InputProblem]:
+    """``at_most`` relations between fields: deals <= visits, refunds <= orders."""
+    found = []
+    for f in ruleset.fields:
+        value, limit = parsed.get(f.id), parsed.get(f.at_most) if f.at_most else None
+        if value is not None and limit is not None and value > limit:
+            found.append(InputProblem(who, f.id, grid.where(number, columns.by_field[f.id]), _shown(cells[f.id]),
+                                      "at_most_field", (("other", f.at_most), ("limit", numbers.plain(limit)))))
+    return found
+
+
+def _check_level(parsed, cells, who, number, columns, grid, ruleset) -> list[InputProblem]:
+    level = parsed.get("level")
+    if level is None or ruleset.pay.level(level) is not None:
+        return []
+    known = "、".join(lv.id for lv in ruleset.pay.levels)
+    return [InputProblem(who, "level", grid.where(number, columns.by_field["level"]), level, "unknown_level",
+                         (("known", known),))]
+
+
+def _check_unique(agent: AgentInput, seen: dict[str, str], where: str, problems: list[InputProblem]) -> None:
+    if agent.agent_id in seen:
+        problems.append(InputProblem(agent.agent_id, "agent_id", where, agent.agent_id, "duplicate_id",
+                                     (("other", seen[agent.agent_id]),)))
+    else:
+        seen[agent.agent_id] = where

@@ -1,0 +1,62 @@
+"""Scoring a month end to end: read, validate, score, write (the one call the CLI makes).
+
+The pipeline is visible: config → reader → ``inputs.parse`` → ``scoring`` →
+``table`` → writers. Any input problem stops it before a file is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from kpi import config, inputs, readers, rules, scoring, table
+from kpi.errors import InputError
+from kpi.output import staged
+from kpi.writers import payroll, results_json, scorecard
+
+
+class MonthReport(NamedTuple):
+    """What a scoring run produced: the rules, results, payroll rows and where they went."""
+
+    ruleset: rules.Ruleset
+    results: tuple[scoring.AgentResult, ...]
+    rows: list[table.Row]
+    out_dir: Path
+
+
+def validate(input_path: Path, ruleset: rules.Ruleset):
+    """The validated agents of ``input_path``; raises InputError listing every problem."""
+    agents, problems = inputs.parse(readers.read(input_path), ruleset)
+    if problems:
+        raise InputError(problems)
+    return agents
+
+
+def score(input_path: str | Path, period: str, config_dir: str | Path | None,
+          out_dir: str | Path | None, lang: str) -> MonthReport:
+    """Score the month in ``input_path`` and write every output file into ``out_dir``."""
+    input_path = Path(input_path)
+    ruleset = config.load(config_dir, period)
+    agents = validate(input_path, ruleset)
+    results = scoring.score_month(ruleset, agents)
+    rows = table.payroll(results, lang)
+    destination = Path(out_dir) if out_dir else Path("kpi-out") / period
+    input_info = {"file": input_path.name, "sha256": hashlib.sha256(input_path.read_bytes()).hexdigest()}
+    with staged(destination) as staging:
+        write_all(staging, ruleset, results, rows, lang, input_info)
+    return MonthReport(ruleset, results, rows, destination)
+
+
+def write_all(folder: Path, ruleset: rules.Ruleset, results: Sequence[scoring.AgentResult],
+              rows: list[table.Row], lang: str, input_info: dict) -> None:
+    """Every output file of a month into ``folder``."""
+    period = ruleset.period
+    results_json.write(folder / "results.json", results_json.document(ruleset, results, lang, input_info))
+    payroll.write_xlsx(folder / f"payroll-{period}.xlsx", rows, ruleset, lang)
+    payroll.write_csv(folder / f"payroll-{period}.csv", rows, lang)
+    for result in results:
+        path = folder / scorecard.relative_path(result)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scorecard.write(path, result, ruleset, lang)

@@ -1,0 +1,110 @@
+"""Reading an input file into a :class:`kpi.inputs.Grid` (an edge: file I/O).
+
+``.xlsx`` is read with openpyxl (read-only, cached values); ``.csv`` is decoded
+as UTF-8 (with or without BOM) or, failing that, GB18030, a superset of the GBK
+that Excel on a Chinese Windows saves. Anything unreadable becomes an
+:class:`kpi.errors.InputError` with one problem that says why.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+
+from kpi.errors import InputError, InputProblem
+from kpi.inputs import Grid
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0"     # old .xls, and encrypted .xlsx (an OLE2 container)
+INPUT_SHEETS = ("填报表", "input", "Input")
+
+
+def read(path: str | Path) -> Grid:
+    """The grid of ``path``; raises InputError when the file cannot be read."""
+    path = Path(path)
+    head = _head(path)
+    suffix = path.suffix.lower()
+    if suffix == ".xls" or (suffix != ".xlsx" and head.startswith(OLE2_MAGIC)):
+        raise _unreadable(path, "old_xls")
+    if suffix == ".xlsx":
+        return _read_xlsx(path, head)
+    if suffix in (".csv", ".txt"):
+        return _read_csv(path)
+    raise _unreadable(path, "unsupported_format")
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        raise _unreadable(path, "not_found") from None
+    if not head:
+        raise _unreadable(path, "empty_file")
+    return head
+
+
+def _unreadable(path: Path, code: str) -> InputError:
+    return InputError([InputProblem("", "", path.name, "", code)])
+
+
+# ------------------------------------------------------------------ xlsx
+def _read_xlsx(path: Path, head: bytes) -> Grid:
+    if not zipfile.is_zipfile(path):
+        raise _unreadable(path, "not_xlsx")
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many types for a damaged package
+        raise _unreadable(path, "not_xlsx") from None
+    sheet = next((book[name] for name in INPUT_SHEETS if name in book.sheetnames), book.worksheets[0])
+    title = sheet.title
+
+    def where(row: int, col: int | None) -> str:
+        return f"{title}!{row}:{row}" if col is None else f"{title}!{get_column_letter(col + 1)}{row}"
+
+    return Grid(source=path.name, rows=_xlsx_rows(path, book, sheet), where=where)
+
+
+def _xlsx_rows(path: Path, book, sheet):
+    """Rows with their numbers; a damaged sheet stops with an InputError."""
+    try:
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield number, values
+    except InputError:
+        raise
+    except Exception:
+        raise _unreadable(path, "not_xlsx") from None
+    finally:
+        book.close()
+
+
+# ------------------------------------------------------------------ csv
+def decode(data: bytes) -> str | None:
+    """CSV bytes as text: UTF-16 with BOM (Excel's "Unicode text"), UTF-8 (BOM
+    or not), else GB18030; None if none of them reads it."""
+    encodings = ("utf-16",) if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig", "gb18030")
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _read_csv(path: Path) -> Grid:
+    text = decode(path.read_bytes())
+    if text is None or "\x00" in text:
+        raise _unreadable(path, "not_text")
+    first_line = text.split("\n", 1)[0]
+    dialect = csv.excel_tab if "\t" in first_line and "," not in first_line else csv.excel
+    rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
+    name = path.name
+
+    def where(row: int, col: int | None) -> str:
+        return f"{name}!{row}:{row}" if col is None else f"{name}!{get_column_letter(col + 1)}{row}"
+
+    return Grid(source=name, rows=enumerate(rows, start=1), where=where)

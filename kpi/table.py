@@ -1,0 +1,85 @@
+"""The payroll table, built once and rendered by every writer.
+
+:func:`payroll` turns results into :class:`Row` values and :data:`COLUMNS`
+says, once, which columns exist, their header message and their kind; the
+xlsx, CSV and terminal renderers all walk these, none recomputes a figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import NamedTuple
+
+from kpi import i18n, numbers
+from kpi.scoring import AgentResult
+
+
+class Column(NamedTuple):
+    """A payroll column: row attribute, header message key, kind (text/points/multiplier/money)."""
+
+    key: str
+    header: str
+    kind: str
+
+
+COLUMNS = (
+    Column("agent_id", "col_agent_id", "text"),
+    Column("name", "col_name", "text"),
+    Column("team", "col_team", "text"),
+    Column("level", "col_level", "text"),
+    Column("total", "col_total", "points"),
+    Column("band", "col_band", "text"),
+    Column("multiplier", "col_multiplier", "multiplier"),
+    Column("base_pay", "col_base_pay", "money"),
+    Column("performance_pay", "col_performance_pay", "money"),
+    Column("pay", "col_pay", "money"),
+    Column("level_change", "col_level_change", "text"),
+)
+SUMMED = ("base_pay", "performance_pay", "pay")
+
+
+class Row(NamedTuple):
+    """One agent's payroll line; text cells already in the chosen language."""
+
+    agent_id: str
+    name: str
+    team: str
+    level: str
+    total: Decimal
+    band: str
+    multiplier: Decimal
+    base_pay: Decimal
+    performance_pay: Decimal
+    pay: Decimal
+    level_change: str
+
+
+def payroll(results: Sequence[AgentResult], lang: str) -> list[Row]:
+    """Payroll rows, sorted by team then agent id, as HR reads them."""
+    ordered = sorted(results, key=lambda r: (r.agent.team, r.agent.agent_id))
+    return [_row(result, lang) for result in ordered]
+
+
+def _row(result: AgentResult, lang: str) -> Row:
+    agent, pay = result.agent, result.pay
+    return Row(agent.agent_id, agent.name, agent.team, agent.level, result.total, pay.band_label(lang),
+               pay.multiplier, pay.base_pay, pay.performance_pay, pay.total_pay, pay.level_change(lang))
+
+
+def totals(rows: Sequence[Row]) -> dict[str, Decimal]:
+    """Column sums of the money columns."""
+    return {key: sum((getattr(row, key) for row in rows), Decimal(0)) for key in SUMMED}
+
+
+def headers(lang: str) -> list[str]:
+    return [i18n.text(column.header, lang) for column in COLUMNS]
+
+
+def cell_text(column: Column, value: object) -> str:
+    """A cell as text (CSV and terminal): money with two decimals, exact numbers."""
+    if column.kind == "money":
+        return numbers.money(value)
+    if column.kind in ("points", "multiplier"):
+        return numbers.plain(value)
+    return str(value)

@@ -1,0 +1,114 @@
+"""Text for the terminal: the run summary, input problems, the rules in force.
+
+Each function returns lines; ``cli.py`` only echoes them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from kpi import explain, i18n, numbers, rules
+from kpi.errors import InputProblem
+from kpi.month import MonthReport
+
+
+def summary(report: MonthReport, lang: str) -> list[str]:
+    """Agents per band (highest first), total payroll, rules version, output folder."""
+    ruleset, results = report.ruleset, report.results
+    counts = Counter(result.pay.band for result in results)
+    lines = [i18n.text("summary_title", lang, period=ruleset.period, count=len(results))]
+    for index in reversed(range(len(ruleset.pay.bands))):
+        band = ruleset.pay.bands[index]
+        lines.append(i18n.text("summary_band", lang, band=band.label(lang), count=counts.get(index, 0)))
+    total = sum((result.pay.total_pay for result in results), numbers.ZERO)
+    version = ruleset.version
+    lines.append(i18n.text("summary_payroll", lang, total=numbers.grouped(total)))
+    lines.append(i18n.text("summary_rules", lang, weights=version.weights_effective,
+                           pay=version.pay_bands_effective, sha=version.sha256[:12]))
+    lines.append(i18n.text("summary_written", lang, path=report.out_dir))
+    return lines
+
+
+def problems(found: Sequence[InputProblem], ruleset: rules.Ruleset | None, lang: str) -> list[str]:
+    """Every input problem on its own line: where, who, which field, what was typed, what is expected."""
+    lines = [i18n.text("problems_header", lang, count=len(found))]
+    for problem in found:
+        lines.append("  " + problem_line(problem, ruleset, lang))
+    return lines
+
+
+def problem_line(problem: InputProblem, ruleset: rules.Ruleset | None, lang: str) -> str:
+    params = {name: _param(name, value, ruleset, lang) for name, value in problem.params}
+    expected = i18n.text(problem.code, lang, **params)
+    agent = i18n.text("problem_agent", lang, agent=problem.agent) if problem.agent else ""
+    field = _field_label(problem.field, ruleset, lang)
+    if not problem.field:
+        return f"{problem.location}  {expected}"
+    value = (i18n.text("problem_value", lang, value=problem.value) if problem.value
+             else i18n.text("problem_value_empty", lang))
+    return i18n.text("problem_line", lang, location=problem.location, agent=agent, field=field,
+                     value=value, expected=expected)
+
+
+def _param(name: str, value: str, ruleset, lang: str) -> str:
+    return _field_label(value, ruleset, lang) if name == "other" and ruleset and ruleset.field(value) else value
+
+
+def _field_label(field_id: str, ruleset: rules.Ruleset | None, lang: str) -> str:
+    f = ruleset.field(field_id) if ruleset and field_id else None
+    return f"{f.label(lang)}" if f else field_id
+
+
+def rulebook(ruleset: rules.Ruleset, lang: str) -> list[str]:
+    """The table in force, readable by a supervisor, with the source of each reading."""
+    weights, pay, version = ruleset.weights, ruleset.pay, ruleset.version
+    lines = [i18n.text("rules_title", lang, period=ruleset.period, title=weights.title(lang),
+                       weights=version.weights_effective, pay=version.pay_bands_effective), ""]
+    for group in ("quantitative", "qualitative"):
+        lines.append(i18n.text(f"group_{group}", lang))
+        for item in (i for i in weights.items if i.group == group):
+            lines.extend(_item_lines(item, lang))
+        lines.append("")
+    lines.extend(_pay_lines(pay, lang))
+    lines.append(i18n.text("rules_origin", lang, dir=version.config_dir))
+    return lines
+
+
+def _item_lines(item: rules.Item, lang: str) -> list[str]:
+    if item.kind == "judgement":
+        head = i18n.text("rules_judgement", lang, label=item.label(lang), max=numbers.plain(item.max),
+                         increment=numbers.plain(item.increment))
+        lines = [f"  {head}" + (f" — {item.description(lang)}" if item.description else "")]
+    else:
+        lines = [f"  {i18n.text('rules_item', lang, label=item.label(lang), weight=numbers.plain(item.weight))}"]
+        for tier in item.tiers:
+            lines.append(f"    {_bracket(item, tier, lang):<24} {numbers.plain(tier.points):>3}  {tier.label(lang)}")
+        if item.no_base:
+            lines.append(i18n.text("rules_no_base", lang, label=item.no_base.label(lang),
+                                   points=numbers.plain(item.no_base.points)))
+    if item.source:
+        lines.append(i18n.text("rules_source", lang, source=item.source))
+    if item.note:
+        lines.append(i18n.text("rules_note", lang, note=item.note(lang)))
+    return lines
+
+
+def _bracket(item: rules.TieredItem, tier: rules.Tier, lang: str) -> str:
+    if tier.min is None and tier.max is None:
+        return i18n.text("rules_any", lang)
+    return tier.describe(numbers.percent if item.measure.kind in explain.RATE_KINDS else numbers.plain)
+
+
+def _pay_lines(pay: rules.PayVersion, lang: str) -> list[str]:
+    lines = [i18n.text("rules_bands", lang, mode=pay.rounding.mode, quantum=numbers.plain(pay.rounding.quantum))]
+    for band in reversed(pay.bands):
+        lines.append(i18n.text("rules_band", lang, label=band.label(lang), multiplier=numbers.plain(band.multiplier),
+                               change=band.level_change(lang)))
+    if pay.note:
+        lines.append(i18n.text("rules_note", lang, note=pay.note(lang)))
+    lines += ["", i18n.text("rules_levels", lang)]
+    for level in pay.levels:
+        lines.append(i18n.text("rules_level", lang, id=level.id, label=level.label(lang),
+                               base=numbers.grouped(level.base_pay), performance=numbers.grouped(level.performance_pay)))
+    return lines + [""]

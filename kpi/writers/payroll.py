@@ -1,0 +1,108 @@
+"""HR's payroll: ``payroll-YYYY-MM.xlsx`` (formatted for print) and ``.csv``.
+
+Both render :func:`kpi.table.payroll` rows; the xlsx adds a title, the rules
+version and a totals row.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+
+import xlsxwriter
+
+from kpi import i18n, numbers, rules, table
+from kpi.writers import safe
+
+NUMBER_FORMATS = {"money": "#,##0.00", "points": "0.##", "multiplier": "0.0#", "text": "@"}
+WIDTHS = {"money": 12, "points": 8, "multiplier": 8, "text": 12}
+
+
+def fixed_properties(workbook: xlsxwriter.Workbook, period: str, title: str) -> None:
+    """Fixed document metadata, so the same input gives the same bytes."""
+    year, month = (int(part) for part in period.split("-"))
+    workbook.set_properties({"title": title, "author": "kpi", "created": datetime.datetime(year, month, 1)})
+
+
+def write_xlsx(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, lang: str) -> None:
+    """The payroll workbook: title, rules version, one row per agent, totals."""
+    title = i18n.text("payroll_title", lang, period=ruleset.period)
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
+    fixed_properties(workbook, ruleset.period, title)
+    sheet = workbook.add_worksheet(i18n.text("payroll_sheet", lang))
+    formats = _formats(workbook)
+    sheet.merge_range(0, 0, 0, len(table.COLUMNS) - 1, title, formats["title"])
+    sheet.write_string(1, 0, version_text(ruleset, lang), formats["note"])
+    for col, (column, header) in enumerate(zip(table.COLUMNS, table.headers(lang))):
+        sheet.write_string(2, col, header, formats["header"])
+        sheet.set_column(col, col, WIDTHS[column.kind] + (8 if column.key in ("band", "level_change") else 0))
+    for index, row in enumerate(rows, start=3):
+        _write_row(sheet, index, row, formats)
+    _write_totals(sheet, 3 + len(rows), table.totals(rows), lang, formats)
+    _print_setup(sheet, len(rows))
+    workbook.close()
+
+
+def _write_row(sheet, index: int, row: table.Row, formats) -> None:
+    for col, column in enumerate(table.COLUMNS):
+        value = getattr(row, column.key)
+        if column.kind == "text":
+            sheet.write_string(index, col, str(value), formats["text"])
+        else:
+            sheet.write_number(index, col, float(value), formats[column.kind])
+
+
+def _write_totals(sheet, index: int, sums: dict[str, Decimal], lang: str, formats) -> None:
+    sheet.write_string(index, 0, i18n.text("row_totals", lang), formats["total_text"])
+    for col, column in enumerate(table.COLUMNS):
+        if column.key in sums:
+            sheet.write_number(index, col, float(sums[column.key]), formats["total_money"])
+
+
+def _print_setup(sheet, count: int) -> None:
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(2)
+    sheet.freeze_panes(3, 2)
+    sheet.set_footer("&C&P / &N")
+    sheet.autofilter(2, 0, 2 + count, len(table.COLUMNS) - 1)
+
+
+def _formats(workbook) -> dict:
+    border = {"border": 1}
+    made = {kind: workbook.add_format({**border, "num_format": fmt}) for kind, fmt in NUMBER_FORMATS.items()}
+    made["title"] = workbook.add_format({"bold": True, "font_size": 14, "align": "center"})
+    made["note"] = workbook.add_format({"font_size": 9, "font_color": "#555555"})
+    made["header"] = workbook.add_format({**border, "bold": True, "bg_color": "#DDEBF7", "text_wrap": True,
+                                          "align": "center", "valign": "vcenter"})
+    made["total_text"] = workbook.add_format({**border, "bold": True})
+    made["total_money"] = workbook.add_format({**border, "bold": True, "num_format": NUMBER_FORMATS["money"]})
+    return made
+
+
+def version_text(ruleset: rules.Ruleset, lang: str) -> str:
+    version = ruleset.version
+    value = i18n.text("rules_version_value", lang, weights=version.weights_effective,
+                      pay=version.pay_bands_effective, sha=version.sha256[:12])
+    return f"{i18n.text('rules_version', lang)}: {value}"
+
+
+def write_csv(path: Path, rows: Sequence[table.Row], lang: str) -> None:
+    """The same rows as CSV, UTF-8 with BOM so Excel opens it with the right encoding."""
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(table.headers(lang))
+        for row in rows:
+            writer.writerow([_csv_text(column, getattr(row, column.key)) for column in table.COLUMNS])
+        sums = table.totals(rows)
+        writer.writerow([i18n.text("row_totals", lang) if i == 0 else
+                         (numbers.money(sums[c.key]) if c.key in sums else "") for i, c in enumerate(table.COLUMNS)])
+
+
+def _csv_text(column: table.Column, value: object) -> str:
+    text = table.cell_text(column, value)
+    return safe.csv_cell(text) if column.kind == "text" else text

@@ -1,0 +1,56 @@
+"""``results.json``: every agent's points, total, pay and explanations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from kpi import explain, numbers, rules
+from kpi.scoring import AgentResult, ItemResult
+
+
+def document(ruleset: rules.Ruleset, results: Sequence[AgentResult], lang: str, input_info: dict) -> dict:
+    """The JSON document as a dict (also what the tests read)."""
+    version = ruleset.version
+    return {
+        "period": ruleset.period,
+        "rules": {"weights_effective": version.weights_effective,
+                  "pay_bands_effective": version.pay_bands_effective, "sha256": version.sha256},
+        "input": input_info,
+        "lang": lang,
+        "agents": [_agent(ruleset, result, lang) for result in results],
+    }
+
+
+def _agent(ruleset: rules.Ruleset, result: AgentResult, lang: str) -> dict:
+    agent, pay = result.agent, result.pay
+    return {
+        "agent_id": agent.agent_id, "name": agent.name, "team": agent.team, "level": agent.level,
+        "points": {item.item_id: numbers.json_number(item.points) for item in result.items},
+        "total": numbers.json_number(result.total),
+        "band": pay.band_label(lang),
+        "multiplier": numbers.json_number(pay.multiplier),
+        "base_pay": numbers.money(pay.base_pay),
+        "performance_pay": numbers.money(pay.performance_pay),
+        "total_pay": numbers.money(pay.total_pay),
+        "level_change": pay.level_change.value,
+        "level_change_label": pay.level_change(lang),
+        "explain": {item.item_id: explain.item(ruleset, item, lang) for item in result.items},
+        "records": [_record(ruleset, item, lang) for item in result.items],
+    }
+
+
+def _record(ruleset: rules.Ruleset, item: ItemResult, lang: str) -> dict:
+    """The explanation record with exact values as strings."""
+    return {
+        "item": item.item_id, "group": item.group, "weight": numbers.plain(item.weight),
+        "inputs": {name: (None if value is None else numbers.plain(value)) for name, value in item.inputs},
+        "measure": None if item.measure is None else numbers.plain(item.measure),
+        "tier": item.tier, "tier_label": item.tier_label(lang) if item.tier_label else None,
+        "steps": item.steps, "points": numbers.plain(item.points), "notes": list(item.notes),
+    }
+
+
+def write(path: Path, doc: dict) -> None:
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

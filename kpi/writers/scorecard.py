@@ -1,0 +1,131 @@
+"""One agent's scorecard workbook (考核表): only that agent's data.
+
+Every item with its inputs, measured value, rule applied, weight, points and
+points lost; the total, band, multiplier, the pay computation, the level
+recommendation, and a confirmation block the agent fills in (确认 / 异议).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xlsxwriter
+
+from kpi import explain, i18n, numbers, rules
+from kpi.scoring import AgentResult
+from kpi.writers import payroll, safe
+
+ITEM_COLUMNS = ("col_item", "col_inputs", "col_rate", "col_rule", "col_weight", "col_points", "col_lost")
+WIDTHS = (14, 30, 11, 34, 8, 7, 7)
+
+
+def relative_path(result: AgentResult) -> Path:
+    """``scorecards/<team>/<agent_id>-<name>.xlsx`` relative to the output directory."""
+    agent = result.agent
+    return Path("scorecards", safe.filename(agent.team), safe.filename(f"{agent.agent_id}-{agent.name}") + ".xlsx")
+
+
+def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, lang: str) -> None:
+    """Write the scorecard of ``result`` to ``path``."""
+    title = i18n.text("scorecard_title", lang, period=ruleset.period)
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
+    payroll.fixed_properties(workbook, ruleset.period, title)
+    sheet = workbook.add_worksheet(i18n.text("scorecard_sheet", lang))
+    fmt = _formats(workbook)
+    for col, width in enumerate(WIDTHS):
+        sheet.set_column(col, col, width)
+    sheet.merge_range(0, 0, 0, len(WIDTHS) - 1, title, fmt["title"])
+    row = _identity(sheet, 2, result, lang, fmt)
+    row = _items(sheet, row + 1, result, ruleset, lang, fmt)
+    row = _result(sheet, row + 1, result, lang, fmt)
+    row = _confirmation(sheet, row + 1, lang, fmt)
+    sheet.write_string(row + 1, 0, payroll.version_text(ruleset, lang), fmt["note"])
+    _print_setup(sheet, ruleset.period, lang)
+    workbook.close()
+
+
+def _identity(sheet, row: int, result: AgentResult, lang: str, fmt) -> int:
+    agent = result.agent
+    pairs = (("col_agent_id", agent.agent_id), ("col_name", agent.name), ("col_team", agent.team),
+             ("col_level", agent.level))
+    for index, (key, value) in enumerate(pairs):
+        r, c = row + index // 2, (index % 2) * 3
+        sheet.write_string(r, c, i18n.text(key, lang), fmt["label"])
+        sheet.merge_range(r, c + 1, r, c + 2, value, fmt["text"])
+    return row + 2
+
+
+def _items(sheet, row: int, result: AgentResult, ruleset: rules.Ruleset, lang: str, fmt) -> int:
+    for col, key in enumerate(ITEM_COLUMNS):
+        sheet.write_string(row, col, i18n.text(key, lang), fmt["header"])
+    row += 1
+    for group in ("quantitative", "qualitative"):
+        sheet.merge_range(row, 0, row, len(WIDTHS) - 1, i18n.text(f"group_{group}", lang), fmt["group"])
+        row += 1
+        for record in (r for r in result.items if r.group == group):
+            _item_row(sheet, row, record, ruleset, lang, fmt)
+            row += 1
+    sheet.write_string(row, 0, i18n.text("col_total", lang), fmt["label"])
+    sheet.merge_range(row, 1, row, 4, "", fmt["text"])
+    sheet.write_number(row, 5, float(result.total), fmt["points_bold"])
+    sheet.write_blank(row, 6, None, fmt["text"])
+    return row + 1
+
+
+def _item_row(sheet, row: int, record, ruleset: rules.Ruleset, lang: str, fmt) -> None:
+    rule_text = explain.rule(ruleset, record, lang) or explain.points(record, lang)
+    cells = (record.label(lang), explain.inputs(ruleset, record, lang), explain.measured(ruleset, record), rule_text)
+    for col, text in enumerate(cells):
+        sheet.write_string(row, col, text, fmt["wrap"])
+    sheet.write_number(row, 4, float(record.weight), fmt["points"])
+    sheet.write_number(row, 5, float(record.points), fmt["points"])
+    sheet.write_number(row, 6, float(record.lost), fmt["lost"] if record.lost else fmt["points"])
+
+
+def _result(sheet, row: int, result: AgentResult, lang: str, fmt) -> int:
+    pay = result.pay
+    formula = i18n.text("pay_formula", lang, base=numbers.grouped(pay.base_pay),
+                        performance=numbers.grouped(pay.performance_pay), multiplier=numbers.plain(pay.multiplier),
+                        pay=numbers.grouped(pay.total_pay), quantum=numbers.plain(pay.rounding.quantum))
+    lines = (("col_band", pay.band_label(lang)), ("col_multiplier", numbers.plain(pay.multiplier)),
+             ("col_pay", formula), ("col_base_pay", i18n.text(f"pay_source_{pay.source}", lang)),
+             ("col_level_change", pay.level_change(lang)))
+    for offset, (key, value) in enumerate(lines):
+        sheet.write_string(row + offset, 0, i18n.text(key, lang), fmt["label"])
+        sheet.merge_range(row + offset, 1, row + offset, len(WIDTHS) - 1, value, fmt["wrap"])
+    return row + len(lines)
+
+
+def _confirmation(sheet, row: int, lang: str, fmt) -> int:
+    sheet.merge_range(row, 0, row, len(WIDTHS) - 1, i18n.text("confirm_title", lang), fmt["group"])
+    for offset, key in enumerate(("confirm_choice", "confirm_reason", "confirm_signature"), start=1):
+        sheet.write_string(row + offset, 0, i18n.text(key, lang), fmt["label"])
+        sheet.merge_range(row + offset, 1, row + offset, len(WIDTHS) - 1, "", fmt["input"])
+    sheet.set_row(row + 2, 45)
+    return row + 4
+
+
+def _print_setup(sheet, period: str, lang: str) -> None:
+    sheet.set_portrait()
+    sheet.set_paper(9)
+    sheet.fit_to_pages(1, 1)
+    sheet.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    sheet.set_footer(f"&L{period}&C{i18n.text('generated_for', lang)}&R&P / &N")
+
+
+def _formats(workbook) -> dict:
+    border = {"border": 1, "valign": "vcenter"}
+    add = workbook.add_format
+    return {
+        "title": add({"bold": True, "font_size": 14, "align": "center"}),
+        "label": add({**border, "bold": True, "bg_color": "#F2F2F2"}),
+        "text": add({**border}),
+        "wrap": add({**border, "text_wrap": True}),
+        "header": add({**border, "bold": True, "bg_color": "#DDEBF7", "align": "center", "text_wrap": True}),
+        "group": add({**border, "bold": True, "bg_color": "#FFF2CC"}),
+        "points": add({**border, "num_format": "0.##", "align": "center"}),
+        "points_bold": add({**border, "num_format": "0.##", "align": "center", "bold": True}),
+        "lost": add({**border, "num_format": "0.##", "align": "center", "font_color": "#C00000"}),
+        "input": add({**border, "bg_color": "#FFFFE0"}),
+        "note": add({"font_size": 8, "font_color": "#555555"}),
+    }
