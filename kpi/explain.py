@@ -33,9 +33,23 @@ def measured(ruleset: rules.Ruleset, record: ItemResult) -> str:
 
 
 def inputs(ruleset: rules.Ruleset, record: ItemResult, lang: str) -> str:
-    """The inputs of a record as ``label value`` pairs."""
-    return ", ".join(f"{_field_label(ruleset, name, lang)} {value(ruleset, name, amount)}"
-                     for name, amount in record.inputs if not name.startswith("team.") and name != "standard")
+    """The inputs of a record as ``label value`` pairs, team figures included."""
+    return ", ".join(f"{_input_label(ruleset, name, lang)} {_input_value(ruleset, name, amount)}"
+                     for name, amount in record.inputs)
+
+
+def _input_label(ruleset: rules.Ruleset, name: str, lang: str) -> str:
+    if name == "standard":
+        return i18n.text("input_standard", lang)
+    if name == "team.size":
+        return i18n.text("input_team_size", lang)
+    if name.startswith("team."):
+        return i18n.text("input_team_total", lang, label=_field_label(ruleset, name[5:], lang))
+    return _field_label(ruleset, name, lang)
+
+
+def _input_value(ruleset: rules.Ruleset, name: str, amount: Decimal | None) -> str:
+    return value(ruleset, name[5:] if name.startswith("team.") else name, amount)
 
 
 def formula(ruleset: rules.Ruleset, record: ItemResult, lang: str) -> str:

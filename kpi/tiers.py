@@ -72,6 +72,7 @@ def check_chain(chain: Sequence[Bracket], what: str) -> None:
     """Raise ``ValueError`` naming the first fault of an ordered chain."""
     if not chain:
         raise ValueError(f"no {what} given")
+    _check_order(chain, what)
     if chain[0].min is not None:
         raise ValueError(f"the first of the {what} (lowest) must have no min: nothing may fall below it")
     if chain[-1].max is not None:
@@ -80,11 +81,17 @@ def check_chain(chain: Sequence[Bracket], what: str) -> None:
         _check_meeting(low, high, f"{what}[{index}] and {what}[{index + 1}]")
 
 
+def _check_order(chain: Sequence[Bracket], what: str) -> None:
+    """Bounds must rise from one bracket to the next (lowest listed first)."""
+    for index, (low, high) in enumerate(zip(chain, chain[1:])):
+        if low.min is not None and high.min is not None and high.min <= low.min:
+            raise ValueError(f"{what}[{index}] and {what}[{index + 1}] are not in ascending order "
+                             f"(list the lowest first)")
+
+
 def _check_meeting(low: Bracket, high: Bracket, where: str) -> None:
     if low.max is None or high.min is None:
         raise ValueError(f"{where}: only the first may lack min and only the last may lack max")
-    if low.min is not None and high.min <= low.min:
-        raise ValueError(f"{where} are not in ascending order (list the lowest first)")
     if low.max < high.min:
         raise ValueError(f"{where} leave a gap between {low.max} and {high.min}")
     if low.max > high.min:

@@ -1,0 +1,157 @@
+"""Config as dated, self-checking data: versions, changes without code, broken files."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from helpers import agent, baseline, copy_config, edit, ruleset
+from kpi import config, i18n, scoring
+from kpi.errors import ConfigError
+
+
+def score_one(rules_, **fields):
+    return scoring.score_month(rules_, [agent({**baseline(), **fields}, rules_)])[0]
+
+
+def test_default_config_loads_with_its_version_and_hash():
+    rules_ = ruleset("2026-09")
+    assert rules_.version.weights_effective == "2020-01"
+    assert rules_.version.pay_bands_effective == "2020-01"
+    assert len(rules_.version.sha256) == 64
+    assert sum(item.weight for item in rules_.weights.items) == Decimal(100)
+    assert [item.id for item in rules_.weights.items][:8] == [
+        "sales_completion", "sales_growth", "conversion", "featured_item", "refund_rate", "inquiries",
+        "disputes", "personal_share"]
+
+
+def test_models_are_frozen():
+    rules_ = ruleset()
+    with pytest.raises(Exception):
+        rules_.weights.items[0].weight = Decimal(99)
+    with pytest.raises(Exception):
+        rules_.pay.bands[0].multiplier = Decimal(9)
+
+
+def test_a_threshold_change_is_a_config_edit(tmp_path):
+    folder = copy_config(tmp_path)
+    before = score_one(config.load(folder, "2026-09"), deals="150")
+    edit(folder / "weights.toml", 'max = "0.015"\npoints = "3"', 'max = "0.02"\npoints = "3"')
+    edit(folder / "weights.toml", 'min = "0.015"\npoints = "5"', 'min = "0.02"\npoints = "5"')
+    after_rules = config.load(folder, "2026-09")
+    after = score_one(after_rules, deals="150")
+    assert before.items[2].points == 5 and after.items[2].points == 3
+    assert after_rules.version.sha256 != ruleset().version.sha256
+
+
+def test_a_weight_change_and_a_new_tier_are_config_edits(tmp_path):
+    folder = copy_config(tmp_path)
+    edit(folder / "weights.toml", 'weight = "30"', 'weight = "29"')
+    edit(folder / "weights.toml", 'id = "response_time"\ngroup = "qualitative"', 'id = "response_time"\ngroup = "qualitative"')
+    edit(folder / "weights.toml", 'max = "8"\nincrement = "0.5"\nnote', 'max = "9"\nincrement = "0.5"\nnote')
+    edit(folder / "weights.toml", '''[[version.items.tiers]]
+min = "1.1"
+min_inclusive = false
+points = "32"''', '''[[version.items.tiers]]
+min = "1.1"
+min_inclusive = false
+max = "1.5"
+points = "32"
+label = { zh = "高于110%", en = "above 110%" }
+[[version.items.tiers]]
+min = "1.5"
+points = "35"''')
+    rules_ = config.load(folder, "2026-09")
+    assert score_one(rules_, sales_actual="150000").items[0].points == 35
+    assert score_one(rules_, sales_actual="149999").items[0].points == 32
+
+
+def test_a_later_version_applies_from_its_month_only(tmp_path):
+    folder = copy_config(tmp_path)
+    text = (folder / "pay_bands.toml").read_text(encoding="utf-8")
+    newer = text[text.index("[[version]]"):].replace('effective = "2020-01"', 'effective = "2026-10"')
+    newer = newer.replace('multiplier = "0.9"', 'multiplier = "1.0"')
+    (folder / "pay_bands.toml").write_text(text + "\n" + newer, encoding="utf-8")
+    september, october = config.load(folder, "2026-09"), config.load(folder, "2026-10")
+    assert september.version.pay_bands_effective == "2020-01"
+    assert october.version.pay_bands_effective == "2026-10"
+    assert score_one(september).pay.multiplier == Decimal("0.9")
+    assert score_one(october).pay.multiplier == Decimal("1.0")
+    assert september.version.sha256 != october.version.sha256
+
+
+def test_no_version_in_force_is_an_error():
+    with pytest.raises(ConfigError, match="no version in force for 2019-12"):
+        ruleset("2019-12")
+
+
+BROKEN = [
+    ("pay_bands.toml", 'min = "80"\nmax = "90"', 'min = "82"\nmax = "90"', "bands", "gap"),
+    ("pay_bands.toml", 'min = "80"\nmax = "90"', 'min = "78"\nmax = "90"', "bands", "overlap"),
+    ("pay_bands.toml", 'min = "90"\nmax = "100"', 'min = "90"\nmax = "100"\nmin_inclusive = false', "bands", "gap at 90"),
+    ("weights.toml", 'min = "0.01"\nmax = "0.015"', 'min = "0.011"\nmax = "0.015"', "items[id=conversion].tiers",
+     "gap"),
+    ("weights.toml", 'max = "0.005"\npoints = "0"', 'max = "0.0051"\npoints = "0"', "items[id=conversion].tiers",
+     "overlap"),
+    ("weights.toml", 'kind = "tiered"\nmeasure = { kind = "ratio", numerator = "deals"',
+     'kind = "stepped"\nmeasure = { kind = "ratio", numerator = "deals"', "items[id=conversion]", "'tiered', 'judgement'"),
+    ("weights.toml", 'max = "3"\nincrement', 'increment', "items[id=work_summary].max", "missing"),
+    ("weights.toml", 'label = { zh = "转化率", en = "Conversion" }', 'label = { zh = "转化率" }',
+     "items[id=conversion].label.en", "missing"),
+    ("weights.toml", 'weight = "5"\nkind = "tiered"\nmeasure = { kind = "ratio", numerator = "deals"',
+     'weight = "6"\nkind = "tiered"\nmeasure = { kind = "ratio", numerator = "deals"', "version[effective=2020-01]",
+     "add up to 101"),
+    ("weights.toml", 'numerator = "deals"', 'numerator = "dealz"', "items[id=conversion].measure", "dealz"),
+    ("pay_bands.toml", 'mode = "ROUND_HALF_UP"', 'mode = "HALF_UP"', "rounding.mode", "ROUND_HALF_EVEN"),
+    ("pay_bands.toml", 'effective = "2020-01"', 'effective = "2020-13"', "effective", "pattern"),
+    ("weights.toml", 'title = {', 'title = [', "(syntax)", "TOML"),
+]
+
+
+@pytest.mark.parametrize("name, old, new, key, words", BROKEN, ids=[f"{b[0]}:{b[4]}" for b in BROKEN])
+def test_broken_config_names_file_key_and_example(tmp_path, name, old, new, key, words):
+    folder = copy_config(tmp_path)
+    edit(folder / name, old, new)
+    with pytest.raises(ConfigError) as caught:
+        config.load(folder, "2026-09")
+    error = caught.value
+    assert error.file.endswith(name)
+    assert key in error.key
+    assert words in error.message
+    if key != "(syntax)":
+        assert "A correct example:" in error.render()
+
+
+def test_unordered_tiers_are_named(tmp_path):
+    folder = copy_config(tmp_path)
+    path = folder / "weights.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("[[version.items.tiers]]\nmin = \"0.8\"")
+    middle = text.index("[[version.items.tiers]]\nmin = \"1\"\npoints = \"6\"")
+    end = text.index("[[version.items]]", middle)
+    path.write_text(text[:start] + text[middle:end] + text[start:middle] + text[end:], encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        config.load(folder, "2026-09")
+    assert "items[id=featured_item].tiers" in caught.value.key
+    assert "not in ascending order" in caught.value.message
+
+
+def test_missing_config_file_is_named(tmp_path):
+    folder = copy_config(tmp_path)
+    (folder / "fields.toml").unlink()
+    with pytest.raises(ConfigError, match="fields.toml"):
+        config.load(folder, "2026-09")
+
+
+def test_every_message_exists_in_both_languages():
+    for key in i18n.keys():
+        assert i18n.text(key, "zh", **_dummy()) and i18n.text(key, "en", **_dummy()), key
+        assert i18n._catalogue()[key].keys() >= {"zh", "en"}, key
+
+
+def _dummy():
+    class Anything(dict):
+        def __missing__(self, key):
+            return "x"
+    return Anything()
