@@ -54,9 +54,10 @@ def parse(grid: Grid, ruleset: rules.Ruleset) -> tuple[list[AgentInput], list[In
     agents: list[AgentInput] = []
     seen: dict[str, str] = {}
     for number, values in rows:
-        agent = _parse_row(number, values, columns, grid, ruleset, problems)
+        agent_id, agent = _parse_row(number, values, columns, grid, ruleset, problems)
+        if agent_id:
+            _check_unique(agent_id, seen, grid.where(number, columns.by_field["agent_id"]), problems)
         if agent is not None:
-            _check_unique(agent, seen, grid.where(number, columns.by_field["agent_id"]), problems)
             agents.append(agent)
     if not agents and not problems:
         problems.append(InputProblem("", "", grid.source, "", "no_rows"))
@@ -107,10 +108,11 @@ def _map_columns(number: int, matched, grid: Grid, ruleset: rules.Ruleset):
 
 
 # ------------------------------------------------------------------ rows
-def _parse_row(number, values, columns: Columns, grid: Grid, ruleset, problems) -> AgentInput | None:
+def _parse_row(number, values, columns: Columns, grid: Grid, ruleset, problems):
+    """(agent id as typed, AgentInput or None); (None, None) for blank and total rows."""
     cells = {f: (values[i] if i < len(values) else None) for f, i in columns.by_field.items()}
     if all(_blank(v) for v in cells.values()) or _is_total_row(cells):
-        return None
+        return None, None
     who = _text(cells.get("agent_id")) or _text(cells.get("name"))
     parsed, row_problems = {}, []
     for f in ruleset.fields:
@@ -123,9 +125,9 @@ def _parse_row(number, values, columns: Columns, grid: Grid, ruleset, problems) 
     row_problems += _check_level(parsed, cells, who, number, columns, grid, ruleset)
     problems.extend(row_problems)
     if row_problems:
-        return None
+        return parsed["agent_id"], None
     identity = {k: parsed.pop(k) for k in ("agent_id", "name", "team", "level")}
-    return AgentInput(**identity, values=parsed, origin=grid.where(number, 0))
+    return identity["agent_id"], AgentInput(**identity, values=parsed, origin=grid.where(number, 0))
 
 
 def _blank(value: object) -> bool:
@@ -216,9 +218,8 @@ def _check_level(parsed, cells, who, number, columns, grid, ruleset) -> list[Inp
                          (("known", known),))]
 
 
-def _check_unique(agent: AgentInput, seen: dict[str, str], where: str, problems: list[InputProblem]) -> None:
-    if agent.agent_id in seen:
-        problems.append(InputProblem(agent.agent_id, "agent_id", where, agent.agent_id, "duplicate_id",
-                                     (("other", seen[agent.agent_id]),)))
+def _check_unique(agent_id: str, seen: dict[str, str], where: str, problems: list[InputProblem]) -> None:
+    if agent_id in seen:
+        problems.append(InputProblem(agent_id, "agent_id", where, agent_id, "duplicate_id", (("other", seen[agent_id]),)))
     else:
-        seen[agent.agent_id] = where
+        seen[agent_id] = where

@@ -8,9 +8,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+import wcwidth
+
 from kpi import explain, i18n, numbers, rules
 from kpi.errors import InputProblem
 from kpi.month import MonthReport
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` terminal columns (a Chinese character takes two)."""
+    return text + " " * max(0, width - wcwidth.wcswidth(text))
 
 
 def summary(report: MonthReport, lang: str) -> list[str]:
@@ -20,7 +27,7 @@ def summary(report: MonthReport, lang: str) -> list[str]:
     lines = [i18n.text("summary_title", lang, period=ruleset.period, count=len(results))]
     for index in reversed(range(len(ruleset.pay.bands))):
         band = ruleset.pay.bands[index]
-        lines.append(i18n.text("summary_band", lang, band=band.label(lang), count=counts.get(index, 0)))
+        lines.append(i18n.text("summary_band", lang, band=pad(band.label(lang), 18), count=counts.get(index, 0)))
     total = sum((result.pay.total_pay for result in results), numbers.ZERO)
     version = ruleset.version
     lines.append(i18n.text("summary_payroll", lang, total=numbers.grouped(total)))
@@ -83,7 +90,7 @@ def _item_lines(item: rules.Item, lang: str) -> list[str]:
     else:
         lines = [f"  {i18n.text('rules_item', lang, label=item.label(lang), weight=numbers.plain(item.weight))}"]
         for tier in item.tiers:
-            lines.append(f"    {_bracket(item, tier, lang):<24} {numbers.plain(tier.points):>3}  {tier.label(lang)}")
+            lines.append(f"    {pad(_bracket(item, tier, lang), 26)} {numbers.plain(tier.points):>3}  {tier.label(lang)}")
         if item.no_base:
             lines.append(i18n.text("rules_no_base", lang, label=item.no_base.label(lang),
                                    points=numbers.plain(item.no_base.points)))
@@ -103,7 +110,7 @@ def _bracket(item: rules.TieredItem, tier: rules.Tier, lang: str) -> str:
 def _pay_lines(pay: rules.PayVersion, lang: str) -> list[str]:
     lines = [i18n.text("rules_bands", lang, mode=pay.rounding.mode, quantum=numbers.plain(pay.rounding.quantum))]
     for band in reversed(pay.bands):
-        lines.append(i18n.text("rules_band", lang, label=band.label(lang), multiplier=numbers.plain(band.multiplier),
+        lines.append(i18n.text("rules_band", lang, label=pad(band.label(lang), 18), multiplier=numbers.plain(band.multiplier),
                                change=band.level_change(lang)))
     if pay.note:
         lines.append(i18n.text("rules_note", lang, note=pay.note(lang)))

@@ -1,0 +1,127 @@
+"""Reading and validating input sheets: headers, encodings, every problem at once."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from helpers import example_rows, ruleset, write_csv, write_xlsx
+from kpi import inputs, month, readers
+from kpi.errors import InputError
+
+RULES = ruleset()
+
+
+def parse(path):
+    return inputs.parse(readers.read(path), RULES)
+
+
+def problems_of(path):
+    with pytest.raises(InputError) as caught:
+        month.validate(path, RULES)
+    return caught.value.problems
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030", "utf-16"])
+def test_csv_in_every_excel_encoding(tmp_path, encoding):
+    path = write_csv(tmp_path / "in.csv", example_rows(), encoding=encoding)
+    agents, problems = parse(path)
+    assert problems == []
+    assert len(agents) == 25 and agents[0].name == "王芳"
+
+
+def test_xlsx_and_csv_read_the_same_agents(tmp_path):
+    from helpers import EXAMPLE_CSV, EXAMPLE_XLSX
+    from_xlsx, _ = parse(EXAMPLE_XLSX)
+    from_csv, _ = parse(EXAMPLE_CSV)
+    assert [(a.agent_id, dict(a.values)) for a in from_xlsx] == [(a.agent_id, dict(a.values)) for a in from_csv]
+
+
+def test_field_id_headers_in_any_order(tmp_path):
+    rows = example_rows()
+    header = [inputs.header_names(RULES)[inputs.normalise_header(h)] for h in rows[0]]
+    order = list(reversed(range(len(header))))
+    shuffled = [[row[i] for i in order] for row in [header, *rows[1:]]]
+    agents, problems = parse(write_csv(tmp_path / "ids.csv", shuffled))
+    assert problems == [] and len(agents) == 25
+    assert agents[0].values["sales_target"] == Decimal(rows[1][4])
+
+
+def test_blank_and_total_rows_are_skipped_and_text_numbers_read(tmp_path):
+    rows = example_rows()
+    rows[1][4] = "１２３,０００"          # full-width digits with a thousands separator
+    rows[2][5] = " ¥98,765.40 "         # yuan sign and spaces
+    rows.insert(3, [""] * len(rows[0]))  # a blank row
+    rows.append(["合计"] + [""] * (len(rows[0]) - 1))
+    agents, problems = parse(write_csv(tmp_path / "human.csv", rows))
+    assert problems == [] and len(agents) == 25
+    assert agents[0].values["sales_target"] == Decimal("123000")
+    assert agents[1].values["sales_actual"] == Decimal("98765.40")
+
+
+def test_every_problem_is_listed_with_its_cell(tmp_path):
+    rows = example_rows()
+    rows[1][8] = str(int(rows[1][7]) + 1)   # deals > visits       (I2)
+    rows[2][12] = str(int(rows[2][11]) + 5)  # refunds > orders    (M3)
+    rows[3][4] = ""                          # empty sales target  (E4)
+    rows[4][15] = "8.5"                      # response_time > 8   (P5)
+    rows[5][6] = "-100"                      # negative last month (G6)
+    rows[6][3] = "P9"                        # unknown level       (D7)
+    rows[7][0] = rows[1][0]                  # duplicate agent id  (A8)
+    rows[8][7] = "3000次"                    # unit it cannot read (H9)
+    rows[9][14] = "1.5"                      # disputes not whole  (O10)
+    rows[10][20] = "2.3"                     # not a half point    (U11)
+    problems = problems_of(write_csv(tmp_path / "bad.csv", rows))
+    found = {(p.location.split("!")[1], p.field, p.code) for p in problems}
+    assert found == {
+        ("I2", "deals", "at_most_field"), ("M3", "refunds", "at_most_field"), ("E4", "sales_target", "required"),
+        ("P5", "response_time", "at_most_max"), ("G6", "sales_last_month", "at_least_min"),
+        ("D7", "level", "unknown_level"), ("A8", "agent_id", "duplicate_id"), ("H9", "visits", "not_a_number"),
+        ("O10", "disputes", "not_whole"), ("U11", "work_summary", "increment"),
+    }
+    by_cell = {p.location.split("!")[1]: p for p in problems}
+    assert by_cell["I2"].agent == rows[1][0] and by_cell["H9"].value == "3000次"
+
+
+def test_missing_columns_are_all_named(tmp_path):
+    rows = [[cell for i, cell in enumerate(row) if i not in (4, 7, 20)] for row in example_rows()]
+    problems = problems_of(write_csv(tmp_path / "cols.csv", rows))
+    assert {p.field for p in problems} == {"sales_target", "visits", "work_summary"}
+    assert {p.code for p in problems} == {"missing_column"}
+
+
+def test_xlsx_problems_name_the_sheet_and_cell(tmp_path):
+    rows = example_rows()
+    rows[3][8] = "99999"
+    problems = problems_of(write_xlsx(tmp_path / "bad.xlsx", rows))
+    assert [(p.location, p.field) for p in problems] == [("填报表!I4", "deals")]
+
+
+@pytest.mark.parametrize("name, content, code", [
+    ("empty.csv", b"", "empty_file"),
+    ("empty.xlsx", b"", "empty_file"),
+    ("renamed.xlsx", "工号,姓名\n".encode(), "not_xlsx"),
+    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "old_xls"),
+    ("encrypted.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "not_xlsx"),
+    ("broken.xlsx", b"PK\x03\x04" + b"\0" * 50, "not_xlsx"),
+    ("data.json", b"{}", "unsupported_format"),
+    ("binary.csv", b"\x00\x01\x02\xff\xfe", "not_text"),
+    ("headerless.csv", "a,b,c\n1,2,3\n".encode(), "no_header"),
+    ("header-only.csv", "工号,姓名,组别\n".encode(), "missing_column"),
+])
+def test_unreadable_files_are_one_clear_problem(tmp_path, name, content, code):
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert code in {p.code for p in problems_of(path)}
+
+
+def test_a_missing_file_is_a_problem(tmp_path):
+    assert [p.code for p in problems_of(tmp_path / "nowhere.csv")] == ["not_found"]
+
+
+def test_header_row_below_a_title_row(tmp_path):
+    rows = [["客服人员绩效考核表 2026-09"], *example_rows()]
+    agents, problems = parse(write_xlsx(tmp_path / "titled.xlsx", rows))
+    assert problems == [] and len(agents) == 25
+    assert agents[0].origin == "填报表!A3"
