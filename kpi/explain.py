@@ -64,7 +64,7 @@ def formula(ruleset: rules.Ruleset, record: ItemResult, lang: str) -> str:
     num_id = spec.numerator if spec.kind == "ratio" else spec.value
     den_id = _denominator(spec)
     params.update(num_label=_field_label(ruleset, num_id, lang), num=value(ruleset, num_id, pairs[num_id]),
-                  den_label=_field_label(ruleset, den_id, lang),
+                  den_label=_input_label(ruleset, den_id, lang),
                   den=value(ruleset, num_id if spec.kind == "team_share" else den_id, pairs.get(den_id)),
                   size=numbers.plain(pairs.get("team.size", Decimal(0))))
     key = "explain_standard" if spec.kind == "ratio" and spec.standard is not None else f"explain_{spec.kind}"

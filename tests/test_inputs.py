@@ -125,3 +125,11 @@ def test_header_row_below_a_title_row(tmp_path):
     agents, problems = parse(write_xlsx(tmp_path / "titled.xlsx", rows))
     assert problems == [] and len(agents) == 25
     assert agents[0].origin == "填报表!A3"
+
+
+def test_the_blank_template_names_every_field():
+    from helpers import ROOT
+    path = ROOT / "templates" / "input-template.csv"
+    header = path.read_text(encoding="utf-8-sig").strip().split(",")
+    names = inputs.header_names(RULES)
+    assert sorted(names[inputs.normalise_header(h)] for h in header) == sorted(f.id for f in RULES.fields)

@@ -1,0 +1,118 @@
+"""What kpi score writes: results.json, payroll, scorecards (one agent each)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import zipfile
+from decimal import Decimal
+
+import openpyxl
+import pytest
+
+from helpers import EXAMPLE_XLSX
+from kpi import month
+
+ITEMS = {"sales_completion", "sales_growth", "conversion", "featured_item", "refund_rate", "inquiries", "disputes",
+         "personal_share", "response_time", "service_quality", "sales_skill", "product_exam", "operation_exam",
+         "work_summary"}
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    out = tmp_path_factory.mktemp("month") / "2026-09"
+    report = month.score(EXAMPLE_XLSX, "2026-09", None, out, "zh")
+    return report, out
+
+
+def test_results_json_shape(scored):
+    report, out = scored
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert doc["period"] == "2026-09"
+    assert doc["rules"] == {"weights_effective": "2020-01", "pay_bands_effective": "2020-01",
+                            "sha256": report.ruleset.version.sha256}
+    assert doc["input"]["file"] == "input-2026-09.xlsx" and len(doc["input"]["sha256"]) == 64
+    assert len(doc["agents"]) == 25
+    for agent in doc["agents"]:
+        assert set(agent["points"]) == ITEMS and set(agent["explain"]) == ITEMS
+        assert Decimal(str(agent["total"])) == sum(Decimal(str(v)) for v in agent["points"].values())
+        assert re.fullmatch(r"\d+\.\d\d", agent["total_pay"])
+        assert agent["level_change"] in {"+2", "+1|0", "0", "-1", "dismiss"}
+    assert {a["level_change"] for a in doc["agents"]} == {"+2", "+1|0", "0", "-1", "dismiss"}
+
+
+def test_json_explanations_render_the_records(scored):
+    report, out = scored
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    first = doc["agents"][0]
+    record = next(r for r in first["records"] if r["item"] == "sales_completion")
+    assert record["tier_label"] in first["explain"]["sales_completion"]
+    assert f"得 {record['points']} 分" in first["explain"]["sales_completion"]
+
+
+def test_payroll_rows_and_totals_match_results(scored):
+    report, out = scored
+    sheet = openpyxl.load_workbook(out / "payroll-2026-09.xlsx").active
+    rows = list(sheet.iter_rows(min_row=4, values_only=True))
+    agents, total_row = rows[:-1], rows[-1]
+    assert len(agents) == 25
+    pays = {r[0]: Decimal(str(r[9])).quantize(Decimal("0.01")) for r in agents}
+    assert pays == {r.agent.agent_id: r.pay.total_pay for r in report.results}
+    assert total_row[0] == "合计"
+    assert Decimal(str(total_row[9])).quantize(Decimal("0.01")) == sum(pays.values())
+    assert sheet.cell(3, 10).value == "应发工资"
+
+
+def test_payroll_csv_renders_the_same_rows(scored):
+    report, out = scored
+    with open(out / "payroll-2026-09.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][:4] == ["工号", "姓名", "组别", "级别"]
+    assert [r[9] for r in rows[1:-1]] == [f"{row.pay:.2f}" for row in report.rows]
+
+
+def test_one_scorecard_per_agent_under_its_team(scored):
+    report, out = scored
+    for result in report.results:
+        path = out / "scorecards" / result.agent.team / f"{result.agent.agent_id}-{result.agent.name}.xlsx"
+        assert path.is_file()
+
+
+def test_a_scorecard_holds_no_other_agents_data(scored):
+    report, out = scored
+    subject = report.results[3]
+    path = out / "scorecards" / subject.agent.team / f"{subject.agent.agent_id}-{subject.agent.name}.xlsx"
+    with zipfile.ZipFile(path) as archive:
+        text = "".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
+    assert subject.agent.agent_id in text and subject.agent.name in text
+    for other in report.results:
+        if other is subject:
+            continue
+        assert other.agent.agent_id not in text, other.agent.agent_id
+        assert other.agent.name not in text, other.agent.name
+
+
+def test_scorecard_shows_every_item_points_and_pay(scored):
+    report, out = scored
+    result = report.results[9]
+    path = out / "scorecards" / result.agent.team / f"{result.agent.agent_id}-{result.agent.name}.xlsx"
+    cells = [row for row in openpyxl.load_workbook(path).active.iter_rows(values_only=True)]
+    by_label = {row[0]: row for row in cells if row[0]}
+    for item in result.items:
+        row = by_label[item.label.zh]
+        assert Decimal(str(row[5])) == item.points and Decimal(str(row[4])) == item.weight
+    assert Decimal(str(by_label["总分"][5])) == result.total
+    assert f"{result.pay.total_pay:,.2f}" in by_label["应发工资"][1]
+    assert by_label["级别调整建议"][1] == result.pay.level_change.zh
+    assert "确认 / 异议(请填写其一)" in by_label
+
+
+def test_same_input_gives_identical_files(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    month.score(EXAMPLE_XLSX, "2026-09", None, first, "zh")
+    month.score(EXAMPLE_XLSX, "2026-09", None, second, "zh")
+    names = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert names == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
