@@ -151,10 +151,22 @@ def _cross_check(weights: rules.WeightsVersion, fields: tuple[rules.InputField, 
             if field_id not in known:
                 raise ConfigError(str(folder / WEIGHTS), f"version[effective={weights.effective}].items[id={item.id}].measure",
                                   f"reads field {field_id!r}, which {FIELDS} does not define", examples.MEASURE)
+        _check_denominator(weights, item, {f.id: f for f in fields}, folder)
     for f in fields:
         if f.at_most and f.at_most not in known:
             raise ConfigError(str(folder / FIELDS), f"fields[id={f.id}].at_most", f"names unknown field {f.at_most!r}",
                               examples.FIELD)
+
+
+def _check_denominator(weights, item: rules.TieredItem, fields: dict, folder: Path) -> None:
+    """A ratio whose denominator may be 0 must say what a zero denominator counts as."""
+    spec = item.measure
+    if spec.kind != "ratio" or spec.denominator is None or spec.zero_denominator is not None:
+        return
+    bound = fields[spec.denominator]
+    if bound.min is None or bound.min < 0 or (bound.min == 0 and not bound.min_exclusive):
+        raise ConfigError(str(folder / WEIGHTS), f"version[effective={weights.effective}].items[id={item.id}].measure",
+                          f"{spec.denominator} may be 0; add zero_denominator (the value used then)", examples.MEASURE)
 
 
 def content_hash(*parts: dict) -> str:

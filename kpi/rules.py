@@ -34,6 +34,13 @@ class Label(BaseModel):
         return self.en if lang == "en" else self.zh
 
 
+def known_rounding(mode: str) -> str:
+    """``mode`` if it names a rounding of the decimal module, else ValueError."""
+    if not mode.startswith("ROUND_") or not hasattr(decimal, mode):
+        raise ValueError(f"unknown rounding mode {mode!r}; use e.g. ROUND_HALF_UP, ROUND_HALF_EVEN, ROUND_FLOOR")
+    return mode
+
+
 # ------------------------------------------------------------------ measures
 class RatioMeasure(BaseModel):
     """numerator / denominator field, or numerator / a fixed ``standard``."""
@@ -98,12 +105,22 @@ Measure = Annotated[
 
 # ------------------------------------------------------------------ items
 class Step(BaseModel):
-    """``per_step`` points for every full ``size`` the value lies from ``anchor``."""
+    """``per_step`` points for every ``size`` the value lies from ``anchor``.
+
+    ``rounding`` turns the distance in steps into a whole count: ROUND_FLOOR
+    (the default) counts full steps only, as "每 … 5%" reads.
+    """
 
     model_config = FROZEN
     anchor: Decimal
     size: Decimal = Field(gt=0)
     per_step: Decimal
+    rounding: str = "ROUND_FLOOR"
+
+    @field_validator("rounding")
+    @classmethod
+    def _known_rounding(cls, mode):
+        return known_rounding(mode)
 
 
 class Tier(tiers_mod.Bracket):
@@ -135,6 +152,7 @@ class TieredItem(BaseModel):
     measure_label: Label
     tiers: tuple[Tier, ...]
     no_base: NoBase | None = None
+    cap: Decimal | None = None  # optional most points this item may give (off by default)
     source: str = ""
     note: Label | None = None
 
@@ -187,7 +205,6 @@ class WeightsVersion(BaseModel):
     note: Label | None = None
     total: Decimal = Field(gt=0)
     min_points: Decimal = Decimal(0)
-    max_points: Decimal | None = None
     items: tuple[Item, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -229,9 +246,7 @@ class Rounding(BaseModel):
     @field_validator("mode")
     @classmethod
     def _known_mode(cls, mode):
-        if not mode.startswith("ROUND_") or not hasattr(decimal, mode):
-            raise ValueError(f"unknown rounding mode {mode!r}; use e.g. ROUND_HALF_UP or ROUND_HALF_EVEN")
-        return mode
+        return known_rounding(mode)
 
 
 class Level(BaseModel):

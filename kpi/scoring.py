@@ -80,7 +80,7 @@ def _score_tiered(version, item: rules.TieredItem, agent: AgentInput, team: Team
     tier = item.tiers[index]
     steps = _steps(tier.step, measured.value, measured.factor)
     raw = tier.points + (tier.step.per_step * steps if tier.step else 0)
-    points, limit_notes = _limit(version, raw)
+    points, limit_notes = _limit(version.min_points, item.cap, raw)
     scaled_note = ("scaled",) if measured.factor != 1 else ()
     return base._replace(tier=index, tier_label=tier.label, bracket=chain[index], steps=steps,
                          points=points, notes=measured.notes + scaled_note + limit_notes)
@@ -91,15 +91,15 @@ def _steps(step: rules.Step | None, value: Decimal, factor: Decimal) -> int:
     if step is None:
         return 0
     distance = abs(value - step.anchor * factor) / (step.size * factor)
-    return int(distance.to_integral_value(rounding=decimal.ROUND_FLOOR))
+    return int(distance.to_integral_value(rounding=getattr(decimal, step.rounding)))
 
 
-def _limit(version: rules.WeightsVersion, points: Decimal) -> tuple[Decimal, tuple[str, ...]]:
-    """Apply the floor (no item below ``min_points``) and the optional cap."""
-    if points < version.min_points:
-        return version.min_points, ("floored",)
-    if version.max_points is not None and points > version.max_points:
-        return version.max_points, ("capped",)
+def _limit(floor: Decimal, cap: Decimal | None, points: Decimal) -> tuple[Decimal, tuple[str, ...]]:
+    """Apply the floor (no item below it) and the item's optional cap."""
+    if points < floor:
+        return floor, ("floored",)
+    if cap is not None and points > cap:
+        return cap, ("capped",)
     return points, ()
 
 

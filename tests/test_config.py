@@ -155,3 +155,25 @@ def _dummy():
         def __missing__(self, key):
             return "x"
     return Anything()
+
+
+def test_an_item_cap_and_a_step_rounding_are_config_edits(tmp_path):
+    folder = copy_config(tmp_path)
+    edit(folder / "weights.toml", 'id = "sales_growth"\ngroup = "quantitative"',
+         'id = "sales_growth"\ngroup = "quantitative"\ncap = "10"')
+    edit(folder / "weights.toml", 'per_step = "-1", rounding = "ROUND_FLOOR"', 'per_step = "-1", rounding = "ROUND_CEILING"')
+    rules_ = config.load(folder, "2026-09")
+    result = score_one(rules_, sales_actual="96000", sales_last_month="60000")
+    assert result.items[0].points == 29          # 4% below: one started step counts now
+    assert result.items[1].points == 10          # 60% growth would be 20, capped at 10
+    assert "capped" in result.items[1].notes
+    default = score_one(ruleset(), sales_actual="96000", sales_last_month="60000")
+    assert (default.items[0].points, default.items[1].points) == (30, 20)
+
+
+def test_a_denominator_that_may_be_zero_needs_a_rule(tmp_path):
+    folder = copy_config(tmp_path)
+    edit(folder / "weights.toml", ', zero_denominator = "0" }\nmeasure_label = { zh = "退单率"', ' }\nmeasure_label = { zh = "退单率"')
+    with pytest.raises(ConfigError) as caught:
+        config.load(folder, "2026-09")
+    assert "items[id=refund_rate].measure" in caught.value.key and "zero_denominator" in caught.value.message
