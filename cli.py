@@ -8,12 +8,13 @@ and an exit code: 0 success, 1 input or config problem, 2 usage error.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import sys
 
 import click
 
-from kpi import config, i18n, month, terminal
+from kpi import calendar, config, i18n, month, terminal
 from kpi.errors import ConfigError, InputError
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -102,6 +103,28 @@ def rules_command(period, config_dir, lang):
     except ConfigError as error:
         fail_config(error, lang)
     echo_lines(terminal.rulebook(ruleset, lang))
+
+
+@main.command("timeline")
+@click.argument("period", callback=_period, metavar="YYYY-MM")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for systems.")
+@config_option
+@lang_option
+def timeline_command(period, fmt, config_dir, lang):
+    """Print the review timeline of a month on the working-day calendar.
+
+    Example: kpi timeline 2026-09 --format json
+    """
+    try:
+        line = calendar.for_rules(config.load(config_dir, period))
+    except ConfigError as error:
+        fail_config(error, lang)
+    echo_lines(terminal.timeline_warnings(line, lang), err=True)
+    if fmt == "json":
+        click.echo(json.dumps(terminal.timeline_json(line), ensure_ascii=False, indent=2))
+    else:
+        echo_lines(terminal.timeline(line, lang))
 
 
 if __name__ == "__main__":

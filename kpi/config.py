@@ -21,7 +21,7 @@ import pydantic
 from kpi import examples, rules
 from kpi.errors import ConfigError
 
-WEIGHTS, PAY_BANDS, FIELDS = "weights.toml", "pay_bands.toml", "fields.toml"
+WEIGHTS, PAY_BANDS, FIELDS, CALENDAR = "weights.toml", "pay_bands.toml", "fields.toml", "calendar.toml"
 
 
 def default_dir() -> Path:
@@ -40,30 +40,26 @@ def resolve_dir(config_dir: str | os.PathLike | None) -> Path:
 def load(config_dir: str | os.PathLike | None, period: str) -> rules.Ruleset:
     """The :class:`~kpi.rules.Ruleset` in force for ``period`` (YYYY-MM)."""
     folder = resolve_dir(config_dir)
-    raw_weights = select(read_toml(folder / WEIGHTS), folder / WEIGHTS, period)
-    raw_pay = select(read_toml(folder / PAY_BANDS), folder / PAY_BANDS, period)
-    raw_fields = read_toml(folder / FIELDS)
-    weights = build(rules.WeightsVersion, raw_weights, folder / WEIGHTS, _version_key(raw_weights))
-    pay = build(rules.PayVersion, raw_pay, folder / PAY_BANDS, _version_key(raw_pay))
-    declared = build(rules.Fields, raw_fields, folder / FIELDS, "")
+    raw = {name: read_toml(folder / name) for name in (WEIGHTS, PAY_BANDS, FIELDS, CALENDAR)}
+    dated = {name: select(raw[name], folder / name, period) for name in (WEIGHTS, PAY_BANDS, CALENDAR)}
+    weights = build(rules.WeightsVersion, dated[WEIGHTS], folder / WEIGHTS, _version_key(dated[WEIGHTS]))
+    pay = build(rules.PayVersion, dated[PAY_BANDS], folder / PAY_BANDS, _version_key(dated[PAY_BANDS]))
+    timeline = build(rules.CalendarVersion, dated[CALENDAR], folder / CALENDAR, _version_key(dated[CALENDAR]))
+    overrides = build(rules.CalendarOverrides, raw[CALENDAR], folder / CALENDAR, "")
+    declared = build(rules.Fields, raw[FIELDS], folder / FIELDS, "")
     fields = declared.fields + tuple(_judgement_field(item) for item in weights.items if item.kind == "judgement")
     _cross_check(weights, fields, folder)
     version = rules.RulesVersion(
-        weights_effective=weights.effective,
-        pay_bands_effective=pay.effective,
-        sha256=content_hash(raw_weights, raw_pay, raw_fields),
+        weights_effective=weights.effective, pay_bands_effective=pay.effective, calendar_effective=timeline.effective,
+        sha256=content_hash(dated[WEIGHTS], dated[PAY_BANDS], raw[FIELDS], dated[CALENDAR], _overrides_part(raw[CALENDAR])),
         config_dir=str(folder),
     )
-    return rules.Ruleset(period=period, weights=weights, pay=pay, fields=fields, version=version)
+    return rules.Ruleset(period=period, weights=weights, pay=pay, fields=fields, timeline=timeline,
+                         overrides=overrides, version=version)
 
 
-def all_effective(config_dir: str | os.PathLike | None) -> tuple[str, ...]:
-    """Every month on which some rule changes, oldest first."""
-    folder = resolve_dir(config_dir)
-    months = set()
-    for name in (WEIGHTS, PAY_BANDS):
-        months.update(str(v.get("effective")) for v in _versions(read_toml(folder / name), folder / name))
-    return tuple(sorted(months))
+def _overrides_part(raw_calendar: dict) -> dict:
+    return {key: value for key, value in raw_calendar.items() if key != "version"}
 
 
 def read_toml(path: Path) -> dict:
@@ -73,7 +69,7 @@ def read_toml(path: Path) -> dict:
             return tomllib.load(handle, parse_float=Decimal)
     except FileNotFoundError:
         raise ConfigError(str(path), "(file)", "file not found; a config directory holds "
-                          f"{WEIGHTS}, {PAY_BANDS} and {FIELDS}") from None
+                          f"{WEIGHTS}, {PAY_BANDS}, {FIELDS} and {CALENDAR}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), "(syntax)", f"not valid TOML: {exc}") from None
 

@@ -81,9 +81,22 @@ min = "0"
 at_most = "visits"
 '''
 
+STEP = '''
+[[version.steps]]
+id = "supervisor_submit"
+working_day = 3           # working days after the month ends; -1 = last working day before it starts
+label = { zh = "客服主管提交考核表", en = "supervisors submit the sheets" }
+'''
+
+OVERRIDES = '''
+extra_days_off = ["2026-10-23"]
+extra_working_days = ["2026-10-17"]
+'''
+
 _BY_KEY = (
     ("label", LABEL), ("measure_label", LABEL), ("measure", MEASURE), ("tiers", TIER), ("bands", BAND),
-    ("levels", LEVEL), ("rounding", ROUNDING), ("fields", FIELD), ("judgement", JUDGEMENT), ("items", ITEM),
+    ("levels", LEVEL), ("rounding", ROUNDING), ("fields", FIELD), ("steps", STEP),
+    ("extra_days_off", OVERRIDES), ("extra_working_days", OVERRIDES), ("judgement", JUDGEMENT), ("items", ITEM),
 )
 
 

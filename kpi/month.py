@@ -7,20 +7,20 @@ The pipeline is visible: config → reader → ``inputs.parse`` → ``scoring`` 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from kpi import config, inputs, readers, rules, scoring, table
+from kpi import calendar, config, inputs, readers, rules, scoring, table
 from kpi.errors import InputError
 from kpi.output import staged
 from kpi.writers import payroll, results_json, scorecard
 
 
 class MonthReport(NamedTuple):
-    """What a scoring run produced: the rules, results, payroll rows and where they went."""
+    """What a scoring run produced: the rules, timeline, results, payroll rows and where they went."""
 
     ruleset: rules.Ruleset
+    timeline: calendar.Timeline
     results: tuple[scoring.AgentResult, ...]
     rows: list[table.Row]
     out_dir: Path
@@ -42,21 +42,21 @@ def score(input_path: str | Path, period: str, config_dir: str | Path | None,
     agents = validate(input_path, ruleset)
     results = scoring.score_month(ruleset, agents)
     rows = table.payroll(results, lang)
+    line = calendar.for_rules(ruleset)
     destination = Path(out_dir) if out_dir else Path("kpi-out") / period
     input_info = {"file": input_path.name, "sha256": hashlib.sha256(input_path.read_bytes()).hexdigest()}
     with staged(destination) as staging:
-        write_all(staging, ruleset, results, rows, lang, input_info)
-    return MonthReport(ruleset, results, rows, destination)
+        write_all(staging, MonthReport(ruleset, line, results, rows, staging), lang, input_info)
+    return MonthReport(ruleset, line, results, rows, destination)
 
 
-def write_all(folder: Path, ruleset: rules.Ruleset, results: Sequence[scoring.AgentResult],
-              rows: list[table.Row], lang: str, input_info: dict) -> None:
+def write_all(folder: Path, report: MonthReport, lang: str, input_info: dict) -> None:
     """Every output file of a month into ``folder``."""
-    period = ruleset.period
+    ruleset, results, period = report.ruleset, report.results, report.ruleset.period
     results_json.write(folder / "results.json", results_json.document(ruleset, results, lang, input_info))
-    payroll.write_xlsx(folder / f"payroll-{period}.xlsx", rows, ruleset, lang)
-    payroll.write_csv(folder / f"payroll-{period}.csv", rows, lang)
+    payroll.write_xlsx(folder / f"payroll-{period}.xlsx", report.rows, ruleset, report.timeline, lang)
+    payroll.write_csv(folder / f"payroll-{period}.csv", report.rows, lang)
     for result in results:
         path = folder / scorecard.relative_path(result)
         path.parent.mkdir(parents=True, exist_ok=True)
-        scorecard.write(path, result, ruleset, lang)
+        scorecard.write(path, result, ruleset, report.timeline, lang)

@@ -10,6 +10,7 @@ one :class:`Ruleset`: the versions in force then, plus their identity.
 
 from __future__ import annotations
 
+import datetime
 import decimal
 from decimal import Decimal
 from typing import Annotated, Literal, Union
@@ -312,12 +313,55 @@ class Fields(BaseModel):
     fields: tuple[InputField, ...]
 
 
+# ------------------------------------------------------------------ timeline
+class TimelineStep(BaseModel):
+    """A step of the review timeline: working days after the month (before it if negative)."""
+
+    model_config = FROZEN
+    id: NonEmpty
+    working_day: int
+    label: Label
+
+    @field_validator("working_day")
+    @classmethod
+    def _not_zero(cls, day):
+        if day == 0:
+            raise ValueError("working_day counts from 1 after the month, or from -1 before it; 0 is neither")
+        return day
+
+
+class CalendarVersion(BaseModel):
+    """One dated version of the review timeline."""
+
+    model_config = FROZEN
+    effective: Month
+    source: str = ""
+    note: Label | None = None
+    steps: tuple[TimelineStep, ...] = Field(min_length=1)
+
+
+class CalendarOverrides(BaseModel):
+    """The company's own days off and working days, on top of the statutory calendar."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    extra_days_off: frozenset[datetime.date] = frozenset()
+    extra_working_days: frozenset[datetime.date] = frozenset()
+
+    @model_validator(mode="after")
+    def _disjoint(self):
+        both = self.extra_days_off & self.extra_working_days
+        if both:
+            raise ValueError(f"dates both off and working: {sorted(str(d) for d in both)}")
+        return self
+
+
 class RulesVersion(BaseModel):
     """Which rules scored a month: each file's version in force and their hash."""
 
     model_config = FROZEN
     weights_effective: Month
     pay_bands_effective: Month
+    calendar_effective: Month
     sha256: str
     config_dir: str
 
@@ -334,6 +378,8 @@ class Ruleset(BaseModel):
     weights: WeightsVersion
     pay: PayVersion
     fields: tuple[InputField, ...]
+    timeline: CalendarVersion
+    overrides: CalendarOverrides
     version: RulesVersion
 
     def field(self, field_id: str) -> InputField | None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import wcwidth
 
-from kpi import explain, i18n, numbers, rules
+from kpi import calendar, explain, i18n, numbers, rules
 from kpi.errors import InputProblem
 from kpi.month import MonthReport
 
@@ -34,7 +34,7 @@ def summary(report: MonthReport, lang: str) -> list[str]:
     lines.append(i18n.text("summary_rules", lang, weights=version.weights_effective,
                            pay=version.pay_bands_effective, sha=version.sha256[:12]))
     lines.append(i18n.text("summary_written", lang, path=report.out_dir))
-    return lines
+    return lines + timeline_warnings(report.timeline, lang)
 
 
 def problems(found: Sequence[InputProblem], ruleset: rules.Ruleset | None, lang: str) -> list[str]:
@@ -119,3 +119,36 @@ def _pay_lines(pay: rules.PayVersion, lang: str) -> list[str]:
         lines.append(i18n.text("rules_level", lang, id=level.id, label=level.label(lang),
                                base=numbers.grouped(level.base_pay), performance=numbers.grouped(level.performance_pay)))
     return lines + [""]
+
+
+def weekday(day, lang: str) -> str:
+    """Short weekday name: 周六 / Sat."""
+    return i18n.text("weekdays", lang).split(",")[day.weekday()]
+
+
+def day_text(day, lang: str) -> str:
+    """``2026-10-10 周六``."""
+    return f"{day.isoformat()} {weekday(day, lang)}"
+
+
+def timeline(line: calendar.Timeline, lang: str) -> list[str]:
+    """The month's review steps with their dates, one per line."""
+    lines = [i18n.text("timeline_title", lang, period=line.period)]
+    for step in line.steps:
+        key = "timeline_before" if step.working_day < 0 else "timeline_after"
+        when = pad(i18n.text(key, lang, n=abs(step.working_day)), 30)
+        lines.append(f"  {day_text(step.date, lang)}  {when} {step.label(lang)}")
+    return lines
+
+
+def timeline_warnings(line: calendar.Timeline, lang: str) -> list[str]:
+    """One warning when a year fell back to weekdays."""
+    if not line.unknown_years:
+        return []
+    return [i18n.text("timeline_unknown_year", lang, years=", ".join(map(str, line.unknown_years)))]
+
+
+def timeline_json(line: calendar.Timeline) -> dict:
+    """``{"period", <step id>: "YYYY-MM-DD", ..., "unknown_years"}``."""
+    return {"period": line.period, **{step.id: step.date.isoformat() for step in line.steps},
+            "unknown_years": list(line.unknown_years)}

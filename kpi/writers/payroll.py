@@ -14,7 +14,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from kpi import i18n, numbers, rules, table
+from kpi import calendar, i18n, numbers, rules, table
 from kpi.writers import safe
 
 NUMBER_FORMATS = {"money": "#,##0.00", "points": "0.##", "multiplier": "0.0#", "text": "@"}
@@ -27,15 +27,17 @@ def fixed_properties(workbook: xlsxwriter.Workbook, period: str, title: str) -> 
     workbook.set_properties({"title": title, "author": "kpi", "created": datetime.datetime(year, month, 1)})
 
 
-def write_xlsx(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, lang: str) -> None:
-    """The payroll workbook: title, rules version, one row per agent, totals."""
+def write_xlsx(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, line: calendar.Timeline,
+               lang: str) -> None:
+    """The payroll workbook: title, rules version and dates, one row per agent, totals."""
     title = i18n.text("payroll_title", lang, period=ruleset.period)
     workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
     fixed_properties(workbook, ruleset.period, title)
     sheet = workbook.add_worksheet(i18n.text("payroll_sheet", lang))
     formats = _formats(workbook)
     sheet.merge_range(0, 0, 0, len(table.COLUMNS) - 1, title, formats["title"])
-    sheet.write_string(1, 0, version_text(ruleset, lang), formats["note"])
+    dates = i18n.text("payroll_dates", lang, summary=line.date("summary"), hr=line.date("hr_finance"))
+    sheet.write_string(1, 0, f"{dates}    {version_text(ruleset, lang)}", formats["note"])
     for col, (column, header) in enumerate(zip(table.COLUMNS, table.headers(lang))):
         sheet.write_string(2, col, header, formats["header"])
         sheet.set_column(col, col, WIDTHS[column.kind] + (8 if column.key in ("band", "level_change") else 0))

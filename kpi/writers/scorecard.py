@@ -11,7 +11,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from kpi import explain, i18n, numbers, rules
+from kpi import calendar, explain, i18n, numbers, rules
 from kpi.scoring import AgentResult
 from kpi.writers import payroll, safe
 
@@ -25,7 +25,7 @@ def relative_path(result: AgentResult) -> Path:
     return Path("scorecards", safe.filename(agent.team), safe.filename(f"{agent.agent_id}-{agent.name}") + ".xlsx")
 
 
-def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, lang: str) -> None:
+def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calendar.Timeline, lang: str) -> None:
     """Write the scorecard of ``result`` to ``path``."""
     title = i18n.text("scorecard_title", lang, period=ruleset.period)
     workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
@@ -38,7 +38,7 @@ def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, lang: str) ->
     row = _identity(sheet, 2, result, lang, fmt)
     row = _items(sheet, row + 1, result, ruleset, lang, fmt)
     row = _result(sheet, row + 1, result, lang, fmt)
-    row = _confirmation(sheet, row + 1, lang, fmt)
+    row = _confirmation(sheet, row + 1, line.date("confirm_deadline"), lang, fmt)
     sheet.write_string(row + 1, 0, payroll.version_text(ruleset, lang), fmt["note"])
     _print_setup(sheet, ruleset.period, lang)
     workbook.close()
@@ -96,8 +96,9 @@ def _result(sheet, row: int, result: AgentResult, lang: str, fmt) -> int:
     return row + len(lines)
 
 
-def _confirmation(sheet, row: int, lang: str, fmt) -> int:
-    sheet.merge_range(row, 0, row, len(WIDTHS) - 1, i18n.text("confirm_title", lang), fmt["group"])
+def _confirmation(sheet, row: int, deadline, lang: str, fmt) -> int:
+    title = f"{i18n.text('confirm_title', lang)}  {i18n.text('confirm_by', lang, date=deadline.isoformat())}"
+    sheet.merge_range(row, 0, row, len(WIDTHS) - 1, title, fmt["group"])
     for offset, key in enumerate(("confirm_choice", "confirm_reason", "confirm_signature"), start=1):
         sheet.write_string(row + offset, 0, i18n.text(key, lang), fmt["label"])
         sheet.merge_range(row + offset, 1, row + offset, len(WIDTHS) - 1, "", fmt["input"])
