@@ -47,6 +47,19 @@ def fail_config(error: ConfigError, lang: str):
     sys.exit(1)
 
 
+def fail_input(error: InputError, ruleset, lang: str):
+    echo_lines(terminal.problems(error.problems, ruleset, lang), err=True)
+    sys.exit(1)
+
+
+def load_rules(config_dir, period: str, lang: str):
+    """The ruleset for ``period``, or exit 1 with the config error."""
+    try:
+        return config.load(config_dir, period)
+    except ConfigError as error:
+        fail_config(error, lang)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kpi")
 def main():
@@ -73,19 +86,34 @@ def score(input_file, period, out_dir, config_dir, lang):
 
     Example: kpi score 填报表-2026-09.xlsx --period 2026-09 --out out/2026-09
     """
-    ruleset = None
+    ruleset = load_rules(config_dir, period, lang)
     try:
-        ruleset = config.load(config_dir, period)
-        report = month.score(input_file, period, config_dir, out_dir, lang)
-    except ConfigError as error:
-        fail_config(error, lang)
+        report = month.score(input_file, ruleset, out_dir, lang)
     except InputError as error:
-        echo_lines(terminal.problems(error.problems, ruleset, lang), err=True)
-        sys.exit(1)
+        fail_input(error, ruleset, lang)
     except OSError as error:
         click.echo(i18n.text("output_error", lang, path=out_dir or f"kpi-out/{period}", reason=error.strerror), err=True)
         sys.exit(1)
     echo_lines(terminal.summary(report, lang))
+
+
+@main.command()
+@click.argument("input_file", metavar="INPUT", type=click.Path(dir_okay=False))
+@click.option("--period", required=True, callback=_period, help="Month assessed, YYYY-MM.")
+@config_option
+@lang_option
+def check(input_file, period, config_dir, lang):
+    """Check a filled sheet without writing anything: every problem at once, or one OK line.
+
+    Example: kpi check 填报表-2026-09.xlsx --period 2026-09
+    """
+    ruleset = load_rules(config_dir, period, lang)
+    try:
+        parsed = month.validate(input_file, ruleset)
+    except InputError as error:
+        fail_input(error, ruleset, lang)
+    echo_lines(terminal.notices(parsed.notices, ruleset, lang))
+    click.echo(terminal.check_ok(parsed, ruleset, lang))
 
 
 @main.command("rules")
@@ -97,11 +125,7 @@ def rules_command(period, config_dir, lang):
 
     Example: kpi rules --period 2026-09 --lang en
     """
-    try:
-        period = period or datetime.date.today().strftime("%Y-%m")
-        ruleset = config.load(config_dir, period)
-    except ConfigError as error:
-        fail_config(error, lang)
+    ruleset = load_rules(config_dir, period or datetime.date.today().strftime("%Y-%m"), lang)
     echo_lines(terminal.rulebook(ruleset, lang))
 
 
@@ -116,10 +140,7 @@ def timeline_command(period, fmt, config_dir, lang):
 
     Example: kpi timeline 2026-09 --format json
     """
-    try:
-        line = calendar.for_rules(config.load(config_dir, period))
-    except ConfigError as error:
-        fail_config(error, lang)
+    line = calendar.for_rules(load_rules(config_dir, period, lang))
     echo_lines(terminal.timeline_warnings(line, lang), err=True)
     if fmt == "json":
         click.echo(json.dumps(terminal.timeline_json(line), ensure_ascii=False, indent=2))

@@ -30,12 +30,17 @@ class Grid(NamedTuple):
     """A file's cells as read: ``rows`` yields (row number, tuple of values).
 
     where(row, col) names a cell for people: ``填报表!C5`` (col counts from 0),
-    or the whole row, ``填报表!5:5``, when col is None.
+    or the whole row, ``填报表!5:5``, when col is None. ``formula(row, col)``
+    gives the formula of a cell that holds one (xlsx only), so an empty cached
+    value can be told apart from an empty cell; ``text_cells`` says whether the
+    format stores numbers as numbers (xlsx) or everything as text (csv).
     """
 
     source: str
     rows: Iterable[tuple[int, Sequence[object]]]
     where: Callable[[int, int | None], str]
+    formula: Callable[[int, int], str | None] = lambda row, col: None
+    typed: bool = False
 
 
 class Columns(NamedTuple):
@@ -45,23 +50,48 @@ class Columns(NamedTuple):
     by_field: dict[str, int]
 
 
-def parse(grid: Grid, ruleset: rules.Ruleset) -> tuple[list[AgentInput], list[InputProblem]]:
-    """Validate every row of ``grid``; return the agents and every problem found."""
+class Parsed(NamedTuple):
+    """What a sheet holds: valid agents, problems (fatal) and notices (how odd cells were read)."""
+
+    agents: list[AgentInput]
+    problems: list[InputProblem]
+    notices: list[InputProblem]
+
+
+class _Row(NamedTuple):
+    """One data row being checked: where it is, its cells by field, whose it is."""
+
+    number: int
+    cells: dict[str, object]
+    who: str
+    columns: Columns
+    grid: Grid
+
+    def where(self, field_id: str) -> str:
+        return self.grid.where(self.number, self.columns.by_field[field_id]) if field_id in self.columns.by_field else ""
+
+    def problem(self, field_id: str, code: str, *params, value: object = None) -> InputProblem:
+        shown = _shown(self.cells.get(field_id) if value is None else value)
+        return InputProblem(self.who, field_id, self.where(field_id), shown, code, params)
+
+
+def parse(grid: Grid, ruleset: rules.Ruleset) -> Parsed:
+    """Validate every row of ``grid``; return the agents, every problem and every notice."""
     rows = iter(grid.rows)
     columns, problems = _find_header(rows, grid, ruleset)
+    result = Parsed([], problems, [])
     if columns is None:
-        return [], problems
-    agents: list[AgentInput] = []
+        return result
     seen: dict[str, str] = {}
     for number, values in rows:
-        agent_id, agent = _parse_row(number, values, columns, grid, ruleset, problems)
+        agent_id, agent = _parse_row(number, values, columns, grid, ruleset, result)
         if agent_id:
             _check_unique(agent_id, seen, grid.where(number, columns.by_field["agent_id"]), problems)
         if agent is not None:
-            agents.append(agent)
-    if not agents and not problems:
+            result.agents.append(agent)
+    if not result.agents and not problems:
         problems.append(InputProblem("", "", grid.source, "", "no_rows"))
-    return agents, problems
+    return result
 
 
 # ------------------------------------------------------------------ header
@@ -108,23 +138,20 @@ def _map_columns(number: int, matched, grid: Grid, ruleset: rules.Ruleset):
 
 
 # ------------------------------------------------------------------ rows
-def _parse_row(number, values, columns: Columns, grid: Grid, ruleset, problems):
+def _parse_row(number, values, columns: Columns, grid: Grid, ruleset: rules.Ruleset, result: Parsed):
     """(agent id as typed, AgentInput or None); (None, None) for blank and total rows."""
     cells = {f: (values[i] if i < len(values) else None) for f, i in columns.by_field.items()}
     if all(_blank(v) for v in cells.values()) or _is_total_row(cells):
         return None, None
-    who = _text(cells.get("agent_id")) or _text(cells.get("name"))
-    parsed, row_problems = {}, []
+    row = _Row(number, cells, _text(cells.get("agent_id")) or _text(cells.get("name")), columns, grid)
+    parsed, found = {}, []
     for f in ruleset.fields:
-        where = grid.where(number, columns.by_field[f.id]) if f.id in columns.by_field else ""
-        value, problem = _parse_cell(f, cells.get(f.id), who, where)
-        parsed[f.id] = value
-        if problem:
-            row_problems.append(problem)
-    row_problems += _check_relations(parsed, cells, who, number, columns, grid, ruleset)
-    row_problems += _check_level(parsed, cells, who, number, columns, grid, ruleset)
-    problems.extend(row_problems)
-    if row_problems:
+        parsed[f.id], problem = _parse_cell(row, f)
+        found += [problem] if problem else []
+        result.notices.extend(_notice(row, f, parsed[f.id]))
+    found += _check_relations(row, parsed, ruleset) + _check_level(row, parsed, ruleset)
+    result.problems.extend(found)
+    if found:
         return parsed["agent_id"], None
     identity = {k: parsed.pop(k) for k in ("agent_id", "name", "team", "level")}
     return identity["agent_id"], AgentInput(**identity, values=parsed, origin=grid.where(number, 0))
@@ -152,17 +179,35 @@ def _shown(value: object) -> str:
     return "" if value is None else _text(value)
 
 
-def _parse_cell(f: rules.InputField, value: object, who: str, where: str):
-    """(parsed value, problem or None) for one cell."""
-    problem = lambda code, *params: InputProblem(who, f.id, where, _shown(value), code, params)  # noqa: E731
+def _parse_cell(row: _Row, f: rules.InputField):
+    """(parsed value, problem or None) for one cell of the row."""
+    value = row.cells.get(f.id)
     if _blank(value):
-        return None, (problem("required") if f.required else None)
+        return None, (_empty_problem(row, f) if f.required else None)
     if f.type == "text":
         return _text(value), None
     number = parse_number(value, money=f.type == "money")
     if number is None:
-        return None, problem("not_a_number")
-    return number, _check_bounds(f, number, problem)
+        return None, row.problem(f.id, "not_a_number")
+    return number, _check_bounds(f, number, lambda code, *params: row.problem(f.id, code, *params))
+
+
+def _empty_problem(row: _Row, f: rules.InputField) -> InputProblem:
+    """An empty required cell; a formula whose value was never calculated says so."""
+    formula = row.grid.formula(row.number, row.columns.by_field[f.id]) if f.id in row.columns.by_field else None
+    if formula:
+        return row.problem(f.id, "formula_no_value", value=formula)
+    return row.problem(f.id, "required")
+
+
+def _notice(row: _Row, f: rules.InputField, parsed: object) -> list[InputProblem]:
+    """How a number was read when it was typed in a form other than a plain number."""
+    value = row.cells.get(f.id)
+    if f.type == "text" or parsed is None or not isinstance(value, str):
+        return []
+    if value.strip() != numbers.plain(parsed) and value.strip() != str(parsed):
+        return [row.problem(f.id, "read_as", ("number", numbers.plain(parsed)))]
+    return [row.problem(f.id, "number_as_text")] if row.grid.typed else []
 
 
 def parse_number(value: object, money: bool = False) -> Decimal | None:
@@ -198,24 +243,22 @@ def _check_bounds(f: rules.InputField, number: Decimal, problem) -> InputProblem
     return None
 
 
-def _check_relations(parsed, cells, who, number, columns, grid, ruleset) -> list[InputProblem]:
+def _check_relations(row: _Row, parsed: dict, ruleset: rules.Ruleset) -> list[InputProblem]:
     """``at_most`` relations between fields: deals <= visits, refunds <= orders."""
     found = []
     for f in ruleset.fields:
         value, limit = parsed.get(f.id), parsed.get(f.at_most) if f.at_most else None
         if value is not None and limit is not None and value > limit:
-            found.append(InputProblem(who, f.id, grid.where(number, columns.by_field[f.id]), _shown(cells[f.id]),
-                                      "at_most_field", (("other", f.at_most), ("limit", numbers.plain(limit)))))
+            found.append(row.problem(f.id, "at_most_field", ("other", f.at_most), ("limit", numbers.plain(limit))))
     return found
 
 
-def _check_level(parsed, cells, who, number, columns, grid, ruleset) -> list[InputProblem]:
+def _check_level(row: _Row, parsed: dict, ruleset: rules.Ruleset) -> list[InputProblem]:
     level = parsed.get("level")
     if level is None or ruleset.pay.level(level) is not None:
         return []
     known = "、".join(lv.id for lv in ruleset.pay.levels)
-    return [InputProblem(who, "level", grid.where(number, columns.by_field["level"]), level, "unknown_level",
-                         (("known", known),))]
+    return [row.problem("level", "unknown_level", ("known", known), value=level)]
 
 
 def _check_unique(agent_id: str, seen: dict[str, str], where: str, problems: list[InputProblem]) -> None:

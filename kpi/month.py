@@ -10,7 +10,7 @@ import hashlib
 from pathlib import Path
 from typing import NamedTuple
 
-from kpi import calendar, config, inputs, readers, rules, scoring, table
+from kpi import calendar, inputs, readers, rules, scoring, table
 from kpi.errors import InputError
 from kpi.output import staged
 from kpi.writers import payroll, results_json, scorecard
@@ -24,30 +24,30 @@ class MonthReport(NamedTuple):
     results: tuple[scoring.AgentResult, ...]
     rows: list[table.Row]
     out_dir: Path
+    notices: tuple = ()
 
 
-def validate(input_path: Path, ruleset: rules.Ruleset):
-    """The validated agents of ``input_path``; raises InputError listing every problem."""
-    agents, problems = inputs.parse(readers.read(input_path), ruleset)
-    if problems:
-        raise InputError(problems)
-    return agents
+def validate(input_path: Path, ruleset: rules.Ruleset) -> inputs.Parsed:
+    """The validated sheet ``input_path``; raises InputError listing every problem."""
+    parsed = inputs.parse(readers.read(input_path), ruleset)
+    if parsed.problems:
+        raise InputError(parsed.problems)
+    return parsed
 
 
-def score(input_path: str | Path, period: str, config_dir: str | Path | None,
-          out_dir: str | Path | None, lang: str) -> MonthReport:
-    """Score the month in ``input_path`` and write every output file into ``out_dir``."""
+def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: str) -> MonthReport:
+    """Score the month in ``input_path`` by ``ruleset`` and write every output file into ``out_dir``."""
     input_path = Path(input_path)
-    ruleset = config.load(config_dir, period)
-    agents = validate(input_path, ruleset)
-    results = scoring.score_month(ruleset, agents)
+    period = ruleset.period
+    parsed = validate(input_path, ruleset)
+    results = scoring.score_month(ruleset, parsed.agents)
     rows = table.payroll(results, lang)
     line = calendar.for_rules(ruleset)
     destination = Path(out_dir) if out_dir else Path("kpi-out") / period
     input_info = {"file": input_path.name, "sha256": hashlib.sha256(input_path.read_bytes()).hexdigest()}
     with staged(destination) as staging:
         write_all(staging, MonthReport(ruleset, line, results, rows, staging), lang, input_info)
-    return MonthReport(ruleset, line, results, rows, destination)
+    return MonthReport(ruleset, line, results, rows, destination, tuple(parsed.notices))
 
 
 def write_all(folder: Path, report: MonthReport, lang: str, input_info: dict) -> None:

@@ -30,6 +30,8 @@ def read(path: str | Path) -> Grid:
     suffix = path.suffix.lower()
     if suffix == ".xls" or (suffix != ".xlsx" and head.startswith(OLE2_MAGIC)):
         raise _unreadable(path, "old_xls")
+    if suffix == ".xlsx" and head.startswith(OLE2_MAGIC):
+        raise _unreadable(path, "encrypted")
     if suffix == ".xlsx":
         return _read_xlsx(path, head)
     if suffix in (".csv", ".txt"):
@@ -66,7 +68,8 @@ def _read_xlsx(path: Path, head: bytes) -> Grid:
     def where(row: int, col: int | None) -> str:
         return f"{title}!{row}:{row}" if col is None else f"{title}!{get_column_letter(col + 1)}{row}"
 
-    return Grid(source=path.name, rows=_xlsx_rows(path, book, sheet), where=where)
+    return Grid(source=path.name, rows=_xlsx_rows(path, book, sheet), where=where,
+                formula=_formula_lookup(path, title), typed=True)
 
 
 def _xlsx_rows(path: Path, book, sheet):
@@ -80,6 +83,37 @@ def _xlsx_rows(path: Path, book, sheet):
         raise _unreadable(path, "not_xlsx") from None
     finally:
         book.close()
+
+
+def _formula_lookup(path: Path, title: str):
+    """``formula(row, col)``: the formula text of a cell, read on first use only.
+
+    Reading cached values hides whether an empty cell holds a formula that was
+    never calculated (a file written by a program, not saved by Excel); this
+    second, lazy look tells the supervisor which.
+    """
+    formulas: dict[tuple[int, int], str] = {}
+    loaded = []
+
+    def formula(row: int, col: int) -> str | None:
+        if not loaded:
+            loaded.append(True)
+            formulas.update(_formulas(path, title))
+        return formulas.get((row, col))
+
+    return formula
+
+
+def _formulas(path: Path, title: str) -> dict[tuple[int, int], str]:
+    try:
+        book = load_workbook(path, read_only=True, data_only=False)
+        try:
+            return {(cell.row, cell.column - 1): cell.value for row in book[title].iter_rows() for cell in row
+                    if isinstance(cell.value, str) and cell.value.startswith("=")}
+        finally:
+            book.close()
+    except Exception:  # the first read succeeded; a failure here only loses the hint
+        return {}
 
 
 # ------------------------------------------------------------------ csv

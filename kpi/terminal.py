@@ -24,7 +24,8 @@ def summary(report: MonthReport, lang: str) -> list[str]:
     """Agents per band (highest first), total payroll, rules version, output folder."""
     ruleset, results = report.ruleset, report.results
     counts = Counter(result.pay.band for result in results)
-    lines = [i18n.text("summary_title", lang, period=ruleset.period, count=len(results))]
+    lines = notices(report.notices, ruleset, lang)
+    lines.append(i18n.text("summary_title", lang, period=ruleset.period, count=len(results)))
     for index in reversed(range(len(ruleset.pay.bands))):
         band = ruleset.pay.bands[index]
         lines.append(i18n.text("summary_band", lang, band=pad(band.label(lang), 18), count=counts.get(index, 0)))
@@ -43,6 +44,26 @@ def problems(found: Sequence[InputProblem], ruleset: rules.Ruleset | None, lang:
     for problem in found:
         lines.append("  " + problem_line(problem, ruleset, lang))
     return lines
+
+
+def notices(found: Sequence[InputProblem], ruleset: rules.Ruleset, lang: str, per_kind: int = 5) -> list[str]:
+    """How odd cells were read: up to ``per_kind`` lines of each kind, then a count."""
+    if not found:
+        return []
+    lines, shown = [i18n.text("notices_header", lang, count=len(found))], Counter()
+    for notice in found:
+        shown[notice.code] += 1
+        if shown[notice.code] <= per_kind:
+            lines.append("  " + problem_line(notice, ruleset, lang))
+    for code, count in shown.items():
+        if count > per_kind:
+            lines.append(i18n.text("notices_more", lang, count=count - per_kind))
+    return lines
+
+
+def check_ok(parsed, ruleset: rules.Ruleset, lang: str) -> str:
+    teams = len({agent.team for agent in parsed.agents})
+    return i18n.text("check_ok", lang, count=len(parsed.agents), teams=teams, period=ruleset.period)
 
 
 def problem_line(problem: InputProblem, ruleset: rules.Ruleset | None, lang: str) -> str:

@@ -129,7 +129,7 @@ def test_rules_in_english():
     assert "Our reading: The source's two deductions would reward the lower rate" in result.output
 
 
-@pytest.mark.parametrize("command", [[], ["score"], ["rules"]])
+@pytest.mark.parametrize("command", [[], ["score"], ["check"], ["rules"], ["timeline"]])
 def test_every_command_has_help_with_an_example(command):
     result = run(*command, "--help")
     assert result.exit_code == 0
@@ -144,3 +144,32 @@ def test_readme_commands_are_the_ones_ci_runs():
     assert len(commands) == 2
     for command in commands:
         assert command in ci.splitlines()
+
+
+def test_check_ok_line(tmp_path):
+    result = run("check", EXAMPLE_XLSX, "--period", "2026-09")
+    assert result.exit_code == 0
+    assert result.output == "检查通过:25 名客服,2 个组,可以评分(2026-09)\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_check_lists_problems_and_exits_1(tmp_path):
+    rows = example_rows()
+    rows[5][12] = str(int(rows[5][11]) + 1)
+    rows[6][17] = "9"
+    result = run("check", write_csv(tmp_path / "bad.csv", rows), "--period", "2026-09", "--lang", "en")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "2 input problem(s); nothing was written:"
+    assert lines[1].startswith(f"  bad.csv!M6  agent {rows[5][0]} · Refunds: typed")
+    assert lines[2] == f"  bad.csv!R7  agent {rows[6][0]} · Sales skill: typed “9” → must be at most 7 (the item's maximum)"
+
+
+def test_check_reports_how_odd_cells_were_read(tmp_path):
+    rows = example_rows()
+    rows[1][4] = "¥１２３,０００"
+    result = run("check", write_csv(tmp_path / "odd.csv", rows), "--period", "2026-09")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == "以下 1 个单元格已按说明读取,请核对:"
+    assert lines[1] == f"  odd.csv!E2  工号 {rows[1][0]} · 销售目标:填写为“¥１２３,０００” → 已读取为 123000"

@@ -26,15 +26,15 @@ def problems_of(path):
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030", "utf-16"])
 def test_csv_in_every_excel_encoding(tmp_path, encoding):
     path = write_csv(tmp_path / "in.csv", example_rows(), encoding=encoding)
-    agents, problems = parse(path)
+    agents, problems, _ = parse(path)
     assert problems == []
     assert len(agents) == 25 and agents[0].name == "王芳"
 
 
 def test_xlsx_and_csv_read_the_same_agents(tmp_path):
     from helpers import EXAMPLE_CSV, EXAMPLE_XLSX
-    from_xlsx, _ = parse(EXAMPLE_XLSX)
-    from_csv, _ = parse(EXAMPLE_CSV)
+    from_xlsx = parse(EXAMPLE_XLSX).agents
+    from_csv = parse(EXAMPLE_CSV).agents
     assert [(a.agent_id, dict(a.values)) for a in from_xlsx] == [(a.agent_id, dict(a.values)) for a in from_csv]
 
 
@@ -43,7 +43,7 @@ def test_field_id_headers_in_any_order(tmp_path):
     header = [inputs.header_names(RULES)[inputs.normalise_header(h)] for h in rows[0]]
     order = list(reversed(range(len(header))))
     shuffled = [[row[i] for i in order] for row in [header, *rows[1:]]]
-    agents, problems = parse(write_csv(tmp_path / "ids.csv", shuffled))
+    agents, problems, _ = parse(write_csv(tmp_path / "ids.csv", shuffled))
     assert problems == [] and len(agents) == 25
     assert agents[0].values["sales_target"] == Decimal(rows[1][4])
 
@@ -54,7 +54,7 @@ def test_blank_and_total_rows_are_skipped_and_text_numbers_read(tmp_path):
     rows[2][5] = " ¥98,765.40 "         # yuan sign and spaces
     rows.insert(3, [""] * len(rows[0]))  # a blank row
     rows.append(["合计"] + [""] * (len(rows[0]) - 1))
-    agents, problems = parse(write_csv(tmp_path / "human.csv", rows))
+    agents, problems, _ = parse(write_csv(tmp_path / "human.csv", rows))
     assert problems == [] and len(agents) == 25
     assert agents[0].values["sales_target"] == Decimal("123000")
     assert agents[1].values["sales_actual"] == Decimal("98765.40")
@@ -103,7 +103,7 @@ def test_xlsx_problems_name_the_sheet_and_cell(tmp_path):
     ("empty.xlsx", b"", "empty_file"),
     ("renamed.xlsx", "工号,姓名\n".encode(), "not_xlsx"),
     ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "old_xls"),
-    ("encrypted.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "not_xlsx"),
+    ("encrypted.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "encrypted"),
     ("broken.xlsx", b"PK\x03\x04" + b"\0" * 50, "not_xlsx"),
     ("data.json", b"{}", "unsupported_format"),
     ("binary.csv", b"\x00\x01\x02\xff\xfe", "not_text"),
@@ -122,7 +122,7 @@ def test_a_missing_file_is_a_problem(tmp_path):
 
 def test_header_row_below_a_title_row(tmp_path):
     rows = [["客服人员绩效考核表 2026-09"], *example_rows()]
-    agents, problems = parse(write_xlsx(tmp_path / "titled.xlsx", rows))
+    agents, problems, _ = parse(write_xlsx(tmp_path / "titled.xlsx", rows))
     assert problems == [] and len(agents) == 25
     assert agents[0].origin == "填报表!A3"
 
@@ -133,3 +133,29 @@ def test_the_blank_template_names_every_field():
     header = path.read_text(encoding="utf-8-sig").strip().split(",")
     names = inputs.header_names(RULES)
     assert sorted(names[inputs.normalise_header(h)] for h in header) == sorted(f.id for f in RULES.fields)
+
+
+def test_a_formula_without_a_stored_value_is_named(tmp_path):
+    import openpyxl
+    rows = example_rows()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "填报表"
+    for row in rows:
+        sheet.append([float(v) if v.replace(".", "").isdigit() else (v or None) for v in row])
+    sheet["F2"] = "=E2*0.9"                 # openpyxl stores no calculated value
+    path = tmp_path / "formula.xlsx"
+    book.save(path)
+    problems = problems_of(path)
+    assert [(p.location, p.code, p.value) for p in problems] == [("填报表!F2", "formula_no_value", "=E2*0.9")]
+
+
+def test_numbers_typed_as_text_in_xlsx_are_read_and_noticed(tmp_path):
+    rows = example_rows()
+    rows[1][4] = "１２３,０００"
+    path = write_xlsx(tmp_path / "text.xlsx", [[str(v) for v in row] for row in rows])
+    parsed = parse(path)
+    assert parsed.problems == [] and parsed.agents[0].values["sales_target"] == Decimal("123000")
+    codes = {(n.location, n.code) for n in parsed.notices}
+    assert ("填报表!E2", "read_as") in codes
+    assert ("填报表!F2", "number_as_text") in codes

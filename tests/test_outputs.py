@@ -11,7 +11,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from helpers import EXAMPLE_XLSX
+from helpers import EXAMPLE_XLSX, ruleset
 from kpi import month
 
 ITEMS = {"sales_completion", "sales_growth", "conversion", "featured_item", "refund_rate", "inquiries", "disputes",
@@ -22,7 +22,7 @@ ITEMS = {"sales_completion", "sales_growth", "conversion", "featured_item", "ref
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
     out = tmp_path_factory.mktemp("month") / "2026-09"
-    report = month.score(EXAMPLE_XLSX, "2026-09", None, out, "zh")
+    report = month.score(EXAMPLE_XLSX, ruleset(), out, "zh")
     return report, out
 
 
@@ -110,8 +110,8 @@ def test_scorecard_shows_every_item_points_and_pay(scored):
 
 def test_same_input_gives_identical_files(tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
-    month.score(EXAMPLE_XLSX, "2026-09", None, first, "zh")
-    month.score(EXAMPLE_XLSX, "2026-09", None, second, "zh")
+    month.score(EXAMPLE_XLSX, ruleset(), first, "zh")
+    month.score(EXAMPLE_XLSX, ruleset(), second, "zh")
     names = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     assert names == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
     for name in names:
