@@ -116,6 +116,30 @@ def check(input_file, period, config_dir, lang):
     click.echo(terminal.check_ok(parsed, ruleset, lang))
 
 
+@main.command()
+@click.option("--period", required=True, callback=_period, help="Month to assess, YYYY-MM.")
+@click.option("--roster", "roster_file", required=True, type=click.Path(dir_okay=False),
+              help="Roster .csv/.xlsx: 工号, 姓名, 组别, 级别 (optional 级别工资, 绩效工资, 上月销售额).")
+@click.option("-o", "--output", "out_file", type=click.Path(dir_okay=False),
+              help="Workbook to write [default: 填报表-YYYY-MM.xlsx].")
+@config_option
+@lang_option
+def template(period, roster_file, out_file, config_dir, lang):
+    """Write the month's fill-in workbook (填报表) for a roster, with rules and dates on a 说明 sheet.
+
+    Example: kpi template --period 2026-10 --roster roster.csv -o 填报表-2026-10.xlsx
+    """
+    ruleset = load_rules(config_dir, period, lang)
+    out_file = out_file or f"{i18n.text('template_sheet', lang)}-{period}.xlsx"
+    line = calendar.for_rules(ruleset)
+    notes = terminal.rulebook(ruleset, lang) + terminal.timeline(line, lang) + terminal.timeline_warnings(line, lang)
+    try:
+        count = month.write_template(roster_file, ruleset, out_file, notes, lang)
+    except InputError as error:
+        fail_input(error, ruleset, lang)
+    click.echo(i18n.text("template_written", lang, path=out_file, count=count))
+
+
 @main.command("rules")
 @click.option("--period", callback=_period, help="Month whose rules to show, YYYY-MM [default: this month].")
 @config_option

@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 from kpi import calendar, inputs, readers, rules, scoring, table
 from kpi.errors import InputError
-from kpi.output import staged
-from kpi.writers import payroll, results_json, scorecard
+from kpi.output import staged, staged_file
+from kpi.writers import payroll, results_json, scorecard, template
 
 
 class MonthReport(NamedTuple):
@@ -60,3 +60,24 @@ def write_all(folder: Path, report: MonthReport, lang: str, input_info: dict) ->
         path = folder / scorecard.relative_path(result)
         path.parent.mkdir(parents=True, exist_ok=True)
         scorecard.write(path, result, ruleset, report.timeline, lang)
+
+
+ROSTER_FIELDS = ("agent_id", "name", "team", "level", "base_pay", "performance_pay", "sales_last_month")
+
+
+def read_roster(path: str | Path, ruleset: rules.Ruleset) -> list:
+    """The agents of a roster (id, name, team, level, optional pay and last month's sales)."""
+    subset = ruleset.model_copy(update={"fields": tuple(f for f in ruleset.fields if f.id in ROSTER_FIELDS)})
+    parsed = inputs.parse(readers.read(Path(path)), subset)
+    if parsed.problems:
+        raise InputError(parsed.problems)
+    return parsed.agents
+
+
+def write_template(roster_path: str | Path, ruleset: rules.Ruleset, out_path: str | Path,
+                   notes: list[str], lang: str) -> int:
+    """Write the month's fill-in workbook for the roster; returns the agent count."""
+    roster = read_roster(roster_path, ruleset)
+    with staged_file(Path(out_path)) as staging:
+        template.write(staging, roster, ruleset, notes, lang)
+    return len(roster)

@@ -42,3 +42,18 @@ def _swap(staging: Path, destination: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_file(destination: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``destination``; on success it replaces it."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{destination.stem}.tmp-", suffix=destination.suffix,
+                                    dir=destination.parent)
+    os.close(handle)
+    try:
+        yield Path(name)
+        os.replace(name, destination)
+    finally:
+        if os.path.exists(name):
+            os.unlink(name)

@@ -1,0 +1,123 @@
+"""The month's fill-in workbook (填报表) for supervisors.
+
+One row per agent of the roster with identity pre-filled; input cells
+unlocked, everything else protected (no password); data validation per column
+with an input message that states its rule; frozen header and id columns; A4
+landscape. A second sheet, 说明, holds the rules in force and the timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
+
+from kpi import i18n, numbers, rules
+from kpi.agents import AgentInput
+from kpi.writers import payroll
+
+PREFILLED = ("agent_id", "name", "team", "level")
+VALIDATION_TYPES = {"count": "integer", "money": "decimal", "number": "decimal"}
+BIG = 10 ** 12
+
+
+def write(path: Path, roster: Sequence[AgentInput], ruleset: rules.Ruleset, notes: Sequence[str], lang: str) -> None:
+    """Write the fill-in workbook for ``roster`` with ``notes`` (rules and timeline text) on 说明."""
+    title = i18n.text("template_title", lang, period=ruleset.period)
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
+    payroll.fixed_properties(workbook, ruleset.period, title)
+    formats = _formats(workbook)
+    sheet = workbook.add_worksheet(i18n.text("template_sheet", lang))
+    for f in ruleset.fields:
+        _column(sheet, ruleset, f, len(roster), formats, lang)
+    for row, agent in enumerate(roster, start=1):
+        _agent_row(sheet, row, agent, ruleset, formats)
+    _protect_and_print(sheet, len(ruleset.fields))
+    _notes_sheet(workbook, notes, formats, lang)
+    workbook.close()
+
+
+def _column(sheet, ruleset: rules.Ruleset, f: rules.InputField, count: int, formats, lang: str) -> None:
+    col = ruleset.fields.index(f)
+    sheet.write_string(0, col, f.label(lang), formats["header"])
+    sheet.set_column(col, col, 14 if f.type == "text" else 12)
+    if f.id not in PREFILLED and count:
+        sheet.data_validation(1, col, count, col, _validation(f, ruleset, lang))
+
+
+def _validation(f: rules.InputField, ruleset: rules.Ruleset, lang: str) -> dict:
+    """The data-validation rule of a column, with an input message in words."""
+    low = f.min if f.min is not None else 0
+    high: object = f.max if f.max is not None else BIG
+    other = ruleset.field(f.at_most) if f.at_most else None
+    if other is not None:
+        high = f"={xl_col_to_name(ruleset.fields.index(other))}2"
+    number = numbers.json_number
+    rule = {"validate": VALIDATION_TYPES[f.type], "criteria": "between",
+            "minimum": number(low), "maximum": high if isinstance(high, str) else number(high)}
+    if f.min_exclusive:
+        rule = {"validate": VALIDATION_TYPES[f.type], "criteria": ">", "value": number(low)}
+    message = _rule_text(f, other, lang)
+    return {**rule, "input_title": f.label(lang)[:32], "input_message": message[:255],
+            "error_title": f.label(lang)[:32], "error_message": message[:255], "ignore_blank": True}
+
+
+def _rule_text(f: rules.InputField, other: rules.InputField | None, lang: str) -> str:
+    """The column's rule in words, the same text for the input and the error message."""
+    parts = [i18n.text(f"template_type_{f.type}", lang)]
+    if f.min is not None:
+        key = "template_gt" if f.min_exclusive else "template_ge"
+        parts.append(i18n.text(key, lang, value=numbers.plain(f.min)))
+    if f.max is not None:
+        parts.append(i18n.text("template_le", lang, value=numbers.plain(f.max)))
+    if f.increment is not None:
+        parts.append(i18n.text("template_increment", lang, value=numbers.plain(f.increment)))
+    if other is not None:
+        parts.append(i18n.text("template_le_field", lang, other=other.label(lang)))
+    parts.append(i18n.text("template_required" if f.required else "template_optional", lang))
+    return i18n.text("explain_sep", lang).join(parts)
+
+
+def _agent_row(sheet, row: int, agent: AgentInput, ruleset: rules.Ruleset, formats) -> None:
+    for col, f in enumerate(ruleset.fields):
+        if f.id in PREFILLED:
+            sheet.write_string(row, col, getattr(agent, f.id), formats["id"])
+        elif agent.values.get(f.id) is not None:
+            sheet.write_number(row, col, float(agent.values[f.id]), formats["input"])
+        else:
+            sheet.write_blank(row, col, None, formats["input"])
+
+
+def _protect_and_print(sheet, width: int) -> None:
+    sheet.freeze_panes(1, 2)
+    sheet.protect("", {"sort": True, "autofilter": True, "format_columns": True, "format_rows": True,
+                       "select_locked_cells": True, "select_unlocked_cells": True})
+    sheet.set_landscape()
+    sheet.set_paper(9)
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(0)
+    sheet.set_row(0, 32)
+
+
+def _notes_sheet(workbook, notes: Sequence[str], formats, lang: str) -> None:
+    sheet = workbook.add_worksheet(i18n.text("template_notes_sheet", lang))
+    sheet.set_column(0, 0, 120)
+    for row, line in enumerate(notes):
+        sheet.write_string(row, 0, line, formats["note_bold"] if row == 0 else formats["note"])
+    sheet.set_paper(9)
+    sheet.fit_to_pages(1, 0)
+    sheet.protect("")
+
+
+def _formats(workbook) -> dict:
+    add = workbook.add_format
+    return {
+        "header": add({"bold": True, "text_wrap": True, "bg_color": "#DDEBF7", "border": 1, "valign": "vcenter",
+                       "align": "center", "locked": True}),
+        "id": add({"border": 1, "bg_color": "#F2F2F2", "locked": True, "num_format": "@"}),
+        "input": add({"border": 1, "bg_color": "#FFFFE0", "locked": False}),
+        "note": add({"font_name": "Consolas"}),
+        "note_bold": add({"bold": True}),
+    }
