@@ -49,7 +49,7 @@ def _column(sheet, ruleset: rules.Ruleset, f: rules.InputField, count: int, form
 
 def _validation(f: rules.InputField, ruleset: rules.Ruleset, lang: str) -> dict:
     """The data-validation rule of a column, with an input message in words."""
-    low = f.min if f.min is not None else 0
+    low = f.min if f.min is not None else numbers.ZERO
     high: object = f.max if f.max is not None else BIG
     other = ruleset.field(f.at_most) if f.at_most else None
     if other is not None:
