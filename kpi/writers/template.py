@@ -9,6 +9,7 @@ landscape. A second sheet, 说明, holds the rules in force and the timeline.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 
 import xlsxwriter
@@ -20,7 +21,7 @@ from kpi.writers import payroll
 
 PREFILLED = ("agent_id", "name", "team", "level")
 VALIDATION_TYPES = {"count": "integer", "money": "decimal", "number": "decimal"}
-BIG = 10 ** 12
+BIG = Decimal(10) ** 12  # "no upper bound" for Excel validation
 
 
 def write(path: Path, roster: Sequence[AgentInput], ruleset: rules.Ruleset, notes: Sequence[str], lang: str) -> None:
