@@ -13,7 +13,7 @@ from typing import NamedTuple
 from kpi import calendar, inputs, readers, rules, scoring, table
 from kpi.errors import InputError
 from kpi.output import staged, staged_file
-from kpi.writers import payroll, results_json, scorecard, template
+from kpi.writers import payroll, results_json, scorecard, team_summary, template
 
 
 class MonthReport(NamedTuple):
@@ -56,6 +56,7 @@ def write_all(folder: Path, report: MonthReport, lang: str, input_info: dict) ->
     results_json.write(folder / "results.json", results_json.document(ruleset, results, lang, input_info))
     payroll.write_xlsx(folder / f"payroll-{period}.xlsx", report.rows, ruleset, report.timeline, lang)
     payroll.write_csv(folder / f"payroll-{period}.csv", report.rows, lang)
+    team_summary.write(folder / f"team-summary-{period}.xlsx", results, ruleset, lang)
     for result in results:
         path = folder / scorecard.relative_path(result)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -116,3 +116,33 @@ def test_same_input_gives_identical_files(tmp_path):
     assert names == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_team_summary_has_a_sheet_per_team_band_colours_and_charts(scored):
+    report, out = scored
+    path = out / "team-summary-2026-09.xlsx"
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["售前一组", "售前二组"]
+    sheet = book["售前一组"]
+    headers = [c.value for c in sheet[2]]
+    assert headers[:4] == ["工号", "姓名", "级别", "销售额完成率"] and headers[-3:] == ["总分", "得分档", "应发工资"]
+    members = [r for r in report.results if r.agent.team == "售前一组"]
+    assert [row[0] for row in sheet.iter_rows(min_row=3, max_row=2 + len(members), values_only=True)] == \
+        sorted(r.agent.agent_id for r in members)
+    formulas = [rule.formula[0] for rng in sheet.conditional_formatting for rule in rng.rules]
+    assert formulas == ["$R3<50", "AND($R3>=50,$R3<60)", "AND($R3>=60,$R3<80)",
+                        "AND($R3>=80,$R3<90)", "AND($R3>=90,$R3<100)", "$R3>=100"]
+    with zipfile.ZipFile(path) as archive:
+        charts = [n for n in archive.namelist() if n.startswith("xl/charts/chart")]
+    assert len(charts) == 6
+
+
+def test_team_summary_points_lost_per_item(scored):
+    report, out = scored
+    sheet = openpyxl.load_workbook(out / "team-summary-2026-09.xlsx")["售前二组"]
+    cells = {(c.row, c.column): c.value for row in sheet.iter_rows() for c in row if c.value is not None}
+    header = next(pos for pos, v in cells.items() if v == "各项目失分合计")
+    lost = {cells[(r, header[1])]: cells[(r, header[1] + 1)] for r in range(header[0] + 1, header[0] + 15)}
+    members = [r for r in report.results if r.agent.team == "售前二组"]
+    expected = sum((r.items[2].lost for r in members), Decimal(0))
+    assert Decimal(str(lost["转化率"])) == expected and expected > 0
