@@ -129,11 +129,32 @@ def test_rules_in_english():
     assert "Our reading: The source's two deductions would reward the lower rate" in result.output
 
 
-@pytest.mark.parametrize("command", [[], ["score"], ["check"], ["rules"], ["timeline"]])
-def test_every_command_has_help_with_an_example(command):
+COMMANDS = [[], ["score"], ["check"], ["template"], ["rules"], ["timeline"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example_in_both_languages(command):
     result = run(*command, "--help")
     assert result.exit_code == 0
-    assert "Example:" in result.output
+    assert "示例:kpi " in result.output
+    english = run(*command, "--help", KPI_LANG="en")
+    assert english.exit_code == 0 and "Example: kpi " in english.output and "示例" not in english.output
+    if command:
+        flag = run(*command, "--help", "--lang", "en")
+        assert flag.output == english.output
+
+
+def test_every_command_is_covered_by_the_help_test():
+    assert sorted(cli.main.commands) == sorted(c[0] for c in COMMANDS if c)
+
+
+def test_an_internal_error_is_one_line_with_exit_70(monkeypatch):
+    from kpi import month
+    monkeypatch.setattr(month, "validate", lambda *a: 1 / 0)
+    result = run("check", EXAMPLE_CSV, "--period", "2026-09")
+    assert result.exit_code == 70
+    assert result.output == ("内部错误:ZeroDivisionError: division by zero。请把这条信息和输入文件发给维护者"
+                             "(设置 KPI_DEBUG=1 可显示详细信息)。\n")
 
 
 def test_readme_commands_are_the_ones_ci_runs():

@@ -1,0 +1,40 @@
+"""Output survives consoles that are not UTF-8 (a Chinese Windows console is GBK)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from helpers import EXAMPLE_CSV, ROOT, example_rows, write_csv
+
+
+def kpi(args, encoding, cwd):
+    env = {**os.environ, "PYTHONIOENCODING": encoding, "KPI_LANG": "zh"}
+    env.pop("KPI_CONFIG", None)
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)], capture_output=True, env=env,
+                          cwd=cwd, timeout=120)
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "ascii"])
+def test_score_rules_timeline_and_problems_on_a_narrow_console(tmp_path, encoding):
+    bad = example_rows()
+    bad[1][8] = "999999"
+    runs = {
+        "score": (["score", EXAMPLE_CSV, "--period", "2026-09", "--out", tmp_path / "o"], 0),
+        "rules": (["rules", "--period", "2026-09"], 0),
+        "timeline": (["timeline", "2026-09"], 0),
+        "help": (["score", "--help"], 0),
+        "problems": (["check", write_csv(tmp_path / "bad.csv", bad), "--period", "2026-09"], 1),
+    }
+    for name, (args, code) in runs.items():
+        done = kpi(args, encoding, tmp_path)
+        # click writes UTF-8 when the console claims ASCII (it treats that as a misconfigured locale)
+        output = (done.stdout + done.stderr).decode("gbk" if encoding == "gbk" else "utf-8", errors="strict")
+        assert done.returncode == code, (name, output)
+        assert "Traceback" not in output and "UnicodeEncodeError" not in output, name
+    gbk_summary = kpi(runs["score"][0], "gbk", tmp_path).stdout.decode("gbk")
+    if encoding == "gbk":
+        assert "2026-09 绩效考核:25 名客服" in gbk_summary
