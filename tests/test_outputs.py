@@ -142,7 +142,7 @@ def test_team_summary_points_lost_per_item(scored):
     sheet = openpyxl.load_workbook(out / "team-summary-2026-09.xlsx")["售前二组"]
     cells = {(c.row, c.column): c.value for row in sheet.iter_rows() for c in row if c.value is not None}
     header = next(pos for pos, v in cells.items() if v == "各项目失分合计")
-    lost = {cells[(r, header[1])]: cells[(r, header[1] + 1)] for r in range(header[0] + 1, header[0] + 15)}
+    lost = {cells[(r, header[1])]: cells[(r, header[1] + 3)] for r in range(header[0] + 1, header[0] + 15)}
     members = [r for r in report.results if r.agent.team == "售前二组"]
     expected = sum((r.items[2].lost for r in members), Decimal(0))
     assert Decimal(str(lost["转化率"])) == expected and expected > 0

@@ -40,7 +40,7 @@ def write_xlsx(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, li
     sheet.write_string(1, 0, f"{dates}    {version_text(ruleset, lang)}", formats["note"])
     for col, (column, header) in enumerate(zip(table.COLUMNS, table.headers(lang))):
         sheet.write_string(2, col, header, formats["header"])
-        sheet.set_column(col, col, WIDTHS[column.kind] + (8 if column.key in ("band", "level_change") else 0))
+        sheet.set_column(col, col, WIDTHS[column.kind] + {"band": 4, "level_change": 14}.get(column.key, 0))
     for index, row in enumerate(rows, start=3):
         _write_row(sheet, index, row, formats)
     _write_totals(sheet, 3 + len(rows), table.totals(rows), lang, formats)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import wcwidth
 import xlsxwriter
 
 from kpi import calendar, explain, i18n, numbers, rules
@@ -16,7 +17,8 @@ from kpi.scoring import AgentResult
 from kpi.writers import payroll, safe
 
 ITEM_COLUMNS = ("col_item", "col_inputs", "col_rate", "col_rule", "col_weight", "col_points", "col_lost")
-WIDTHS = (14, 30, 11, 34, 8, 7, 7)
+WIDTHS = (15, 30, 11, 34, 8, 7, 7)
+LINE_HEIGHT = 15
 
 
 def relative_path(result: AgentResult) -> Path:
@@ -77,6 +79,7 @@ def _item_row(sheet, row: int, record, ruleset: rules.Ruleset, lang: str, fmt) -
     cells = (record.label(lang), explain.inputs(ruleset, record, lang), explain.measured(ruleset, record), rule_text)
     for col, text in enumerate(cells):
         sheet.write_string(row, col, text, fmt["wrap"])
+    sheet.set_row(row, LINE_HEIGHT * max(lines(text, WIDTHS[col]) for col, text in enumerate(cells)))
     sheet.write_number(row, 4, float(record.weight), fmt["points"])
     sheet.write_number(row, 5, float(record.points), fmt["points"])
     sheet.write_number(row, 6, float(record.lost), fmt["lost"] if record.lost else fmt["points"])
@@ -87,23 +90,30 @@ def _result(sheet, row: int, result: AgentResult, lang: str, fmt) -> int:
     formula = i18n.text("pay_formula", lang, base=numbers.grouped(pay.base_pay),
                         performance=numbers.grouped(pay.performance_pay), multiplier=numbers.plain(pay.multiplier),
                         pay=numbers.grouped(pay.total_pay), quantum=numbers.plain(pay.rounding.quantum))
-    lines = (("col_band", pay.band_label(lang)), ("col_multiplier", numbers.plain(pay.multiplier)),
+    pairs = (("col_band", pay.band_label(lang)), ("col_multiplier", numbers.plain(pay.multiplier)),
              ("col_pay", formula), ("col_base_pay", i18n.text(f"pay_source_{pay.source}", lang)),
              ("col_level_change", pay.level_change(lang)))
-    for offset, (key, value) in enumerate(lines):
+    for offset, (key, value) in enumerate(pairs):
         sheet.write_string(row + offset, 0, i18n.text(key, lang), fmt["label"])
         sheet.merge_range(row + offset, 1, row + offset, len(WIDTHS) - 1, value, fmt["wrap"])
-    return row + len(lines)
+        sheet.set_row(row + offset, LINE_HEIGHT * lines(value, sum(WIDTHS[1:])))
+    return row + len(pairs)
 
 
 def _confirmation(sheet, row: int, deadline, lang: str, fmt) -> int:
     title = f"{i18n.text('confirm_title', lang)}  {i18n.text('confirm_by', lang, date=deadline.isoformat())}"
     sheet.merge_range(row, 0, row, len(WIDTHS) - 1, title, fmt["group"])
     for offset, key in enumerate(("confirm_choice", "confirm_reason", "confirm_signature"), start=1):
-        sheet.write_string(row + offset, 0, i18n.text(key, lang), fmt["label"])
+        label = i18n.text(key, lang)
+        sheet.write_string(row + offset, 0, label, fmt["label"])
         sheet.merge_range(row + offset, 1, row + offset, len(WIDTHS) - 1, "", fmt["input"])
-    sheet.set_row(row + 2, 45)
+        sheet.set_row(row + offset, max(LINE_HEIGHT * lines(label, WIDTHS[0]), 45 if key == "confirm_reason" else 24))
     return row + 4
+
+
+def lines(text: str, width: float) -> int:
+    """Lines ``text`` needs in a wrapped column ``width`` characters wide (CJK counts double)."""
+    return max(1, -(-wcwidth.wcswidth(text) // max(1, int(width * 0.95))))
 
 
 def _print_setup(sheet, period: str, lang: str) -> None:
@@ -119,7 +129,7 @@ def _formats(workbook) -> dict:
     add = workbook.add_format
     return {
         "title": add({"bold": True, "font_size": 14, "align": "center"}),
-        "label": add({**border, "bold": True, "bg_color": "#F2F2F2"}),
+        "label": add({**border, "bold": True, "bg_color": "#F2F2F2", "text_wrap": True}),
         "text": add({**border}),
         "wrap": add({**border, "text_wrap": True}),
         "header": add({**border, "bold": True, "bg_color": "#DDEBF7", "align": "center", "text_wrap": True}),

@@ -119,19 +119,19 @@ def _charts(workbook, sheet, members, ruleset: rules.Ruleset, lang: str, top: in
         ("chart_lost", _lost_per_item(members, ruleset.weights.items, lang)),
     )
     for index, (key, rows) in enumerate(tables):
-        col = index * 4
-        sheet.write_row(top, col, [i18n.text(key, lang), ""], formats["header"])
+        col = index * 5
+        sheet.merge_range(top, col, top, col + 3, i18n.text(key, lang), formats["header"])
         for offset, (label, value) in enumerate(rows, start=1):
-            sheet.write_string(top + offset, col, label, formats["text"])
-            sheet.write_number(top + offset, col + 1, float(value), formats["points"])
+            sheet.merge_range(top + offset, col, top + offset, col + 2, label, formats["text"])
+            sheet.write_number(top + offset, col + 3, float(value), formats["points"])
         chart = workbook.add_chart({"type": "bar" if key == "chart_lost" else "column"})
         chart.add_series({"name": i18n.text(key, lang), "categories": [sheet_ref, top + 1, col, top + len(rows), col],
-                          "values": [sheet_ref, top + 1, col + 1, top + len(rows), col + 1],
+                          "values": [sheet_ref, top + 1, col + 3, top + len(rows), col + 3],
                           "data_labels": {"value": True}})
-        chart.set_title({"name": i18n.text(key, lang)})
+        chart.set_title({"name": i18n.text(key, lang), "name_font": {"size": 11}})
         chart.set_legend({"none": True})
-        chart.set_size({"width": 480, "height": 300})
-        sheet.insert_chart(top + 17, col, chart)
+        chart.set_size({"width": 420, "height": 300})
+        sheet.insert_chart(top + 17, 0, chart, {"x_offset": index * 440, "y_offset": 10})
 
 
 def _histogram(members) -> list[tuple[str, int]]:
