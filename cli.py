@@ -27,11 +27,12 @@ EXIT_INTERNAL = 70
 class KpiGroup(click.Group):
     """The root command: safe console output, localized help, no traceback for users."""
 
-    def main(self, *args, **kwargs):
+    def main(self, args=None, *rest, **kwargs):
         for stream in (sys.stdout, sys.stderr):
             if hasattr(stream, "reconfigure"):
                 stream.reconfigure(errors="replace")
-        return super().main(*args, **kwargs)
+        with i18n.click_language(requested_lang(sys.argv[1:] if args is None else args)):
+            return super().main(args, *rest, **kwargs)
 
     def parse_args(self, ctx, args):
         localize(self, requested_lang(args))

@@ -194,3 +194,26 @@ def test_check_reports_how_odd_cells_were_read(tmp_path):
     lines = result.output.splitlines()
     assert lines[0] == "以下 1 个单元格已按说明读取,请核对:"
     assert lines[1] == f"  odd.csv!E2  工号 {rows[1][0]} · 销售目标:填写为“¥１２３,０００” → 已读取为 123000"
+
+
+def test_clicks_own_texts_follow_the_language():
+    zh = run("score", "x.csv")
+    assert zh.exit_code == 2
+    assert zh.output == "用法: main score [OPTIONS] INPUT\n运行 'main score --help' 查看帮助。\n\n错误:缺少选项 '--period'.\n"
+    en = run("score", "x.csv", "--lang", "en")
+    assert "Error: Missing option '--period'" in en.output
+    assert "选项:" in run("rules", "--help").output and "[默认:zh]" in run("rules", "--help").output
+
+
+def test_the_compiled_click_catalogue_matches_its_source():
+    import gettext
+    import re
+    from helpers import ROOT
+    folder = ROOT / "kpi" / "locale" / "zh_CN" / "LC_MESSAGES"
+    text = (folder / "messages.po").read_text(encoding="utf-8")
+    pairs = re.findall(r'^msgid "(.+)"\nmsgstr "(.+)"$', text, flags=re.M)
+    with open(folder / "messages.mo", "rb") as handle:
+        compiled = gettext.GNUTranslations(handle)
+    assert len(pairs) > 30
+    for msgid, msgstr in pairs:
+        assert compiled.gettext(msgid.replace('\\"', '"')) == msgstr.replace('\\"', '"'), msgid
