@@ -159,3 +159,12 @@ def test_numbers_typed_as_text_in_xlsx_are_read_and_noticed(tmp_path):
     codes = {(n.location, n.code) for n in parsed.notices}
     assert ("填报表!E2", "read_as") in codes
     assert ("填报表!F2", "number_as_text") in codes
+
+
+def test_a_really_encrypted_workbook_is_named(tmp_path):
+    from msoffcrypto.format.ooxml import OOXMLFile
+    from helpers import EXAMPLE_XLSX
+    target = tmp_path / "locked.xlsx"
+    with open(EXAMPLE_XLSX, "rb") as plain, open(target, "wb") as locked:
+        OOXMLFile(plain).encrypt("secret", locked)
+    assert [p.code for p in problems_of(target)] == ["encrypted"]
