@@ -14,14 +14,18 @@ import json
 import os
 import re
 import sys
+from pathlib import Path
 
 import click
 
-from kpi import calendar, config, i18n, month, terminal
+from kpi import calendar, config, i18n, ledger, month, readers, review, terminal
 from kpi.errors import ConfigError, InputError
+from kpi.ledger import LedgerError
+from kpi.review import ReviewError
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 EXIT_INTERNAL = 70
+EXIT_BROKEN_PIPE = 141
 
 
 class KpiGroup(click.Group):
@@ -43,6 +47,9 @@ class KpiGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # the reader went away (kpi status | head): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_BROKEN_PIPE)
         except Exception as error:  # a bug: say so in one line, keep the traceback for KPI_DEBUG
             if os.environ.get("KPI_DEBUG"):
                 raise
@@ -106,6 +113,28 @@ def lang_option(func):
                   show_default=True, key="help_opt_lang")(func)
 
 
+def db_option(func):
+    return option("--db", "db_path", type=click.Path(dir_okay=False), envvar="KPI_DB", key="help_opt_db")(func)
+
+
+def open_ledger(db_path, lang: str) -> ledger.Ledger:
+    try:
+        return ledger.Ledger(db_path)
+    except LedgerError as error:
+        fail_review(error, lang)
+
+
+def fail_review(error, lang: str):
+    click.echo(terminal.error_text(error, lang), err=True)
+    sys.exit(1)
+
+
+def today() -> datetime.date:
+    """Today, or ``KPI_TODAY`` (YYYY-MM-DD) when set, for reproducible status reports."""
+    fixed = os.environ.get("KPI_TODAY")
+    return datetime.date.fromisoformat(fixed) if fixed else datetime.date.today()
+
+
 def echo_lines(lines, err: bool = False) -> None:
     for line in lines:
         click.echo(line, err=err)
@@ -140,18 +169,23 @@ def main():
 @period_option
 @option("--out", "out_dir", type=click.Path(file_okay=False), key="help_opt_out")
 @config_option
+@db_option
 @lang_option
-def score(input_file, period, out_dir, config_dir, lang):
+def score(input_file, period, out_dir, config_dir, db_path, lang):
     """Score a filled sheet and write results, payroll, team summary and scorecards."""
     ruleset = load_rules(config_dir, period, lang)
-    try:
-        report = month.score(input_file, ruleset, out_dir, lang)
-    except InputError as error:
-        fail_input(error, ruleset, lang)
-    except OSError as error:
-        click.echo(i18n.text("output_error", lang, path=out_dir or f"kpi-out/{period}", reason=error.strerror), err=True)
-        sys.exit(1)
-    echo_lines(terminal.summary(report, lang))
+    with open_ledger(db_path, lang) as book:
+        try:
+            report = month.score(input_file, ruleset, out_dir, lang, book)
+        except InputError as error:
+            fail_input(error, ruleset, lang)
+        except (LedgerError, ReviewError) as error:
+            fail_review(error, lang)
+        except OSError as error:
+            click.echo(i18n.text("output_error", lang, path=out_dir or f"kpi-out/{period}", reason=error.strerror),
+                       err=True)
+            sys.exit(1)
+    echo_lines(terminal.summary(report, lang) + terminal.recorded(report, book.path, lang))
 
 
 @main.command()
@@ -175,18 +209,192 @@ def check(input_file, period, config_dir, lang):
 @option("--roster", "roster_file", required=True, type=click.Path(dir_okay=False), key="help_opt_roster")
 @option("-o", "--output", "out_file", type=click.Path(dir_okay=False), key="help_opt_output")
 @config_option
+@db_option
 @lang_option
-def template(period, roster_file, out_file, config_dir, lang):
+def template(period, roster_file, out_file, config_dir, db_path, lang):
     """Write the month's fill-in workbook (填报表) for a roster."""
     ruleset = load_rules(config_dir, period, lang)
     out_file = out_file or f"{i18n.text('template_sheet', lang)}-{period}.xlsx"
     line = calendar.for_rules(ruleset)
     notes = terminal.rulebook(ruleset, lang) + terminal.timeline(line, lang) + terminal.timeline_warnings(line, lang)
-    try:
-        count = month.write_template(roster_file, ruleset, out_file, notes, lang)
-    except InputError as error:
-        fail_input(error, ruleset, lang)
+    with open_ledger(db_path, lang) as book:
+        try:
+            count = month.write_template(roster_file, ruleset, out_file, notes, lang, book)
+        except InputError as error:
+            fail_input(error, ruleset, lang)
+        except LedgerError as error:
+            fail_review(error, lang)
     click.echo(i18n.text("template_written", lang, path=out_file, count=count))
+
+
+@main.command()
+@click.argument("paths", metavar="FILES_OR_DIR", nargs=-1, required=True, type=click.Path(exists=True))
+@period_option
+@db_option
+@lang_option
+def collect(paths, period, db_path, lang):
+    """Record the answers on returned scorecards."""
+    cards, problems = [], []
+    for path in _xlsx_files(paths):
+        try:
+            cards.append(readers.read_scorecard(path))
+        except InputError as error:
+            problems.extend(error.problems)
+    with open_ledger(db_path, lang) as book:
+        try:
+            outcome = review.collect(book, period, cards)
+        except (LedgerError, ReviewError) as error:
+            fail_review(error, lang)
+    if problems:
+        echo_lines(terminal.problems(problems, None, lang)[1:], err=True)
+    echo_lines(terminal.collected(outcome, lang))
+    if outcome.refused or problems:
+        sys.exit(1)
+
+
+def _xlsx_files(paths):
+    """The .xlsx files named, and those below the directories named (Excel's ~$ lock files skipped)."""
+    for name in paths:
+        path = Path(name)
+        found = sorted(path.rglob("*.xlsx")) if path.is_dir() else [path]
+        yield from (p for p in found if not p.name.startswith("~$"))
+
+
+@main.command()
+@click.argument("agent_id", metavar="AGENT")
+@period_option
+@db_option
+@lang_option
+def confirm(agent_id, period, db_path, lang):
+    """Record an agent's confirmation given in person."""
+    _answer(review.Answer(agent_id, "confirm", "", "in person"), period, db_path, lang)
+
+
+@main.command("object")
+@click.argument("agent_id", metavar="AGENT")
+@period_option
+@option("--reason", required=True, key="help_opt_reason")
+@db_option
+@lang_option
+def object_command(agent_id, period, reason, db_path, lang):
+    """Record an agent's objection given in person."""
+    _answer(review.Answer(agent_id, "object", reason, "in person"), period, db_path, lang)
+
+
+def _answer(given, period, db_path, lang):
+    with open_ledger(db_path, lang) as book:
+        try:
+            review.answer(book, period, given)
+        except (LedgerError, ReviewError) as error:
+            fail_review(error, lang)
+    click.echo(i18n.text("answer_recorded", lang, period=period, agent=given.agent_id,
+                         answer=i18n.text(f"answer_{given.answer}", lang)))
+
+
+@main.command()
+@click.argument("period", callback=_period, metavar="YYYY-MM")
+@config_option
+@db_option
+@lang_option
+def status(period, config_dir, db_path, lang):
+    """Show per team who confirmed, who objected and who has not answered."""
+    deadline = calendar.for_rules(load_rules(config_dir, period, lang)).date("confirm_deadline")
+    with open_ledger(db_path, lang) as book:
+        try:
+            found = review.status(book, period, deadline, today())
+            revision = review.latest_revision(book, period)["revision"]
+            closed = review.month_status(book, period) == "closed"
+        except (LedgerError, ReviewError) as error:
+            fail_review(error, lang)
+    echo_lines(terminal.status_lines(period, revision, deadline, found, lang))
+    if closed:
+        click.echo(i18n.text("status_month_closed", lang, period=period, revision=revision))
+
+
+@main.command()
+@click.argument("agent_id", metavar="AGENT")
+@period_option
+@click.argument("change", type=click.Choice(["+1", "0"]), metavar="+1|0")
+@db_option
+@lang_option
+def level(agent_id, period, change, db_path, lang):
+    """Record the supervisor's decision on a "+1 or no change" recommendation."""
+    with open_ledger(db_path, lang) as book:
+        try:
+            review.decide_level(book, period, agent_id, change)
+        except (LedgerError, ReviewError) as error:
+            fail_review(error, lang)
+    click.echo(i18n.text("level_recorded", lang, period=period, agent=agent_id, change=change))
+
+
+@main.command()
+@click.argument("period", callback=_period, metavar="YYYY-MM")
+@option("--force", is_flag=True, key="help_opt_force")
+@option("--reason", key="help_opt_force_reason")
+@option("--out", "out_dir", type=click.Path(file_okay=False), key="help_opt_out")
+@config_option
+@db_option
+@lang_option
+def close(period, force, reason, out_dir, config_dir, db_path, lang):
+    """Close the month: final payroll for HR and next month's levels."""
+    if force and not (reason or "").strip():
+        raise click.UsageError(i18n.text("force_needs_reason", lang))
+    ruleset = load_rules(config_dir, period, lang)
+    with open_ledger(db_path, lang) as book:
+        try:
+            path, moves = month.close(book, ruleset, out_dir, lang, reason if force else None, today())
+            revision = review.latest_revision(book, period)["revision"]
+            names = {a: r["name"] for a, r in review.results_of(book, review.latest_revision(book, period)["id"]).items()}
+        except (LedgerError, ReviewError) as error:
+            fail_review(error, lang)
+    echo_lines(terminal.close_lines(period, revision, path, moves, names, reason if force else None, lang))
+
+
+@main.command()
+@click.argument("period", callback=_period, metavar="YYYY-MM")
+@option("--reason", required=True, key="help_opt_reopen_reason")
+@db_option
+@lang_option
+def reopen(period, reason, db_path, lang):
+    """Reopen a closed month (recorded in the audit log)."""
+    with open_ledger(db_path, lang) as book:
+        try:
+            review.reopen(book, period, reason)
+        except (LedgerError, ReviewError) as error:
+            fail_review(error, lang)
+    click.echo(i18n.text("reopen_done", lang, period=period))
+
+
+@main.command()
+@click.argument("agent_id", metavar="[AGENT]", required=False)
+@db_option
+@lang_option
+def history(agent_id, db_path, lang):
+    """Show an agent's months, or every scored month."""
+    with open_ledger(db_path, lang) as book:
+        if agent_id:
+            echo_lines(terminal.history_lines(agent_id, review.history(book, agent_id), lang))
+        else:
+            echo_lines(terminal.months_lines(review.months(book), lang))
+
+
+@main.command()
+@click.argument("agent_id", metavar="AGENT")
+@period_option
+@option("--revision", type=int, key="help_opt_revision")
+@db_option
+@lang_option
+def show(agent_id, period, revision, db_path, lang):
+    """Show one agent's stored result with every explanation."""
+    with open_ledger(db_path, lang) as book:
+        try:
+            found = review.revision_of(book, period, revision)
+            row = review.results_of(book, found["id"]).get(agent_id)
+        except (LedgerError, ReviewError) as error:
+            fail_review(error, lang)
+    if row is None:
+        fail_review(ReviewError("unknown_agent", agent=agent_id, period=period), lang)
+    echo_lines(terminal.show_lines(period, found["revision"], row, lang))
 
 
 @main.command("rules")

@@ -12,7 +12,9 @@ class AgentInput(NamedTuple):
 
     agent_id, name, team, level: identity as typed (stripped)
     values: every numeric field by id; ``None`` where an optional cell is empty
-    origin: where the row came from, e.g. ``填报表!5`` or ``line 7``
+    origin: where the row came from, e.g. ``填报表!A5``
+    filled: fields taken from elsewhere than the sheet → where from (``2026-08#2``:
+        the ledger's revision 2 of August 2026)
     """
 
     agent_id: str
@@ -21,6 +23,7 @@ class AgentInput(NamedTuple):
     level: str
     values: Mapping[str, Decimal | None]
     origin: str = ""
+    filled: Mapping[str, str] = {}
 
 
 class TeamContext(NamedTuple):

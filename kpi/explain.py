@@ -90,7 +90,12 @@ def rule(ruleset: rules.Ruleset, record: ItemResult, lang: str) -> str:
         shown = record.bracket.describe(numbers.percent, "s")
         text += i18n.text("explain_scaled", lang, bracket=shown)
     for note in record.notes:
-        if note == "zero_denominator":
+        if note.startswith("filled:"):
+            field, source = note[len("filled:"):].split("=", 1)
+            period, revision = source.split("#")
+            text += i18n.text("explain_sep", lang) + i18n.text(
+                "note_filled", lang, field=_field_label(ruleset, field, lang), period=period, revision=revision)
+        elif note == "zero_denominator":
             text += i18n.text("explain_sep", lang) + i18n.text("note_zero_denominator", lang, value=measured(ruleset, record))
         elif note in ("floored", "capped"):
             text += i18n.text("explain_sep", lang) + i18n.text(f"note_{note}", lang)

@@ -9,6 +9,7 @@ that Excel on a Chinese Windows saves. Anything unreadable becomes an
 from __future__ import annotations
 
 import csv
+from typing import NamedTuple
 import io
 import zipfile
 from pathlib import Path
@@ -142,3 +143,44 @@ def _read_csv(path: Path) -> Grid:
         return f"{name}!{row}:{row}" if col is None else f"{name}!{get_column_letter(col + 1)}{row}"
 
     return Grid(source=name, rows=enumerate(rows, start=1), where=where)
+
+
+# ------------------------------------------------------------------ returned scorecards
+class ReturnedCard(NamedTuple):
+    """What an agent sent back: identity, the scored cells as they now read, the answer."""
+
+    file: str
+    agent_id: str
+    period: str
+    revision: int | None
+    scored: dict[str, tuple[str, object]]   # defined name → (sheet!cell, value)
+    answer: str
+    reason: str
+
+
+def read_scorecard(path: str | Path) -> ReturnedCard:
+    """A returned scorecard; raises InputError when it is not one kpi wrote."""
+    path = Path(path)
+    head = _head(path)
+    if path.suffix.lower() != ".xlsx" or not zipfile.is_zipfile(path):
+        raise _unreadable(path, "encrypted" if head.startswith(OLE2_MAGIC) else "not_xlsx")
+    try:
+        book = load_workbook(path, data_only=True)
+    except Exception:  # openpyxl raises many types for a damaged package
+        raise _unreadable(path, "not_xlsx") from None
+    names = book.defined_names
+    if "kpi_agent_id" not in names or "kpi_period" not in names:
+        raise _unreadable(path, "not_scorecard")
+    cells = {name: _named_cell(book, names[name]) for name in names if names[name].destinations}
+    value = lambda name: cells.get(name, ("", None))[1]  # noqa: E731
+    revision = names["kpi_revision"].value if "kpi_revision" in names else None
+    return ReturnedCard(
+        file=path.name, agent_id=str(value("kpi_agent_id") or "").strip(),
+        period=names["kpi_period"].value.strip('="'), revision=int(revision.lstrip("=")) if revision else None,
+        scored={n: c for n, c in cells.items() if n.startswith("kpi_points_") or n in ("kpi_total", "kpi_pay")},
+        answer=str(value("kpi_answer") or "").strip(), reason=str(value("kpi_reason") or "").strip())
+
+
+def _named_cell(book, defined) -> tuple[str, object]:
+    sheet, ref = next(iter(defined.destinations))
+    return f"{sheet}!{ref.replace('$', '')}", book[sheet][ref.replace("$", "")].value

@@ -28,7 +28,8 @@ class ItemResult(NamedTuple):
     bracket: the matched tier's bounds as applied (scaled to team size)
     steps: full steps counted by the tier's step rule (0 if none)
     points: points given, after the floor and optional cap
-    notes: message keys: no_base, zero_denominator, floored, capped, scaled
+    notes: message keys: no_base, zero_denominator, floored, capped, scaled, and
+        ``filled:<field>=<source>`` for an input taken from the ledger
     """
 
     item_id: str
@@ -71,8 +72,9 @@ def score_item(version: rules.WeightsVersion, item: rules.Item, agent: AgentInpu
 
 def _score_tiered(version, item: rules.TieredItem, agent: AgentInput, team: TeamContext) -> ItemResult:
     measured = measures.measure(item.measure, agent.values, team)
+    filled = tuple(f"filled:{field}={agent.filled[field]}" for field in item.measure.fields() if field in agent.filled)
     base = ItemResult(item.id, item.group, item.label, item.weight, measured.inputs, measured.value,
-                      None, None, None, 0, Decimal(0), measured.notes)
+                      None, None, None, 0, Decimal(0), measured.notes + filled)
     if measured.value is None:
         return base._replace(tier_label=item.no_base.label, points=item.no_base.points)
     chain = [tiers.scaled(t, measured.factor) for t in item.tiers]

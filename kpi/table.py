@@ -36,6 +36,11 @@ COLUMNS = (
     Column("pay", "col_pay", "money"),
     Column("level_change", "col_level_change", "text"),
 )
+CLOSING = (
+    Column("status", "col_status", "text"),
+    Column("next_level", "col_next_level", "text"),
+    Column("flag", "col_flag", "text"),
+)
 SUMMED = ("base_pay", "performance_pay", "pay")
 
 
@@ -53,6 +58,9 @@ class Row(NamedTuple):
     performance_pay: Decimal
     pay: Decimal
     level_change: str
+    status: str = ""
+    next_level: str = ""
+    flag: str = ""
 
 
 def payroll(results: Sequence[AgentResult], lang: str) -> list[Row]:
@@ -72,8 +80,25 @@ def totals(rows: Sequence[Row]) -> dict[str, Decimal]:
     return {key: sum((getattr(row, key) for row in rows), Decimal(0)) for key in SUMMED}
 
 
-def headers(lang: str) -> list[str]:
-    return [i18n.text(column.header, lang) for column in COLUMNS]
+def closed_payroll(stored: dict[str, dict], states: dict[str, str], moves: dict[str, tuple[str, str]],
+                   lang: str) -> list[Row]:
+    """Payroll rows of a closed month from the ledger's stored results.
+
+    stored: agent id → ledger result row (identity and the stored result document)
+    states: agent id → confirmation state text; moves: agent id → (next level, flag text)
+    """
+    rows = []
+    for agent_id, row in stored.items():
+        result = row["result"]
+        rows.append(Row(agent_id, row["name"], row["team"], row["level"], Decimal(result["total"]),
+                        result["band_label"][lang], Decimal(result["multiplier"]), Decimal(result["base_pay"]),
+                        Decimal(result["performance_pay"]), Decimal(result["total_pay"]), result["level_change"][lang],
+                        states.get(agent_id, ""), *moves.get(agent_id, ("", ""))))
+    return sorted(rows, key=lambda r: (r.team, r.agent_id))
+
+
+def headers(lang: str, columns=COLUMNS) -> list[str]:
+    return [i18n.text(column.header, lang) for column in columns]
 
 
 def cell_text(column: Column, value: object) -> str:

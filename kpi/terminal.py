@@ -173,3 +173,91 @@ def timeline_json(line: calendar.Timeline) -> dict:
     """``{"period", <step id>: "YYYY-MM-DD", ..., "unknown_years"}``."""
     return {"period": line.period, **{step.id: step.date.isoformat() for step in line.steps},
             "unknown_years": list(line.unknown_years)}
+
+
+# ------------------------------------------------------------------ ledger and review
+def error_text(error, lang: str) -> str:
+    """A LedgerError or ReviewError in words."""
+    return i18n.text(error.code, lang, **error.params)
+
+
+def recorded(report: MonthReport, db_path, lang: str) -> list[str]:
+    """The ledger lines after scoring: the revision, and whose answers were cleared."""
+    lines = [i18n.text("score_recorded", lang, period=report.ruleset.period, revision=report.revision, db=db_path)]
+    if report.cleared:
+        lines.append(i18n.text("score_cleared", lang, agents=", ".join(report.cleared)))
+    return lines
+
+
+def collected(outcome, lang: str) -> list[str]:
+    lines = []
+    for given in outcome.recorded:
+        reason = f"({given.reason})" if given.reason else ""
+        lines.append(i18n.text("collect_recorded", lang, file=given.via, agent=given.agent_id,
+                               answer=i18n.text(f"answer_{given.answer}", lang), reason=reason))
+    lines += [i18n.text("collect_unanswered", lang, file=name) for name in outcome.unanswered]
+    for name, key, params in outcome.refused:
+        lines.append(i18n.text("collect_refused", lang, file=name, message=i18n.text(key, lang, **params)))
+    lines.append(i18n.text("collect_summary", lang, recorded=len(outcome.recorded), unanswered=len(outcome.unanswered),
+                           refused=len(outcome.refused)))
+    return lines
+
+
+def status_lines(period: str, revision: int, deadline, found, lang: str) -> list[str]:
+    """Per team: who confirmed, who objected (with reason), who has not answered (overdue flagged)."""
+    counts = Counter(s.state for s in found)
+    lines = [i18n.text("status_title", lang, period=period, revision=revision, deadline=deadline.isoformat(),
+                       confirmed=counts["confirmed"], objected=counts["objected"], unanswered=counts["unanswered"])]
+    for team in sorted({s.team for s in found}):
+        lines.append(i18n.text("status_team", lang, team=team))
+        for s in (s for s in found if s.team == team):
+            detail = f":{s.reason}" if s.reason else ""
+            detail += i18n.text("status_overdue", lang) if s.overdue else ""
+            detail += i18n.text("status_cleared", lang) if s.cleared_note else ""
+            lines.append(i18n.text("status_line", lang, agent=s.agent_id, name=pad(s.name, 8),
+                                   state=i18n.text(f"state_{s.state}", lang), detail=detail))
+    return lines
+
+
+def close_lines(period: str, revision: int, path, moves: dict, names: dict[str, str], forced: str | None,
+                lang: str) -> list[str]:
+    lines = [i18n.text("close_done", lang, period=period, revision=revision, path=path)]
+    if forced:
+        lines.append(i18n.text("close_forced", lang, reason=forced))
+    for agent_id, move in moves.items():
+        if move.change or move.flag:
+            flag = i18n.text(f"flag_{move.flag}", lang) if move.flag else ""
+            lines.append(i18n.text("close_move", lang, agent=agent_id, name=names.get(agent_id, ""),
+                                   level_from=move.level_from, level_to=move.level_to, flag=flag))
+    return lines
+
+
+def history_lines(agent_id: str, found, lang: str) -> list[str]:
+    if not found:
+        return [i18n.text("history_empty", lang, agent=agent_id)]
+    lines = [i18n.text("history_title", lang, agent=agent_id), i18n.text("history_header", lang)]
+    for line in found:
+        lines.append(i18n.text("history_line", lang, period=line.period, revision=line.revision,
+                               mark="*" if line.counting else " ", total=line.total,
+                               band=pad(line.band_label[lang], 16), pay=line.pay, level=line.level,
+                               state=i18n.text(f"state_{line.state}", lang)))
+    return lines
+
+
+def months_lines(rows, lang: str) -> list[str]:
+    return [i18n.text("history_months", lang, period=r["period"], revision=r["revision"], agents=r["agents"],
+                      when=r["scored_at"], who=r["scored_by"],
+                      status=i18n.text("month_closed_word" if r["status"] == "closed" else "month_open", lang))
+            for r in rows]
+
+
+def show_lines(period: str, revision: int, row: dict, lang: str) -> list[str]:
+    """One agent's stored result: every item's explanation, total, band, pay, recommendation."""
+    result = row["result"]
+    lines = [i18n.text("show_title", lang, period=period, revision=revision, agent=row["agent_id"], name=row["name"],
+                       team=row["team"], level=row["level"])]
+    lines += [f"  {text}" for text in result["explain"][lang].values()]
+    lines.append(i18n.text("show_total", lang, total=result["total"], band=result["band_label"][lang],
+                           multiplier=result["multiplier"], pay=result["total_pay"],
+                           change=result["level_change"][lang]))
+    return lines

@@ -24,7 +24,8 @@ def test_score_the_example_month(tmp_path):
     assert "  50分以下              2 人" in lines
     assert "  100(含)分以上         5 人" in lines
     assert any(line.startswith("工资合计:¥") for line in lines)
-    assert lines[-1] == f"已写入:{out}"
+    assert lines[-2] == f"已写入:{out}"
+    assert lines[-1] == f"已记入台账:2026-09 第 1 版({tmp_path / 'kpi.db'})"
     assert (out / "results.json").is_file() and (out / "payroll-2026-09.xlsx").is_file()
     assert len(list((out / "scorecards").rglob("*.xlsx"))) == 25
 
@@ -129,7 +130,8 @@ def test_rules_in_english():
     assert "Our reading: The source's two deductions would reward the lower rate" in result.output
 
 
-COMMANDS = [[], ["score"], ["check"], ["template"], ["rules"], ["timeline"]]
+COMMANDS = [[], ["score"], ["check"], ["template"], ["rules"], ["timeline"], ["collect"], ["confirm"], ["object"],
+            ["status"], ["level"], ["close"], ["reopen"], ["history"], ["show"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -103,7 +103,8 @@ def test_scorecard_shows_every_item_points_and_pay(scored):
         row = by_label[item.label.zh]
         assert Decimal(str(row[5])) == item.points and Decimal(str(row[4])) == item.weight
     assert Decimal(str(by_label["总分"][5])) == result.total
-    assert f"{result.pay.total_pay:,.2f}" in by_label["应发工资"][1]
+    assert Decimal(str(by_label["应发工资"][1])).quantize(Decimal("0.01")) == result.pay.total_pay
+    assert f"= {result.pay.total_pay:,.2f}" in by_label["应发工资"][2]
     assert by_label["级别调整建议"][1] == result.pay.level_change.zh
     assert "确认 / 异议(请填写其一)" in by_label
 

@@ -28,28 +28,28 @@ def fixed_properties(workbook: xlsxwriter.Workbook, period: str, title: str) -> 
 
 
 def write_xlsx(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, line: calendar.Timeline,
-               lang: str) -> None:
+               lang: str, columns: Sequence[table.Column] = table.COLUMNS) -> None:
     """The payroll workbook: title, rules version and dates, one row per agent, totals."""
     title = i18n.text("payroll_title", lang, period=ruleset.period)
     workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
     fixed_properties(workbook, ruleset.period, title)
     sheet = workbook.add_worksheet(i18n.text("payroll_sheet", lang))
     formats = _formats(workbook)
-    sheet.merge_range(0, 0, 0, len(table.COLUMNS) - 1, title, formats["title"])
+    sheet.merge_range(0, 0, 0, len(columns) - 1, title, formats["title"])
     dates = i18n.text("payroll_dates", lang, summary=line.date("summary"), hr=line.date("hr_finance"))
     sheet.write_string(1, 0, f"{dates}    {version_text(ruleset, lang)}", formats["note"])
-    for col, (column, header) in enumerate(zip(table.COLUMNS, table.headers(lang))):
+    for col, (column, header) in enumerate(zip(columns, table.headers(lang, columns))):
         sheet.write_string(2, col, header, formats["header"])
-        sheet.set_column(col, col, WIDTHS[column.kind] + {"band": 4, "level_change": 14}.get(column.key, 0))
+        sheet.set_column(col, col, WIDTHS[column.kind] + {"band": 4, "level_change": 14, "flag": 18}.get(column.key, 0))
     for index, row in enumerate(rows, start=3):
-        _write_row(sheet, index, row, formats)
-    _write_totals(sheet, 3 + len(rows), table.totals(rows), lang, formats)
-    _print_setup(sheet, len(rows))
+        _write_row(sheet, index, row, columns, formats)
+    _write_totals(sheet, 3 + len(rows), table.totals(rows), columns, lang, formats)
+    _print_setup(sheet, len(rows), len(columns))
     workbook.close()
 
 
-def _write_row(sheet, index: int, row: table.Row, formats) -> None:
-    for col, column in enumerate(table.COLUMNS):
+def _write_row(sheet, index: int, row: table.Row, columns, formats) -> None:
+    for col, column in enumerate(columns):
         value = getattr(row, column.key)
         if column.kind == "text":
             sheet.write_string(index, col, str(value), formats["text"])
@@ -57,21 +57,21 @@ def _write_row(sheet, index: int, row: table.Row, formats) -> None:
             sheet.write_number(index, col, float(value), formats[column.kind])
 
 
-def _write_totals(sheet, index: int, sums: dict[str, Decimal], lang: str, formats) -> None:
+def _write_totals(sheet, index: int, sums: dict[str, Decimal], columns, lang: str, formats) -> None:
     sheet.write_string(index, 0, i18n.text("row_totals", lang), formats["total_text"])
-    for col, column in enumerate(table.COLUMNS):
+    for col, column in enumerate(columns):
         if column.key in sums:
             sheet.write_number(index, col, float(sums[column.key]), formats["total_money"])
 
 
-def _print_setup(sheet, count: int) -> None:
+def _print_setup(sheet, count: int, width: int) -> None:
     sheet.set_landscape()
     sheet.set_paper(9)  # A4
     sheet.fit_to_pages(1, 0)
     sheet.repeat_rows(2)
     sheet.freeze_panes(3, 2)
     sheet.set_footer("&C&P / &N")
-    sheet.autofilter(2, 0, 2 + count, len(table.COLUMNS) - 1)
+    sheet.autofilter(2, 0, 2 + count, width - 1)
 
 
 def _formats(workbook) -> dict:

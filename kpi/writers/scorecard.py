@@ -11,6 +11,7 @@ from pathlib import Path
 
 import wcwidth
 import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
 
 from kpi import calendar, explain, i18n, numbers, rules
 from kpi.scoring import AgentResult
@@ -27,8 +28,14 @@ def relative_path(result: AgentResult) -> Path:
     return Path("scorecards", safe.filename(agent.team), safe.filename(f"{agent.agent_id}-{agent.name}") + ".xlsx")
 
 
-def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calendar.Timeline, lang: str) -> None:
-    """Write the scorecard of ``result`` to ``path``."""
+def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calendar.Timeline, lang: str,
+          revision: int | None = None) -> None:
+    """Write the scorecard of ``result`` to ``path``.
+
+    Defined names (``kpi_agent_id``, ``kpi_period``, ``kpi_revision``,
+    ``kpi_points_<item>``, ``kpi_total``, ``kpi_pay``, ``kpi_answer``,
+    ``kpi_reason``) mark the cells ``kpi collect`` reads back.
+    """
     title = i18n.text("scorecard_title", lang, period=ruleset.period)
     workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
     payroll.fixed_properties(workbook, ruleset.period, title)
@@ -37,16 +44,30 @@ def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calenda
     for col, width in enumerate(WIDTHS):
         sheet.set_column(col, col, width)
     sheet.merge_range(0, 0, 0, len(WIDTHS) - 1, title, fmt["title"])
-    row = _identity(sheet, 2, result, lang, fmt)
-    row = _items(sheet, row + 1, result, ruleset, lang, fmt)
-    row = _result(sheet, row + 1, result, lang, fmt)
-    row = _confirmation(sheet, row + 1, line.date("confirm_deadline"), lang, fmt)
-    sheet.write_string(row + 1, 0, payroll.version_text(ruleset, lang), fmt["note"])
+    names: dict[str, tuple[int, int]] = {}
+    row = _identity(sheet, 2, result, lang, fmt, names)
+    row = _items(sheet, row + 1, result, ruleset, lang, fmt, names)
+    row = _result(sheet, row + 1, result, lang, fmt, names)
+    row = _confirmation(sheet, row + 1, line.date("confirm_deadline"), lang, fmt, names)
+    version = payroll.version_text(ruleset, lang)
+    if revision is not None:
+        version += "  " + i18n.text("revision_text", lang, revision=revision)
+    sheet.write_string(row + 1, 0, version, fmt["note"])
+    _define_names(workbook, sheet.get_name(), names, ruleset.period, revision)
     _print_setup(sheet, ruleset.period, lang)
+    sheet.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
     workbook.close()
 
 
-def _identity(sheet, row: int, result: AgentResult, lang: str, fmt) -> int:
+def _define_names(workbook, sheet_name: str, names: dict[str, tuple[int, int]], period: str, revision) -> None:
+    for name, (row, col) in names.items():
+        workbook.define_name(name, f"='{sheet_name}'!{xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)}")
+    workbook.define_name("kpi_period", f'="{period}"')
+    if revision is not None:
+        workbook.define_name("kpi_revision", f"={revision}")
+
+
+def _identity(sheet, row: int, result: AgentResult, lang: str, fmt, names) -> int:
     agent = result.agent
     pairs = (("col_agent_id", agent.agent_id), ("col_name", agent.name), ("col_team", agent.team),
              ("col_level", agent.level))
@@ -54,10 +75,11 @@ def _identity(sheet, row: int, result: AgentResult, lang: str, fmt) -> int:
         r, c = row + index // 2, (index % 2) * 3
         sheet.write_string(r, c, i18n.text(key, lang), fmt["label"])
         sheet.merge_range(r, c + 1, r, c + 2, value, fmt["text"])
+    names["kpi_agent_id"] = (row, 1)
     return row + 2
 
 
-def _items(sheet, row: int, result: AgentResult, ruleset: rules.Ruleset, lang: str, fmt) -> int:
+def _items(sheet, row: int, result: AgentResult, ruleset: rules.Ruleset, lang: str, fmt, names) -> int:
     for col, key in enumerate(ITEM_COLUMNS):
         sheet.write_string(row, col, i18n.text(key, lang), fmt["header"])
     row += 1
@@ -66,11 +88,13 @@ def _items(sheet, row: int, result: AgentResult, ruleset: rules.Ruleset, lang: s
         row += 1
         for record in (r for r in result.items if r.group == group):
             _item_row(sheet, row, record, ruleset, lang, fmt)
+            names[f"kpi_points_{record.item_id}"] = (row, 5)
             row += 1
     sheet.write_string(row, 0, i18n.text("col_total", lang), fmt["label"])
     sheet.merge_range(row, 1, row, 4, "", fmt["text"])
     sheet.write_number(row, 5, float(result.total), fmt["points_bold"])
     sheet.write_blank(row, 6, None, fmt["text"])
+    names["kpi_total"] = (row, 5)
     return row + 1
 
 
@@ -85,7 +109,7 @@ def _item_row(sheet, row: int, record, ruleset: rules.Ruleset, lang: str, fmt) -
     sheet.write_number(row, 6, float(record.lost), fmt["lost"] if record.lost else fmt["points"])
 
 
-def _result(sheet, row: int, result: AgentResult, lang: str, fmt) -> int:
+def _result(sheet, row: int, result: AgentResult, lang: str, fmt, names) -> int:
     pay = result.pay
     formula = i18n.text("pay_formula", lang, base=numbers.grouped(pay.base_pay),
                         performance=numbers.grouped(pay.performance_pay), multiplier=numbers.plain(pay.multiplier),
@@ -95,12 +119,16 @@ def _result(sheet, row: int, result: AgentResult, lang: str, fmt) -> int:
              ("col_level_change", pay.level_change(lang)))
     for offset, (key, value) in enumerate(pairs):
         sheet.write_string(row + offset, 0, i18n.text(key, lang), fmt["label"])
-        sheet.merge_range(row + offset, 1, row + offset, len(WIDTHS) - 1, value, fmt["wrap"])
-        sheet.set_row(row + offset, LINE_HEIGHT * lines(value, sum(WIDTHS[1:])))
+        first = 1
+        if key == "col_pay":
+            sheet.write_number(row + offset, 1, float(pay.total_pay), fmt["money_bold"])
+            names["kpi_pay"], first = (row + offset, 1), 2
+        sheet.merge_range(row + offset, first, row + offset, len(WIDTHS) - 1, value, fmt["wrap"])
+        sheet.set_row(row + offset, LINE_HEIGHT * lines(value, sum(WIDTHS[first:])))
     return row + len(pairs)
 
 
-def _confirmation(sheet, row: int, deadline, lang: str, fmt) -> int:
+def _confirmation(sheet, row: int, deadline, lang: str, fmt, names) -> int:
     title = f"{i18n.text('confirm_title', lang)}  {i18n.text('confirm_by', lang, date=deadline.isoformat())}"
     sheet.merge_range(row, 0, row, len(WIDTHS) - 1, title, fmt["group"])
     for offset, key in enumerate(("confirm_choice", "confirm_reason", "confirm_signature"), start=1):
@@ -108,6 +136,7 @@ def _confirmation(sheet, row: int, deadline, lang: str, fmt) -> int:
         sheet.write_string(row + offset, 0, label, fmt["label"])
         sheet.merge_range(row + offset, 1, row + offset, len(WIDTHS) - 1, "", fmt["input"])
         sheet.set_row(row + offset, max(LINE_HEIGHT * lines(label, WIDTHS[0]), 45 if key == "confirm_reason" else 24))
+    names["kpi_answer"], names["kpi_reason"] = (row + 1, 1), (row + 2, 1)
     return row + 4
 
 
@@ -137,6 +166,7 @@ def _formats(workbook) -> dict:
         "points": add({**border, "num_format": "0.##", "align": "center"}),
         "points_bold": add({**border, "num_format": "0.##", "align": "center", "bold": True}),
         "lost": add({**border, "num_format": "0.##", "align": "center", "font_color": "#C00000"}),
-        "input": add({**border, "bg_color": "#FFFFE0"}),
+        "input": add({**border, "bg_color": "#FFFFE0", "locked": False, "text_wrap": True}),
+        "money_bold": add({**border, "num_format": "#,##0.00", "bold": True}),
         "note": add({"font_size": 8, "font_color": "#555555"}),
     }

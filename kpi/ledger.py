@@ -1,0 +1,179 @@
+"""The ledger: an embedded SQLite database that remembers every scored month (an edge).
+
+Created on first use with file mode 0600; its schema is versioned by
+``PRAGMA user_version`` and each migration runs once, inside a transaction.
+Every write happens in one ``BEGIN IMMEDIATE`` transaction, so a crash or a
+kill leaves the ledger as it was, and a second kpi process waits for the lock
+(``KPI_DB_TIMEOUT`` seconds, default 10) and then fails with a clear message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import getpass
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from kpi.errors import KpiError
+
+DEFAULT_PATH = "kpi.db"
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE months (
+            period TEXT PRIMARY KEY,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+            closed_revision INTEGER, closed_at TEXT, closed_by TEXT, close_note TEXT)""",
+        """CREATE TABLE revisions (
+            id INTEGER PRIMARY KEY,
+            period TEXT NOT NULL REFERENCES months(period),
+            revision INTEGER NOT NULL,
+            scored_at TEXT NOT NULL, scored_by TEXT NOT NULL,
+            input_file TEXT NOT NULL, input_sha256 TEXT NOT NULL,
+            rules TEXT NOT NULL,
+            UNIQUE (period, revision))""",
+        """CREATE TABLE results (
+            revision_id INTEGER NOT NULL REFERENCES revisions(id),
+            agent_id TEXT NOT NULL, name TEXT NOT NULL, team TEXT NOT NULL, level TEXT NOT NULL,
+            inputs TEXT NOT NULL, result TEXT NOT NULL, fingerprint TEXT NOT NULL,
+            total TEXT NOT NULL, band TEXT NOT NULL, pay TEXT NOT NULL, level_change TEXT NOT NULL,
+            PRIMARY KEY (revision_id, agent_id))""",
+        """CREATE TABLE answers (
+            id INTEGER PRIMARY KEY,
+            period TEXT NOT NULL, agent_id TEXT NOT NULL, revision INTEGER NOT NULL,
+            answer TEXT NOT NULL CHECK (answer IN ('confirm', 'object')), reason TEXT NOT NULL DEFAULT '',
+            via TEXT NOT NULL, recorded_at TEXT NOT NULL, recorded_by TEXT NOT NULL,
+            cleared_at TEXT, cleared_note TEXT)""",
+        """CREATE TABLE decisions (
+            period TEXT NOT NULL, agent_id TEXT NOT NULL, change TEXT NOT NULL,
+            decided_at TEXT NOT NULL, decided_by TEXT NOT NULL,
+            PRIMARY KEY (period, agent_id))""",
+        """CREATE TABLE next_levels (
+            period TEXT NOT NULL, agent_id TEXT NOT NULL,
+            level_from TEXT NOT NULL, level_to TEXT NOT NULL, change TEXT NOT NULL, flag TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (period, agent_id))""",
+        """CREATE TABLE audit (
+            id INTEGER PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL,
+            action TEXT NOT NULL, period TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '')""",
+        "CREATE INDEX answers_by_agent ON answers (period, agent_id)",
+    ),
+)
+
+
+class LedgerError(KpiError, RuntimeError):
+    """The ledger cannot be used: ``code`` is a message key, ``params`` fill it."""
+
+    def __init__(self, code: str, **params: str):
+        self.code, self.params = code, params
+        super().__init__(f"{code}: {params}")
+
+
+def now() -> str:
+    """The current time, ISO 8601 with the local offset (what the ledger records)."""
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def user() -> str:
+    """Who runs kpi, for the record."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def resolve(path: str | os.PathLike | None) -> Path:
+    return Path(path or os.environ.get("KPI_DB") or DEFAULT_PATH)
+
+
+class Ledger:
+    """An open ledger; use :meth:`write` for every change and :meth:`rows` to read."""
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = resolve(path)
+        _create_private(self.path)
+        timeout = float(os.environ.get("KPI_DB_TIMEOUT", "10"))
+        try:
+            self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as error:
+            raise _translate(error, self.path) from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is kept, or none of it."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as error:
+            raise _translate(error, self.path) from None
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.DatabaseError as error:
+            raise _translate(error, self.path) from None
+
+    def rows(self, sql: str, *params) -> list[sqlite3.Row]:
+        """The rows of a read query, as mappings."""
+        self.db.row_factory = sqlite3.Row
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as error:
+            raise _translate(error, self.path) from None
+
+    def audit(self, db: sqlite3.Connection, action: str, period: str = "", detail: object = "") -> None:
+        """Record an action in the audit log (inside the caller's transaction)."""
+        text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False, sort_keys=True)
+        db.execute("INSERT INTO audit (at, who, action, period, detail) VALUES (?, ?, ?, ?, ?)",
+                   (now(), user(), action, period, text))
+
+    def _migrate(self) -> None:
+        current = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for number, statements in enumerate(MIGRATIONS[current:], start=current + 1):
+            with self.write() as db:
+                if db.execute("PRAGMA user_version").fetchone()[0] >= number:
+                    continue  # another process migrated meanwhile
+                for statement in statements:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty ledger file readable by its owner only (0600)."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as error:
+        raise LedgerError("ledger_unusable", path=str(path), reason=error.strerror or str(error)) from None
+    os.chmod(path, 0o600)
+
+
+def _translate(error: sqlite3.DatabaseError, path: Path) -> LedgerError:
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        return LedgerError("ledger_busy", path=str(path))
+    return LedgerError("ledger_unusable", path=str(path), reason=text)

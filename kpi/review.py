@@ -1,0 +1,407 @@
+"""The month's memory: revisions, answers, status, closing, the level ladder (uses the ledger).
+
+Every function takes an open :class:`kpi.ledger.Ledger`; every change runs in
+one ledger transaction. A closed month refuses every change until reopened.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from dateutil.relativedelta import relativedelta
+
+from kpi import explain, ladder, numbers, rules
+from kpi.agents import AgentInput
+from kpi.errors import KpiError
+from kpi.ledger import Ledger, now, user
+from kpi.scoring import AgentResult
+
+ANSWERS = {"确认": "confirm", "同意": "confirm", "confirm": "confirm", "异议": "object", "object": "object"}
+
+
+class ReviewError(KpiError, ValueError):
+    """A request the month's state does not allow; ``code`` is a message key."""
+
+    def __init__(self, code: str, **params: object):
+        self.code, self.params = code, {k: str(v) for k, v in params.items()}
+        super().__init__(f"{code}: {self.params}")
+
+
+# ------------------------------------------------------------------ months and revisions
+def previous_period(period: str) -> str:
+    first = datetime.datetime.strptime(period, "%Y-%m") - relativedelta(months=1)
+    return first.strftime("%Y-%m")
+
+
+def month_status(ledger: Ledger, period: str) -> str:
+    rows = ledger.rows("SELECT status FROM months WHERE period = ?", period)
+    return rows[0]["status"] if rows else "new"
+
+
+def require_open(ledger: Ledger, period: str) -> None:
+    """Refuse any change to a closed month, naming the way to reopen it."""
+    if month_status(ledger, period) == "closed":
+        raise ReviewError("month_closed", period=period)
+
+
+def latest_revision(ledger: Ledger, period: str) -> sqlite3.Row | None:
+    """The revision that counts: the closed one if the month is closed, else the newest."""
+    rows = ledger.rows(
+        "SELECT r.* FROM revisions r JOIN months m ON m.period = r.period WHERE r.period = ? "
+        "ORDER BY (r.revision = m.closed_revision) DESC, r.revision DESC LIMIT 1", period)
+    return rows[0] if rows else None
+
+
+def results_of(ledger: Ledger, revision_id: int) -> dict[str, dict]:
+    """agent id → stored result (identity, inputs, result document, fingerprint)."""
+    rows = ledger.rows("SELECT * FROM results WHERE revision_id = ? ORDER BY team, agent_id", revision_id)
+    return {row["agent_id"]: {**dict(row), "inputs": json.loads(row["inputs"]), "result": json.loads(row["result"])}
+            for row in rows}
+
+
+def fill_from_ledger(ledger: Ledger, period: str, agents: Sequence[AgentInput], field: str, source: str):
+    """Agents with an empty ``field`` get last month's ``source`` value from the ledger."""
+    before = previous_period(period)
+    revision = latest_revision(ledger, before)
+    if revision is None:
+        return list(agents)
+    stored = results_of(ledger, revision["id"])
+    filled = []
+    for agent in agents:
+        value = stored.get(agent.agent_id, {}).get("inputs", {}).get("values", {}).get(source)
+        if agent.values.get(field) is None and value not in (None, ""):
+            agent = agent._replace(values={**agent.values, field: numbers.D(value)},
+                                   filled={**agent.filled, field: f"{before}#{revision['revision']}"})
+        filled.append(agent)
+    return filled
+
+
+def prefill(ledger: Ledger, period: str, roster: Sequence[AgentInput]) -> list[AgentInput]:
+    """Roster agents with last month's closing level and sales from the ledger."""
+    levels = next_levels(ledger, previous_period(period))
+    agents = [a._replace(level=levels[a.agent_id]["level_to"]) if a.agent_id in levels else a for a in roster]
+    return fill_from_ledger(ledger, period, agents, "sales_last_month", "sales_actual")
+
+
+def fingerprint(result: AgentResult) -> str:
+    """A hash of what the agent confirms: item points, total, band, pay, recommendation."""
+    core = {"points": {i.item_id: numbers.plain(i.points) for i in result.items}, "total": numbers.plain(result.total),
+            "band": result.pay.band, "pay": numbers.money(result.pay.total_pay),
+            "base": numbers.money(result.pay.base_pay), "performance": numbers.money(result.pay.performance_pay),
+            "level_change": result.pay.level_change.value, "level": result.agent.level}
+    return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()
+
+
+def stored_result(ruleset: rules.Ruleset, result: AgentResult) -> dict:
+    """The result as the ledger keeps it: figures, labels and explanations in both languages."""
+    pay = result.pay
+    return {
+        "points": {i.item_id: numbers.plain(i.points) for i in result.items}, "total": numbers.plain(result.total),
+        "band": pay.band, "band_label": pay.band_label.model_dump(), "multiplier": numbers.plain(pay.multiplier),
+        "base_pay": numbers.money(pay.base_pay), "performance_pay": numbers.money(pay.performance_pay),
+        "total_pay": numbers.money(pay.total_pay), "level_change": pay.level_change.model_dump(),
+        "explain": {lang: {i.item_id: explain.item(ruleset, i, lang) for i in result.items} for lang in ("zh", "en")},
+    }
+
+
+def stored_inputs(agent: AgentInput) -> dict:
+    return {"origin": agent.origin, "filled": dict(agent.filled),
+            "values": {k: (None if v is None else numbers.plain(v)) for k, v in agent.values.items()}}
+
+
+def next_revision(ledger: Ledger, db, period: str) -> int:
+    """The next revision number of ``period`` (inside the write transaction)."""
+    return db.execute("SELECT COALESCE(MAX(revision), 0) + 1 FROM revisions WHERE period = ?",
+                      (period,)).fetchone()[0]
+
+
+def record(ledger: Ledger, db, ruleset: rules.Ruleset, results: Sequence[AgentResult], revision: int,
+           input_info: dict) -> list[str]:
+    """Store a revision of ``period``; clear answers of agents whose result changed. Returns their ids."""
+    period = ruleset.period
+    db.execute("INSERT OR IGNORE INTO months (period) VALUES (?)", (period,))
+    previous = latest_revision(ledger, period)
+    before = results_of(ledger, previous["id"]) if previous else {}
+    cursor = db.execute(
+        "INSERT INTO revisions (period, revision, scored_at, scored_by, input_file, input_sha256, rules) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)", (period, revision, now(), user(), input_info["file"], input_info["sha256"],
+                                         ruleset.version.model_dump_json()))
+    for result in results:
+        _insert_result(db, cursor.lastrowid, ruleset, result)
+    changed = [r.agent.agent_id for r in results
+               if r.agent.agent_id in before and before[r.agent.agent_id]["fingerprint"] != fingerprint(r)]
+    _clear_answers(db, period, changed, revision)
+    ledger.audit(db, "score", period, {"revision": revision, "agents": len(results), "changed": changed,
+                                        "input_sha256": input_info["sha256"]})
+    return changed
+
+
+def _insert_result(db, revision_id: int, ruleset: rules.Ruleset, result: AgentResult) -> None:
+    agent, pay = result.agent, result.pay
+    db.execute("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+        revision_id, agent.agent_id, agent.name, agent.team, agent.level,
+        json.dumps(stored_inputs(agent), ensure_ascii=False), json.dumps(stored_result(ruleset, result), ensure_ascii=False),
+        fingerprint(result), numbers.plain(result.total), str(pay.band), numbers.money(pay.total_pay),
+        pay.level_change.value))
+
+
+def _clear_answers(db, period: str, agent_ids: Sequence[str], revision: int) -> None:
+    for agent_id in agent_ids:
+        db.execute("UPDATE answers SET cleared_at = ?, cleared_note = ? WHERE period = ? AND agent_id = ? "
+                   "AND cleared_at IS NULL", (now(), f"result changed in revision {revision}", period, agent_id))
+
+
+# ------------------------------------------------------------------ answers
+class Answer(NamedTuple):
+    """An agent's answer to the month's result."""
+
+    agent_id: str
+    answer: str          # confirm | object
+    reason: str
+    via: str             # file name, or "in person"
+
+
+def answer(ledger: Ledger, period: str, given: Answer, revision: int | None = None) -> None:
+    """Record an answer for the latest revision (refused for a closed month or an unknown agent)."""
+    with ledger.write() as db:
+        require_open(ledger, period)
+        latest = _require_scored(ledger, period)
+        if given.agent_id not in results_of(ledger, latest["id"]):
+            raise ReviewError("unknown_agent", agent=given.agent_id, period=period)
+        if given.answer == "object" and not given.reason.strip():
+            raise ReviewError("reason_required", agent=given.agent_id)
+        db.execute("INSERT INTO answers (period, agent_id, revision, answer, reason, via, recorded_at, recorded_by) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (period, given.agent_id, revision or latest["revision"],
+                                                       given.answer, given.reason.strip(), given.via, now(), user()))
+        ledger.audit(db, given.answer, period, given._asdict())
+
+
+def _require_scored(ledger: Ledger, period: str):
+    latest = latest_revision(ledger, period)
+    if latest is None:
+        raise ReviewError("month_not_scored", period=period)
+    return latest
+
+
+def active_answers(ledger: Ledger, period: str) -> dict[str, sqlite3.Row]:
+    """agent id → the latest answer not cleared by a changed result."""
+    rows = ledger.rows("SELECT * FROM answers WHERE period = ? AND cleared_at IS NULL ORDER BY id", period)
+    return {row["agent_id"]: row for row in rows}
+
+
+def cleared_answers(ledger: Ledger, period: str) -> dict[str, sqlite3.Row]:
+    rows = ledger.rows("SELECT * FROM answers WHERE period = ? AND cleared_at IS NOT NULL ORDER BY id", period)
+    return {row["agent_id"]: row for row in rows}
+
+
+class AgentStatus(NamedTuple):
+    """Where one agent's confirmation stands."""
+
+    agent_id: str
+    name: str
+    team: str
+    state: str            # confirmed | objected | unanswered
+    reason: str
+    overdue: bool
+    cleared_note: str
+
+
+def status(ledger: Ledger, period: str, deadline: datetime.date, today: datetime.date) -> list[AgentStatus]:
+    """Every agent of the counting revision with the state of their answer."""
+    latest = _require_scored(ledger, period)
+    answers, cleared = active_answers(ledger, period), cleared_answers(ledger, period)
+    found = []
+    for agent_id, row in results_of(ledger, latest["id"]).items():
+        given = answers.get(agent_id)
+        state = {"confirm": "confirmed", "object": "objected"}[given["answer"]] if given else "unanswered"
+        note = cleared[agent_id]["cleared_note"] if agent_id in cleared and not given else ""
+        found.append(AgentStatus(agent_id, row["name"], row["team"], state, given["reason"] if given else "",
+                                 state == "unanswered" and today > deadline, note))
+    return found
+
+
+# ------------------------------------------------------------------ levels and closing
+def decide_level(ledger: Ledger, period: str, agent_id: str, change: str) -> None:
+    """The supervisor's decision for a "+1|0" recommendation."""
+    with ledger.write() as db:
+        require_open(ledger, period)
+        stored = results_of(ledger, _require_scored(ledger, period)["id"]).get(agent_id)
+        if stored is None:
+            raise ReviewError("unknown_agent", agent=agent_id, period=period)
+        if stored["level_change"] != "+1|0":
+            raise ReviewError("no_decision_needed", agent=agent_id, change=stored["level_change"])
+        db.execute("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?)", (period, agent_id, change, now(), user()))
+        ledger.audit(db, "level", period, {"agent_id": agent_id, "change": change})
+
+
+def close(ledger: Ledger, ruleset: rules.Ruleset, force_reason: str | None, on_closed=None) -> dict[str, ladder.Move]:
+    """Finalize the newest revision and compute next month's levels.
+
+    ``on_closed(moves)`` runs inside the transaction once the month is marked
+    closed (to write HR's payroll): if it fails, the month stays open.
+    """
+    period = ruleset.period
+    with ledger.write() as db:
+        require_open(ledger, period)
+        latest = _require_scored(ledger, period)
+        objections = [a for a in active_answers(ledger, period).values() if a["answer"] == "object"]
+        if objections and not force_reason:
+            raise ReviewError("open_objections", period=period,
+                              agents="; ".join(f"{a['agent_id']}: {a['reason']}" for a in objections))
+        decisions = {r["agent_id"]: r["change"] for r in ledger.rows("SELECT * FROM decisions WHERE period = ?", period)}
+        moves = {}
+        for agent_id, row in results_of(ledger, latest["id"]).items():
+            moves[agent_id] = ladder.next_level(ruleset.pay.levels, row["level"], row["level_change"],
+                                                decisions.get(agent_id))
+        db.execute("DELETE FROM next_levels WHERE period = ?", (period,))
+        for agent_id, move in moves.items():
+            db.execute("INSERT INTO next_levels VALUES (?, ?, ?, ?, ?, ?)",
+                       (period, agent_id, move.level_from, move.level_to, f"{move.change:+d}", move.flag))
+        db.execute("UPDATE months SET status = 'closed', closed_revision = ?, closed_at = ?, closed_by = ?, "
+                   "close_note = ? WHERE period = ?", (latest["revision"], now(), user(), force_reason or "", period))
+        ledger.audit(db, "close", period, {"revision": latest["revision"], "forced": force_reason or "",
+                                            "objections": [a["agent_id"] for a in objections]})
+        if on_closed is not None:
+            on_closed(moves)
+    return moves
+
+
+def reopen(ledger: Ledger, period: str, reason: str) -> None:
+    """Reopen a closed month; the reason goes into the audit log."""
+    with ledger.write() as db:
+        if month_status(ledger, period) != "closed":
+            raise ReviewError("month_not_closed", period=period)
+        db.execute("UPDATE months SET status = 'open' WHERE period = ?", (period,))
+        db.execute("DELETE FROM next_levels WHERE period = ?", (period,))
+        ledger.audit(db, "reopen", period, reason)
+
+
+def next_levels(ledger: Ledger, period: str) -> dict[str, sqlite3.Row]:
+    return {row["agent_id"]: row for row in ledger.rows("SELECT * FROM next_levels WHERE period = ?", period)}
+
+
+# ------------------------------------------------------------------ history
+class HistoryLine(NamedTuple):
+    period: str
+    revision: int
+    counting: bool
+    total: str
+    band_label: dict
+    pay: str
+    level: str
+    state: str
+
+
+def history(ledger: Ledger, agent_id: str) -> list[HistoryLine]:
+    """Every revision that scored the agent, oldest first, with the confirmation state."""
+    rows = ledger.rows(
+        "SELECT r.period, r.revision, r.id, m.status, m.closed_revision, s.* FROM results s "
+        "JOIN revisions r ON r.id = s.revision_id JOIN months m ON m.period = r.period "
+        "WHERE s.agent_id = ? ORDER BY r.period, r.revision", agent_id)
+    lines = []
+    for row in rows:
+        answers = ledger.rows("SELECT answer, cleared_at FROM answers WHERE period = ? AND agent_id = ? "
+                              "AND revision <= ? ORDER BY id DESC LIMIT 1", row["period"], agent_id, row["revision"])
+        state = {"confirm": "confirmed", "object": "objected"}[answers[0]["answer"]] if answers else "unanswered"
+        result = json.loads(row["result"])
+        lines.append(HistoryLine(row["period"], row["revision"], _counting(ledger, row), row["total"],
+                                 result["band_label"], row["pay"], row["level"], state))
+    return lines
+
+
+def _counting(ledger: Ledger, row) -> bool:
+    latest = latest_revision(ledger, row["period"])
+    return latest is not None and latest["revision"] == row["revision"]
+
+
+def months(ledger: Ledger) -> list[sqlite3.Row]:
+    """Every revision of every month, oldest first, with its agent count and the month's state."""
+    return ledger.rows(
+        "SELECT r.period, r.revision, r.scored_at, r.scored_by, m.status, "
+        "(SELECT COUNT(*) FROM results s WHERE s.revision_id = r.id) AS agents "
+        "FROM revisions r JOIN months m ON m.period = r.period ORDER BY r.period, r.revision")
+
+
+def revision_of(ledger: Ledger, period: str, revision: int | None):
+    """A stored revision (the counting one when ``revision`` is None)."""
+    if revision is None:
+        return _require_scored(ledger, period)
+    rows = ledger.rows("SELECT * FROM revisions WHERE period = ? AND revision = ?", period, revision)
+    if not rows:
+        raise ReviewError("no_revision", period=period, revision=revision)
+    return rows[0]
+
+
+
+# ------------------------------------------------------------------ returned scorecards
+class Collected(NamedTuple):
+    """The outcome of reading returned scorecards."""
+
+    recorded: list[Answer]
+    unanswered: list[str]                      # files without an answer yet
+    refused: list[tuple[str, str, dict]]       # (file, message key, params)
+
+
+def check_card(ledger: Ledger, period: str, card, stored: dict[str, dict], latest) -> tuple[str, dict] | Answer | None:
+    """A returned card as an Answer, None when unanswered, or (key, params) why it is refused."""
+    if card.period != period:
+        return "card_other_period", {"agent": card.agent_id, "period": card.period}
+    if card.agent_id not in stored:
+        return "unknown_agent", {"agent": card.agent_id, "period": period}
+    if card.revision is not None and card.revision != latest["revision"]:
+        old = ledger.rows("SELECT s.fingerprint FROM results s JOIN revisions r ON r.id = s.revision_id "
+                          "WHERE r.period = ? AND r.revision = ? AND s.agent_id = ?", period, card.revision, card.agent_id)
+        if not old or old[0]["fingerprint"] != stored[card.agent_id]["fingerprint"]:
+            return "card_outdated", {"agent": card.agent_id, "revision": card.revision, "latest": latest["revision"]}
+    edited = _edited_cell(card, stored[card.agent_id]["result"])
+    if edited:
+        return "card_edited", {"agent": card.agent_id, **edited}
+    return _card_answer(card)
+
+
+def _edited_cell(card, result: dict) -> dict | None:
+    expected = {f"kpi_points_{item}": points for item, points in result["points"].items()}
+    expected |= {"kpi_total": result["total"], "kpi_pay": result["total_pay"]}
+    for name, want in expected.items():
+        where, value = card.scored.get(name, ("", None))
+        try:
+            same = value is not None and numbers.D(value) == numbers.D(want)
+        except (TypeError, ArithmeticError, ValueError):
+            same = False
+        if not same:
+            return {"cell": where or name, "was": want, "now": "" if value is None else value}
+    return None
+
+
+def _card_answer(card) -> Answer | tuple[str, dict] | None:
+    if not card.answer:
+        return None
+    answer = ANSWERS.get(card.answer.strip().lower())
+    if answer is None:
+        return "card_bad_answer", {"agent": card.agent_id, "value": card.answer}
+    if answer == "object" and not card.reason:
+        return "reason_required", {"agent": card.agent_id}
+    return Answer(card.agent_id, answer, card.reason if answer == "object" else "", card.file)
+
+
+def collect(ledger: Ledger, period: str, cards: Sequence) -> Collected:
+    """Check every returned card against the ledger and record the valid answers."""
+    require_open(ledger, period)
+    latest = _require_scored(ledger, period)
+    stored = results_of(ledger, latest["id"])
+    outcome = Collected([], [], [])
+    for card in cards:
+        checked = check_card(ledger, period, card, stored, latest)
+        if checked is None:
+            outcome.unanswered.append(card.file)
+        elif isinstance(checked, Answer):
+            answer(ledger, period, checked)
+            outcome.recorded.append(checked)
+        else:
+            outcome.refused.append((card.file, *checked))
+    return outcome
