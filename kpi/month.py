@@ -76,7 +76,8 @@ def _score_into_ledger(ledger: Ledger, report: MonthReport, lang: str, input_inf
 def write_all(folder: Path, report: MonthReport, lang: str, input_info: dict) -> None:
     """Every output file of a month into ``folder``."""
     ruleset, results, period = report.ruleset, report.results, report.ruleset.period
-    results_json.write(folder / "results.json", results_json.document(ruleset, results, lang, input_info))
+    doc = results_json.document(ruleset, results, lang, input_info, report.revision)
+    results_json.write(folder / "results.json", doc)
     payroll.write_xlsx(folder / f"payroll-{period}.xlsx", report.rows, ruleset, report.timeline, lang)
     payroll.write_csv(folder / f"payroll-{period}.csv", report.rows, lang)
     team_summary.write(folder / f"team-summary-{period}.xlsx", results, ruleset, lang)

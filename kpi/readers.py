@@ -171,7 +171,7 @@ def read_scorecard(path: str | Path) -> ReturnedCard:
     names = book.defined_names
     if "kpi_agent_id" not in names or "kpi_period" not in names:
         raise _unreadable(path, "not_scorecard")
-    cells = {name: _named_cell(book, names[name]) for name in names if names[name].destinations}
+    cells = {name: cell for name in names if (cell := _named_cell(book, names[name])) is not None}
     value = lambda name: cells.get(name, ("", None))[1]  # noqa: E731
     revision = names["kpi_revision"].value if "kpi_revision" in names else None
     return ReturnedCard(
@@ -181,6 +181,9 @@ def read_scorecard(path: str | Path) -> ReturnedCard:
         answer=str(value("kpi_answer") or "").strip(), reason=str(value("kpi_reason") or "").strip())
 
 
-def _named_cell(book, defined) -> tuple[str, object]:
-    sheet, ref = next(iter(defined.destinations))
-    return f"{sheet}!{ref.replace('$', '')}", book[sheet][ref.replace("$", "")].value
+def _named_cell(book, defined) -> tuple[str, object] | None:
+    """(sheet!cell, value) of a name that points at one cell; None for a constant."""
+    for sheet, ref in defined.destinations:
+        if sheet in book.sheetnames:
+            return f"{sheet}!{ref.replace('$', '')}", book[sheet][ref.replace("$", "").split(":")[0]].value
+    return None

@@ -85,7 +85,7 @@ def _score_tiered(version, item: rules.TieredItem, agent: AgentInput, team: Team
     points, limit_notes = _limit(version.min_points, item.cap, raw)
     scaled_note = ("scaled",) if measured.factor != 1 else ()
     return base._replace(tier=index, tier_label=tier.label, bracket=chain[index], steps=steps,
-                         points=points, notes=measured.notes + scaled_note + limit_notes)
+                         points=points, notes=base.notes + scaled_note + limit_notes)
 
 
 def _steps(step: rules.Step | None, value: Decimal, factor: Decimal) -> int:

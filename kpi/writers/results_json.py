@@ -10,11 +10,13 @@ from kpi import explain, numbers, rules
 from kpi.scoring import AgentResult, ItemResult
 
 
-def document(ruleset: rules.Ruleset, results: Sequence[AgentResult], lang: str, input_info: dict) -> dict:
-    """The JSON document as a dict (also what the tests read)."""
+def document(ruleset: rules.Ruleset, results: Sequence[AgentResult], lang: str, input_info: dict,
+             revision: int | None = None) -> dict:
+    """The JSON document as a dict (also what the tests read); ``revision`` is the ledger's."""
     version = ruleset.version
     return {
         "period": ruleset.period,
+        "revision": revision,
         "rules": {"weights_effective": version.weights_effective,
                   "pay_bands_effective": version.pay_bands_effective, "sha256": version.sha256},
         "input": input_info,

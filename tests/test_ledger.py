@@ -1,0 +1,256 @@
+"""The ledger: revisions, confirmations and objections, closing, the level ladder, history."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+import cli
+from helpers import EXAMPLE_CSV, EXAMPLE_XLSX, example_rows, write_csv
+from kpi import ledger
+
+AFTER_DEADLINE, BEFORE_DEADLINE = "2026-10-16", "2026-10-15"
+
+
+def run(*args, **env):
+    return CliRunner().invoke(cli.main, [str(a) for a in args],
+                              env={"KPI_LANG": None, "KPI_CONFIG": None, **env})
+
+
+def score(path=EXAMPLE_CSV, period="2026-09", out="out"):
+    result = run("score", path, "--period", period, "--out", out)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def db():
+    connection = sqlite3.connect(os.environ["KPI_DB"])
+    connection.row_factory = sqlite3.Row
+    return connection
+
+
+def test_ledger_is_private_and_migrated_once(tmp_path):
+    score()
+    path = tmp_path / "kpi.db"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with ledger.Ledger(path) as book:
+        assert book.schema_version == len(ledger.MIGRATIONS)
+    with ledger.Ledger(path) as book:  # opening again runs nothing twice
+        assert book.schema_version == len(ledger.MIGRATIONS)
+        assert len(book.rows("SELECT * FROM revisions")) == 1
+
+
+def test_score_records_input_results_rules_and_who(tmp_path):
+    score()
+    revision = db().execute("SELECT * FROM revisions").fetchone()
+    assert (revision["period"], revision["revision"], revision["input_file"]) == ("2026-09", 1, "input-2026-09.csv")
+    assert len(revision["input_sha256"]) == 64 and revision["scored_by"]
+    assert json.loads(revision["rules"])["weights_effective"] == "2020-01"
+    row = db().execute("SELECT * FROM results WHERE agent_id = 'KF1008'").fetchone()
+    assert json.loads(row["inputs"])["values"]["inquiries"] == "270"
+    assert json.loads(row["result"])["total"] == row["total"] == "75"
+    doc = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    assert doc["revision"] == 1
+
+
+def test_rescoring_adds_revisions_and_earlier_ones_stay_readable():
+    score()
+    rows = example_rows()
+    rows[8][13] = "400"                                    # KF1008 answered more inquiries
+    score(write_csv(os.path.join(os.getcwd(), "fixed.csv"), rows))
+    history = run("history", "KF1008")
+    assert history.exit_code == 0
+    lines = history.output.splitlines()
+    assert lines[2].split()[:3] == ["2026-09", "1", "75"]
+    assert lines[3].split()[:3] == ["2026-09", "2*", "77"]
+    first = run("show", "KF1008", "--period", "2026-09", "--revision", "1")
+    assert first.exit_code == 0 and "咨询应答量 270" in first.output
+    latest = run("show", "KF1008", "--period", "2026-09")
+    assert latest.output.splitlines()[0].startswith("2026-09 第 2 版 · 工号 KF1008 黄磊")
+    assert run("show", "KF1008", "--period", "2026-09", "--revision", "7").exit_code == 1
+
+
+def test_growth_takes_last_months_sales_from_the_ledger(tmp_path):
+    score()
+    rows = example_rows()
+    rows[1][6] = ""                                        # KF1001 without 上月销售额
+    score(write_csv(tmp_path / "oct.csv", rows), period="2026-10", out="oct")
+    agent = json.loads((tmp_path / "oct" / "results.json").read_text(encoding="utf-8"))["agents"][0]
+    september_sales = example_rows()[1][5]
+    assert f"上月销售额 {float(september_sales):,.2f}" in agent["explain"]["sales_growth"]
+    assert "上月销售额取自台账 2026-09 第 1 版" in agent["explain"]["sales_growth"]
+    assert agent["points"]["sales_growth"] == 8                    # same sales as the base month: no growth
+
+
+def returned(tmp_path, agent_file: str, answer: str, reason: str = "", edit=None):
+    """Fill a scorecard's confirmation block as the agent would and return it."""
+    source = next((tmp_path / "out" / "scorecards").rglob(f"{agent_file}-*.xlsx"))
+    book = openpyxl.load_workbook(source)
+    names = book.defined_names
+    for name, value in (("kpi_answer", answer), ("kpi_reason", reason), *(edit or [])):
+        sheet, ref = next(iter(names[name].destinations))
+        book[sheet][ref.replace("$", "")].value = value
+    target = tmp_path / "returned" / source.name
+    target.parent.mkdir(exist_ok=True)
+    book.save(target)
+    return target
+
+
+def test_collect_records_answers_and_refuses_edited_scores(tmp_path):
+    score()
+    returned(tmp_path, "KF1001", "确认")
+    returned(tmp_path, "KF1002", "异议", "咨询量统计漏了夜班")
+    returned(tmp_path, "KF1003", "")
+    returned(tmp_path, "KF1004", "确认", edit=[("kpi_points_conversion", 4.5)])
+    result = run("collect", tmp_path / "returned", "--period", "2026-09")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert "已记录 KF1001-王芳.xlsx:工号 KF1001 确认" in lines
+    assert "已记录 KF1002-李娜.xlsx:工号 KF1002 异议(咨询量统计漏了夜班)" in lines
+    assert "未填写确认栏,跳过:KF1003-张伟.xlsx" in lines
+    refused = [line for line in lines if line.startswith("拒收 KF1004-刘洋.xlsx")]
+    was = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["agents"][3]["points"]
+    assert refused and f"考核表!F10 的评分被改动(原为 {was['conversion']},现为 4.5)" in refused[0]
+    assert lines[-1] == "共记录 2 份,跳过 1 份,拒收 1 份"
+
+
+def test_status_per_team_and_the_deadline(tmp_path):
+    score()
+    assert run("confirm", "KF1001", "--period", "2026-09").exit_code == 0
+    assert run("object", "KF1014", "--period", "2026-09", "--reason", "主推目标定错").exit_code == 0
+    early = run("status", "2026-09", KPI_TODAY=BEFORE_DEADLINE)
+    assert early.exit_code == 0
+    lines = early.output.splitlines()
+    assert lines[0] == "2026-09 确认情况(第 1 版,确认截止 2026-10-15):已确认 1,有异议 1,未答复 23"
+    assert lines[1] == "售前一组" and "  KF1001 王芳      已确认" in lines
+    assert "  KF1014 朱琳      有异议:主推目标定错" in lines
+    assert "  KF1002 李娜      未答复" in lines
+    late = run("status", "2026-09", KPI_TODAY=AFTER_DEADLINE).output.splitlines()
+    assert "  KF1002 李娜      未答复  ⚠ 已过确认截止日" in late
+    assert "  KF1001 王芳      已确认" in late
+
+
+def test_an_objection_needs_a_reason_and_an_unknown_agent_is_refused():
+    score()
+    assert run("object", "KF1001", "--period", "2026-09", "--reason", " ").exit_code == 1
+    missing = run("confirm", "KF9999", "--period", "2026-09")
+    assert missing.exit_code == 1 and "工号 KF9999 不在 2026-09 的评分结果中" in missing.output
+
+
+def test_rescoring_keeps_unchanged_confirmations_and_clears_changed_ones(tmp_path):
+    score()
+    run("confirm", "KF1001", "--period", "2026-09")
+    run("object", "KF1008", "--period", "2026-09", "--reason", "咨询量少算了")
+    rows = example_rows()
+    rows[8][13] = "400"
+    result = score(write_csv(tmp_path / "fixed.csv", rows))
+    assert result.output.splitlines()[-1] == "以下客服的结果有变更,原确认/异议已清除,需重新确认:KF1008"
+    lines = run("status", "2026-09", KPI_TODAY=BEFORE_DEADLINE).output.splitlines()
+    assert "  KF1001 王芳      已确认" in lines
+    assert "  KF1008 黄磊      未答复  (原答复已清除:结果在重新评分后变更)" in lines
+
+
+def test_close_refuses_open_objections_unless_forced_with_a_reason(tmp_path):
+    score()
+    run("object", "KF1002", "--period", "2026-09", "--reason", "咨询量统计有误")
+    refused = run("close", "2026-09")
+    assert refused.exit_code == 1
+    assert "2026-09 仍有未处理的异议,不能结账:KF1002: 咨询量统计有误" in refused.output
+    assert run("close", "2026-09", "--force").exit_code == 2
+    forced = run("close", "2026-09", "--force", "--reason", "经理已当面复核")
+    assert forced.exit_code == 0, forced.output
+    assert "强制结账,原因已记入台账:经理已当面复核" in forced.output
+    audit = db().execute("SELECT * FROM audit WHERE action = 'close'").fetchone()
+    assert "经理已当面复核" in audit["detail"] and "KF1002" in audit["detail"]
+
+
+def test_close_writes_hr_payroll_with_states_and_applies_the_ladder(tmp_path):
+    score()
+    run("confirm", "KF1001", "--period", "2026-09")
+    run("level", "KF1003", "--period", "2026-09", "+1")
+    assert run("level", "KF1001", "--period", "2026-09", "+1").exit_code == 1   # +2 needs no decision
+    result = run("close", "2026-09", "--out", "final")
+    assert result.exit_code == 0, result.output
+    moves = {r["agent_id"]: dict(r) for r in db().execute("SELECT * FROM next_levels")}
+    assert (moves["KF1001"]["level_from"], moves["KF1001"]["level_to"]) == ("P1", "P3")      # +2
+    assert (moves["KF1015"]["level_from"], moves["KF1015"]["level_to"]) == ("P4", "P6")      # +2
+    assert (moves["KF1003"]["level_to"], moves["KF1005"]["level_to"]) == ("P3", "P3")        # +1 decided / not
+    assert moves["KF1005"]["flag"] == "undecided"
+    assert (moves["KF1009"]["level_to"], moves["KF1009"]["flag"]) == ("P2", "probation")     # -1
+    assert (moves["KF1023"]["level_to"], moves["KF1023"]["flag"]) == ("P1", "dismiss")       # never applied
+    sheet = openpyxl.load_workbook(tmp_path / "final" / "payroll-2026-09.xlsx").active
+    header = [c.value for c in sheet[3]]
+    assert header[-3:] == ["确认状态", "下月级别", "人事提示"]
+    rows = {r[0]: r for r in sheet.iter_rows(min_row=4, values_only=True)}
+    assert rows["KF1001"][-3:-1] == ("已确认", "P3")
+    assert rows["KF1023"][-3:] == ("未答复", "P1", "建议辞退,请人事处理(级别未变)")
+
+
+def test_a_closed_month_is_immutable_until_reopened(tmp_path):
+    score()
+    assert run("close", "2026-09").exit_code == 0
+    hint = "2026-09 已结账,不能再修改;如确需修改,请先运行 kpi reopen 2026-09 --reason"
+    for args in (["score", EXAMPLE_CSV, "--period", "2026-09", "--out", "again"],
+                 ["confirm", "KF1001", "--period", "2026-09"],
+                 ["object", "KF1001", "--period", "2026-09", "--reason", "x"],
+                 ["level", "KF1003", "--period", "2026-09", "+1"],
+                 ["collect", EXAMPLE_XLSX, "--period", "2026-09"]):
+        result = run(*args)
+        assert result.exit_code == 1 and hint in result.output, args
+    assert not (tmp_path / "again").exists()
+    assert run("reopen", "2026-09", "--reason", "财务发现工资基数有误").exit_code == 0
+    assert db().execute("SELECT detail FROM audit WHERE action = 'reopen'").fetchone()[0] == "财务发现工资基数有误"
+    assert run("score", EXAMPLE_CSV, "--period", "2026-09", "--out", "again").exit_code == 0
+    assert run("reopen", "2026-09", "--reason", "x").exit_code == 1
+
+
+def test_next_months_template_prefills_levels_and_sales(tmp_path):
+    score()
+    run("close", "2026-09")
+    roster = write_csv(tmp_path / "roster.csv", [row[:4] for row in example_rows()])
+    result = run("template", "--period", "2026-10", "--roster", roster, "-o", tmp_path / "t.xlsx")
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(tmp_path / "t.xlsx")["填报表"]
+    header = [c.value for c in sheet[1]]
+    first = {h: c.value for h, c in zip(header, sheet[2])}
+    assert first["工号"] == "KF1001" and first["级别"] == "P3"                     # P1 + 2
+    assert first["上月销售额"] == pytest.approx(float(example_rows()[1][5]))
+
+
+def test_history_lists_months_oldest_first():
+    score()
+    score(EXAMPLE_CSV, period="2026-10", out="oct")
+    run("confirm", "KF1001", "--period", "2026-10")
+    lines = run("history", "KF1001").output.splitlines()
+    assert [line.split()[0] for line in lines[2:]] == ["2026-09", "2026-10"]
+    assert lines[2].endswith("未答复") and lines[3].endswith("已确认")
+    months = run("history").output.splitlines()
+    assert [m.split()[0] for m in months] == ["2026-09", "2026-10"]
+    assert run("history", "KF0000").output == "台账中没有工号 KF0000 的记录\n"
+
+
+def test_a_busy_ledger_fails_with_a_clear_message(tmp_path):
+    score()
+    holder = sqlite3.connect(os.environ["KPI_DB"], isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        result = run("score", EXAMPLE_CSV, "--period", "2026-09", "--out", "busy", KPI_DB_TIMEOUT="0.2")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 1
+    assert "正被另一个 kpi 进程使用" in result.output
+    assert not (tmp_path / "busy").exists()
+
+
+def test_a_file_that_is_not_a_ledger(tmp_path):
+    bad = tmp_path / "bad.db"
+    bad.write_text("not sqlite")
+    result = run("history", "--db", bad)
+    assert result.exit_code == 1 and "无法使用台账" in result.output
