@@ -254,3 +254,24 @@ def test_a_file_that_is_not_a_ledger(tmp_path):
     bad.write_text("not sqlite")
     result = run("history", "--db", bad)
     assert result.exit_code == 1 and "无法使用台账" in result.output
+
+
+def test_collect_refuses_an_outdated_scorecard_but_accepts_one_whose_result_did_not_change(tmp_path):
+    score()
+    old_changed = returned(tmp_path, "KF1008", "确认")
+    old_same = returned(tmp_path, "KF1001", "确认")
+    rows = example_rows()
+    rows[8][13] = "400"
+    score(write_csv(tmp_path / "fixed.csv", rows), out="out2")
+    result = run("collect", old_changed, old_same, "--period", "2026-09")
+    assert result.exit_code == 1
+    assert ("拒收 KF1008-黄磊.xlsx:工号 KF1008:这是第 1 版的考核表,结果已在第 2 版变更,请使用新表"
+            in result.output.splitlines())
+    assert "已记录 KF1001-王芳.xlsx:工号 KF1001 确认" in result.output.splitlines()
+
+
+def test_collect_names_a_file_that_is_not_a_scorecard(tmp_path):
+    score()
+    result = run("collect", EXAMPLE_XLSX, "--period", "2026-09")
+    assert result.exit_code == 1
+    assert "input-2026-09.xlsx  不是 kpi 生成的考核表" in result.output
