@@ -92,7 +92,7 @@ ROSTER_FIELDS = ("agent_id", "name", "team", "level", "base_pay", "performance_p
 
 def read_roster(path: str | Path, ruleset: rules.Ruleset) -> list:
     """The agents of a roster (id, name, team, level, optional pay and last month's sales)."""
-    subset = ruleset.model_copy(update={"fields": tuple(f for f in ruleset.fields if f.id in ROSTER_FIELDS)})
+    subset = ruleset.with_fields(tuple(f for f in ruleset.fields if f.id in ROSTER_FIELDS))
     parsed = inputs.parse(readers.read(Path(path)), subset)
     if parsed.problems:
         raise InputError(parsed.problems)

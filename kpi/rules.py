@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
 from decimal import Decimal
 from typing import Annotated, Literal, Union
 
@@ -219,7 +220,11 @@ class WeightsVersion(BaseModel):
         return self
 
     def item(self, item_id: str) -> Item:
-        return next(item for item in self.items if item.id == item_id)
+        return self._items_by_id[item_id]
+
+    @functools.cached_property
+    def _items_by_id(self) -> dict[str, Item]:
+        return {item.id: item for item in self.items}
 
 
 # ------------------------------------------------------------------ pay
@@ -383,4 +388,13 @@ class Ruleset(BaseModel):
     version: RulesVersion
 
     def field(self, field_id: str) -> InputField | None:
-        return next((f for f in self.fields if f.id == field_id), None)
+        return self._fields_by_id.get(field_id)
+
+    def with_fields(self, fields: tuple[InputField, ...]) -> Ruleset:
+        """The same rules reading only ``fields`` (a roster reads identity columns only)."""
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        return type(self)(**{**values, "fields": fields})
+
+    @functools.cached_property
+    def _fields_by_id(self) -> dict[str, InputField]:
+        return {f.id: f for f in self.fields}

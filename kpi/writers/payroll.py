@@ -31,7 +31,7 @@ def write_xlsx(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, li
                lang: str, columns: Sequence[table.Column] = table.COLUMNS) -> None:
     """The payroll workbook: title, rules version and dates, one row per agent, totals."""
     title = i18n.text("payroll_title", lang, period=ruleset.period)
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "in_memory": True})
     fixed_properties(workbook, ruleset.period, title)
     sheet = workbook.add_worksheet(i18n.text("payroll_sheet", lang))
     formats = _formats(workbook)

@@ -37,7 +37,7 @@ def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calenda
     ``kpi_reason``) mark the cells ``kpi collect`` reads back.
     """
     title = i18n.text("scorecard_title", lang, period=ruleset.period)
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "in_memory": True})
     payroll.fixed_properties(workbook, ruleset.period, title)
     sheet = workbook.add_worksheet(i18n.text("scorecard_sheet", lang))
     fmt = _formats(workbook)

@@ -28,7 +28,7 @@ _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 def write(path: Path, results: Sequence[AgentResult], ruleset: rules.Ruleset, lang: str) -> None:
     """One sheet per team (teams in name order)."""
     title = i18n.text("summary_file_title", lang, period=ruleset.period)
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "in_memory": True})
     payroll.fixed_properties(workbook, ruleset.period, title)
     formats = _formats(workbook, len(ruleset.pay.bands))
     teams: dict[str, list[AgentResult]] = {}

@@ -27,7 +27,7 @@ BIG = Decimal(10) ** 12  # "no upper bound" for Excel validation
 def write(path: Path, roster: Sequence[AgentInput], ruleset: rules.Ruleset, notes: Sequence[str], lang: str) -> None:
     """Write the fill-in workbook for ``roster`` with ``notes`` (rules and timeline text) on 说明."""
     title = i18n.text("template_title", lang, period=ruleset.period)
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "in_memory": True})
     payroll.fixed_properties(workbook, ruleset.period, title)
     formats = _formats(workbook)
     sheet = workbook.add_worksheet(i18n.text("template_sheet", lang))
