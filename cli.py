@@ -9,6 +9,7 @@ are shown in the language of ``--lang`` or ``KPI_LANG``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -26,6 +27,7 @@ from kpi.review import ReviewError
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 EXIT_INTERNAL = 70
 EXIT_BROKEN_PIPE = 141
+EXIT_INTERRUPTED = 130
 
 
 class KpiGroup(click.Group):
@@ -45,8 +47,11 @@ class KpiGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
+        except KeyboardInterrupt:  # Ctrl-C: the ledger rolled back, staged output was removed
+            click.echo("\n" + i18n.text("interrupted", requested_lang(sys.argv[1:])), err=True)
+            sys.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:  # the reader went away (kpi status | head): stop quietly
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(EXIT_BROKEN_PIPE)
@@ -129,6 +134,28 @@ def fail_review(error, lang: str):
     sys.exit(1)
 
 
+@contextlib.contextmanager
+def progress_bar(lang: str):
+    """A progress callback: a bar with counts and ETA on a terminal, nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    bar = []
+
+    def update(done: int, total: int) -> None:
+        if not bar:
+            bar.append(click.progressbar(length=total, label=i18n.text("progress_scorecards", lang), show_pos=True,
+                                         show_eta=True, file=sys.stderr))
+            bar[0].__enter__()
+        bar[0].update(done - bar[0].pos)
+
+    try:
+        yield update
+    finally:
+        if bar:
+            bar[0].__exit__(None, None, None)
+
+
 def today() -> datetime.date:
     """Today, or ``KPI_TODAY`` (YYYY-MM-DD) when set, for reproducible status reports."""
     fixed = os.environ.get("KPI_TODAY")
@@ -168,15 +195,18 @@ def main():
 @click.argument("input_file", metavar="INPUT", type=click.Path(dir_okay=False))
 @period_option
 @option("--out", "out_dir", type=click.Path(file_okay=False), key="help_opt_out")
+@option("--jobs", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True, key="help_opt_jobs")
+@option("--no-scorecards", "no_scorecards", is_flag=True, key="help_opt_no_scorecards")
 @config_option
 @db_option
 @lang_option
-def score(input_file, period, out_dir, config_dir, db_path, lang):
+def score(input_file, period, out_dir, jobs, no_scorecards, config_dir, db_path, lang):
     """Score a filled sheet and write results, payroll, team summary and scorecards."""
     ruleset = load_rules(config_dir, period, lang)
-    with open_ledger(db_path, lang) as book:
+    with open_ledger(db_path, lang) as book, progress_bar(lang) as progress:
         try:
-            report = month.score(input_file, ruleset, out_dir, lang, book)
+            report = month.score(input_file, ruleset, out_dir, lang, book, jobs=jobs,
+                                 scorecards=not no_scorecards, progress=progress)
         except InputError as error:
             fail_input(error, ruleset, lang)
         except (LedgerError, ReviewError) as error:

@@ -120,3 +120,9 @@ def item(ruleset: rules.Ruleset, record: ItemResult, lang: str) -> str:
 def _field_label(ruleset: rules.Ruleset, field_id: str, lang: str) -> str:
     f = ruleset.field(field_id)
     return f.label(lang) if f is not None else field_id
+
+
+def texts(ruleset: rules.Ruleset, results, langs) -> dict[str, list[dict[str, str]]]:
+    """Every agent's explanations, per language, computed once for every renderer."""
+    return {lang: [{record.item_id: item(ruleset, record, lang) for record in result.items} for result in results]
+            for lang in langs}

@@ -61,6 +61,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             action TEXT NOT NULL, period TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '')""",
         "CREATE INDEX answers_by_agent ON answers (period, agent_id)",
     ),
+    (
+        "ALTER TABLE results ADD COLUMN card_key TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE results ADD COLUMN card_revision INTEGER",
+        "ALTER TABLE results ADD COLUMN card_stat TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE results ADD COLUMN card_path TEXT NOT NULL DEFAULT ''",
+    ),
 )
 
 

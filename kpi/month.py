@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime
 import hashlib
 from pathlib import Path
+from collections.abc import Callable
 from typing import NamedTuple
 
-from kpi import calendar, i18n, inputs, readers, review, rules, scoring, table
+from kpi import calendar, cards, explain, i18n, inputs, readers, review, rules, scoring, table
 from kpi.errors import InputError
 from kpi.ledger import Ledger
 from kpi.output import staged, staged_file
-from kpi.writers import payroll, results_json, scorecard, team_summary, template
+from kpi.writers import payroll, results_json, team_summary, template
 
 
 class MonthReport(NamedTuple):
@@ -29,6 +30,7 @@ class MonthReport(NamedTuple):
     notices: tuple = ()
     revision: int | None = None
     cleared: tuple[str, ...] = ()
+    kept: int = 0
 
 
 def validate(input_path: Path, ruleset: rules.Ruleset) -> inputs.Parsed:
@@ -40,9 +42,13 @@ def validate(input_path: Path, ruleset: rules.Ruleset) -> inputs.Parsed:
 
 
 def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: str,
-          ledger: Ledger | None = None) -> MonthReport:
+          ledger: Ledger | None = None, *, jobs: int = 1, scorecards: bool = True,
+          progress: Callable[[int, int], None] | None = None) -> MonthReport:
     """Score the month in ``input_path`` by ``ruleset``, write every output file into
-    ``out_dir`` and, with a ``ledger``, record the revision: all of it or none of it."""
+    ``out_dir`` and, with a ``ledger``, record the revision: all of it or none of it.
+
+    ``jobs`` processes write the scorecards; ``progress(done, total)`` hears of each one.
+    """
     input_path = Path(input_path)
     period = ruleset.period
     parsed = validate(input_path, ruleset)
@@ -54,37 +60,68 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     report = MonthReport(ruleset, calendar.for_rules(ruleset), results, table.payroll(results, lang),
                          Path(out_dir) if out_dir else Path("kpi-out") / period, tuple(parsed.notices))
     input_info = {"file": input_path.name, "sha256": hashlib.sha256(input_path.read_bytes()).hexdigest()}
+    langs = review.LANGS if ledger is not None else (lang,)
+    job = _Job(report, lang, input_info, jobs, scorecards, progress or (lambda done, total: None),
+               explain.texts(ruleset, results, langs))
     if ledger is None:
         with staged(report.out_dir) as staging:
-            write_all(staging, report, lang, input_info)
+            write_all(staging, job, job.plan({}, None))
         return report
-    return _score_into_ledger(ledger, report, lang, input_info)
+    return _score_into_ledger(ledger, job)
 
 
-def _score_into_ledger(ledger: Ledger, report: MonthReport, lang: str, input_info: dict) -> MonthReport:
-    """Record the revision and swap the outputs in before the ledger commits."""
+class _Job(NamedTuple):
+    """One scoring run's settings, passed to the writers."""
+
+    report: MonthReport
+    lang: str
+    input_info: dict
+    jobs: int
+    scorecards: bool
+    progress: Callable[[int, int], None]
+    texts: dict[str, list[dict[str, str]]]
+
+    def plan(self, previous: dict, revision: int | None) -> list[cards.Card]:
+        if not self.scorecards:
+            return []
+        report = self.report
+        return cards.plan(report.results, report.ruleset, report.timeline, self.lang, revision, previous,
+                          report.out_dir)
+
+
+def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
+    """Write the outputs, record the revision, swap the outputs in, then let the ledger commit."""
+    period = job.report.ruleset.period
     with ledger.write() as db:
-        review.require_open(ledger, report.ruleset.period)
-        revision = review.next_revision(ledger, db, report.ruleset.period)
-        report = report._replace(revision=revision)
-        changed = review.record(ledger, db, report.ruleset, report.results, revision, input_info)
-        with staged(report.out_dir) as staging:
-            write_all(staging, report, lang, input_info)
-    return report._replace(cleared=tuple(changed))
+        review.require_open(ledger, period)
+        revision = review.next_revision(ledger, db, period)
+        planned = job.plan(review.previous_cards(ledger, period), revision)
+        job = job._replace(report=job.report._replace(revision=revision))
+        with staged(job.report.out_dir) as staging:
+            write_all(staging, job, planned)
+            written = {c.result.agent.agent_id: (c.key, c.revision, cards.file_stat(staging / c.path), str(c.path))
+                       for c in planned}
+            changed = review.record(ledger, db, job.report.ruleset, job.report.results, revision, job.input_info,
+                                    written, job.texts)
+    return job.report._replace(cleared=tuple(changed), kept=sum(c.reuse for c in planned))
 
 
-def write_all(folder: Path, report: MonthReport, lang: str, input_info: dict) -> None:
-    """Every output file of a month into ``folder``."""
+def write_all(folder: Path, job: _Job, planned: list[cards.Card]) -> None:
+    """Every output file of a month into ``folder``; kept scorecards come from the old output."""
+    report, lang = job.report, job.lang
     ruleset, results, period = report.ruleset, report.results, report.ruleset.period
-    doc = results_json.document(ruleset, results, lang, input_info, report.revision)
+    doc = results_json.document(ruleset, results, lang, job.input_info, report.revision, job.texts[lang])
     results_json.write(folder / "results.json", doc)
     payroll.write_xlsx(folder / f"payroll-{period}.xlsx", report.rows, ruleset, report.timeline, lang)
     payroll.write_csv(folder / f"payroll-{period}.csv", report.rows, lang)
     team_summary.write(folder / f"team-summary-{period}.xlsx", results, ruleset, lang)
-    for result in results:
-        path = folder / scorecard.relative_path(result)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        scorecard.write(path, result, ruleset, report.timeline, lang, report.revision)
+    done = [0]
+
+    def tick(count: int) -> None:
+        done[0] += count
+        job.progress(done[0], len(planned))
+
+    cards.write(planned, folder, report.out_dir, ruleset, report.timeline, lang, job.jobs, tick)
 
 
 ROSTER_FIELDS = ("agent_id", "name", "team", "level", "base_pay", "performance_pay", "sales_last_month")

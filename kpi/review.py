@@ -15,12 +15,13 @@ from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
-from kpi import explain, ladder, numbers, rules
+from kpi import cards, explain, ladder, numbers, rules
 from kpi.agents import AgentInput
 from kpi.errors import KpiError
 from kpi.ledger import Ledger, now, user
 from kpi.scoring import AgentResult
 
+LANGS = ("zh", "en")
 ANSWERS = {"确认": "confirm", "同意": "confirm", "confirm": "confirm", "异议": "object", "object": "object"}
 
 
@@ -97,15 +98,15 @@ def fingerprint(result: AgentResult) -> str:
     return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()
 
 
-def stored_result(ruleset: rules.Ruleset, result: AgentResult) -> dict:
-    """The result as the ledger keeps it: figures, labels and explanations in both languages."""
+def stored_result(result: AgentResult, texts: dict[str, dict[str, str]]) -> dict:
+    """The result as the ledger keeps it: figures, labels and explanations (``texts``: lang → item → text)."""
     pay = result.pay
     return {
         "points": {i.item_id: numbers.plain(i.points) for i in result.items}, "total": numbers.plain(result.total),
         "band": pay.band, "band_label": pay.band_label.model_dump(), "multiplier": numbers.plain(pay.multiplier),
         "base_pay": numbers.money(pay.base_pay), "performance_pay": numbers.money(pay.performance_pay),
         "total_pay": numbers.money(pay.total_pay), "level_change": pay.level_change.model_dump(),
-        "explain": {lang: {i.item_id: explain.item(ruleset, i, lang) for i in result.items} for lang in ("zh", "en")},
+        "explain": texts,
     }
 
 
@@ -120,9 +121,22 @@ def next_revision(ledger: Ledger, db, period: str) -> int:
                       (period,)).fetchone()[0]
 
 
+def previous_cards(ledger: Ledger, period: str) -> dict:
+    """agent id → the last revision's scorecard (key, revision that wrote it, file stat)."""
+    latest = latest_revision(ledger, period)
+    if latest is None:
+        return {}
+    rows = ledger.rows("SELECT agent_id, card_key, card_revision, card_stat FROM results "
+                       "WHERE revision_id = ? AND card_key != ''", latest["id"])
+    return {r["agent_id"]: cards.Previous(r["card_key"], r["card_revision"], r["card_stat"]) for r in rows}
+
+
 def record(ledger: Ledger, db, ruleset: rules.Ruleset, results: Sequence[AgentResult], revision: int,
-           input_info: dict) -> list[str]:
-    """Store a revision of ``period``; clear answers of agents whose result changed. Returns their ids."""
+           input_info: dict, cards: dict[str, tuple] | None = None, texts: dict | None = None) -> list[str]:
+    """Store a revision of ``period``; clear answers of agents whose result changed. Returns their ids.
+
+    ``cards``: agent id → (key, revision, stat, path) of the scorecard written or kept.
+    """
     period = ruleset.period
     db.execute("INSERT OR IGNORE INTO months (period) VALUES (?)", (period,))
     previous = latest_revision(ledger, period)
@@ -131,8 +145,11 @@ def record(ledger: Ledger, db, ruleset: rules.Ruleset, results: Sequence[AgentRe
         "INSERT INTO revisions (period, revision, scored_at, scored_by, input_file, input_sha256, rules) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)", (period, revision, now(), user(), input_info["file"], input_info["sha256"],
                                          ruleset.version.model_dump_json()))
-    for result in results:
-        _insert_result(db, cursor.lastrowid, ruleset, result)
+    texts = texts or explain.texts(ruleset, results, LANGS)
+    db.executemany(INSERT_RESULT, (
+        _result_row(cursor.lastrowid, result, {lang: texts[lang][index] for lang in LANGS},
+                    (cards or {}).get(result.agent.agent_id, ("", None, "", "")))
+        for index, result in enumerate(results)))
     changed = [r.agent.agent_id for r in results
                if r.agent.agent_id in before and before[r.agent.agent_id]["fingerprint"] != fingerprint(r)]
     _clear_answers(db, period, changed, revision)
@@ -141,13 +158,18 @@ def record(ledger: Ledger, db, ruleset: rules.Ruleset, results: Sequence[AgentRe
     return changed
 
 
-def _insert_result(db, revision_id: int, ruleset: rules.Ruleset, result: AgentResult) -> None:
+INSERT_RESULT = (
+    "INSERT INTO results (revision_id, agent_id, name, team, level, inputs, result, fingerprint, total, band, pay, "
+    "level_change, card_key, card_revision, card_stat, card_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _result_row(revision_id: int, result: AgentResult, texts: dict, card: tuple) -> tuple:
     agent, pay = result.agent, result.pay
-    db.execute("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
-        revision_id, agent.agent_id, agent.name, agent.team, agent.level,
-        json.dumps(stored_inputs(agent), ensure_ascii=False), json.dumps(stored_result(ruleset, result), ensure_ascii=False),
-        fingerprint(result), numbers.plain(result.total), str(pay.band), numbers.money(pay.total_pay),
-        pay.level_change.value))
+    return (revision_id, agent.agent_id, agent.name, agent.team, agent.level,
+            json.dumps(stored_inputs(agent), ensure_ascii=False),
+            json.dumps(stored_result(result, texts), ensure_ascii=False),
+            fingerprint(result), numbers.plain(result.total), str(pay.band), numbers.money(pay.total_pay),
+            pay.level_change.value, *card)
 
 
 def _clear_answers(db, period: str, agent_ids: Sequence[str], revision: int) -> None:

@@ -8,6 +8,7 @@ a file.
 from __future__ import annotations
 
 import decimal
+import functools
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import NamedTuple
@@ -77,7 +78,7 @@ def _score_tiered(version, item: rules.TieredItem, agent: AgentInput, team: Team
                       None, None, None, 0, Decimal(0), measured.notes + filled)
     if measured.value is None:
         return base._replace(tier_label=item.no_base.label, points=item.no_base.points)
-    chain = [tiers.scaled(t, measured.factor) for t in item.tiers]
+    chain = item.tiers if measured.factor == 1 else _scaled_tiers(item, measured.factor)
     index = tiers.find(chain, measured.value)
     tier = item.tiers[index]
     steps = _steps(tier.step, measured.value, measured.factor)
@@ -86,6 +87,12 @@ def _score_tiered(version, item: rules.TieredItem, agent: AgentInput, team: Team
     scaled_note = ("scaled",) if measured.factor != 1 else ()
     return base._replace(tier=index, tier_label=tier.label, bracket=chain[index], steps=steps,
                          points=points, notes=base.notes + scaled_note + limit_notes)
+
+
+@functools.lru_cache(maxsize=256)
+def _scaled_tiers(item: rules.TieredItem, factor: Decimal) -> tuple[tiers.Bracket, ...]:
+    """An item's tiers with bounds scaled by ``factor`` (one computation per team size)."""
+    return tuple(tiers.scaled(t, factor) for t in item.tiers)
 
 
 def _steps(step: rules.Step | None, value: Decimal, factor: Decimal) -> int:

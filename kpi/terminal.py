@@ -184,6 +184,8 @@ def error_text(error, lang: str) -> str:
 def recorded(report: MonthReport, db_path, lang: str) -> list[str]:
     """The ledger lines after scoring: the revision, and whose answers were cleared."""
     lines = [i18n.text("score_recorded", lang, period=report.ruleset.period, revision=report.revision, db=db_path)]
+    if report.kept:
+        lines.append(i18n.text("summary_kept", lang, written=len(report.results) - report.kept, kept=report.kept))
     if report.cleared:
         lines.append(i18n.text("score_cleared", lang, agents=", ".join(report.cleared)))
     return lines

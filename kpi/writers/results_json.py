@@ -11,8 +11,10 @@ from kpi.scoring import AgentResult, ItemResult
 
 
 def document(ruleset: rules.Ruleset, results: Sequence[AgentResult], lang: str, input_info: dict,
-             revision: int | None = None) -> dict:
-    """The JSON document as a dict (also what the tests read); ``revision`` is the ledger's."""
+             revision: int | None = None, texts: Sequence[dict[str, str]] | None = None) -> dict:
+    """The JSON document as a dict (also what the tests read); ``revision`` is the ledger's,
+    ``texts`` the explanations of each agent in ``lang`` (computed here when not given)."""
+    texts = texts if texts is not None else explain.texts(ruleset, results, [lang])[lang]
     version = ruleset.version
     return {
         "period": ruleset.period,
@@ -21,11 +23,11 @@ def document(ruleset: rules.Ruleset, results: Sequence[AgentResult], lang: str, 
                   "pay_bands_effective": version.pay_bands_effective, "sha256": version.sha256},
         "input": input_info,
         "lang": lang,
-        "agents": [_agent(ruleset, result, lang) for result in results],
+        "agents": [_agent(ruleset, result, lang, text) for result, text in zip(results, texts)],
     }
 
 
-def _agent(ruleset: rules.Ruleset, result: AgentResult, lang: str) -> dict:
+def _agent(ruleset: rules.Ruleset, result: AgentResult, lang: str, text: dict[str, str]) -> dict:
     agent, pay = result.agent, result.pay
     return {
         "agent_id": agent.agent_id, "name": agent.name, "team": agent.team, "level": agent.level,
@@ -38,7 +40,7 @@ def _agent(ruleset: rules.Ruleset, result: AgentResult, lang: str) -> dict:
         "total_pay": numbers.money(pay.total_pay),
         "level_change": pay.level_change.value,
         "level_change_label": pay.level_change(lang),
-        "explain": {item.item_id: explain.item(ruleset, item, lang) for item in result.items},
+        "explain": text,
         "records": [_record(ruleset, item, lang) for item in result.items],
     }
 
@@ -55,4 +57,10 @@ def _record(ruleset: rules.Ruleset, item: ItemResult, lang: str) -> dict:
 
 
 def write(path: Path, doc: dict) -> None:
-    path.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    """The document with one agent per line: readable, and fast for 100,000 agents."""
+    head = json.dumps({key: value for key, value in doc.items() if key != "agents"}, ensure_ascii=False, indent=1)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(head[:-2] + ',\n "agents": [\n')
+        for index, agent in enumerate(doc["agents"]):
+            handle.write(("," if index else "") + json.dumps(agent, ensure_ascii=False, separators=(",", ":")) + "\n")
+        handle.write("]}\n")
