@@ -275,3 +275,27 @@ def test_collect_names_a_file_that_is_not_a_scorecard(tmp_path):
     result = run("collect", EXAMPLE_XLSX, "--period", "2026-09")
     assert result.exit_code == 1
     assert "input-2026-09.xlsx  不是 kpi 生成的考核表" in result.output
+
+
+def test_rescoring_rewrites_only_the_changed_scorecard(tmp_path):
+    score(out="out")
+    cards = {p.name: p.stat() for p in (tmp_path / "out" / "scorecards").rglob("*.xlsx")}
+    contents = {p.name: p.read_bytes() for p in (tmp_path / "out" / "scorecards").rglob("*.xlsx")}
+    rows = example_rows()
+    rows[8][13] = "400"                                    # only KF1008 changes
+    result = score(write_csv(tmp_path / "fixed.csv", rows), out="out")
+    assert "考核表:重写 1 份,24 份未变沿用" in result.output.splitlines()
+    after = {p.name: p for p in (tmp_path / "out" / "scorecards").rglob("*.xlsx")}
+    assert set(after) == set(cards)
+    for name, path in after.items():
+        same = path.stat().st_mtime_ns == cards[name].st_mtime_ns and path.read_bytes() == contents[name]
+        assert same == (name != "KF1008-黄磊.xlsx"), name
+    kept = openpyxl.load_workbook(after["KF1001-王芳.xlsx"]).defined_names["kpi_revision"].value
+    assert kept == "1"
+
+
+def test_no_scorecards(tmp_path):
+    result = run("score", EXAMPLE_CSV, "--period", "2026-09", "--out", "lean", "--no-scorecards")
+    assert result.exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "lean").iterdir()) == [
+        "payroll-2026-09.csv", "payroll-2026-09.xlsx", "results.json", "team-summary-2026-09.xlsx"]
