@@ -73,8 +73,13 @@ def plan(results: Sequence[AgentResult], ruleset: rules.Ruleset, timeline: calen
 
 
 def write(cards: Sequence[Card], folder: Path, old_dir: Path, ruleset: rules.Ruleset,
-          timeline: calendar.Timeline, lang: str, jobs: int = 1, progress: Callable[[int], None] = lambda n: None):
-    """Put every card into ``folder``: kept ones linked from ``old_dir``, the rest written."""
+          timeline: calendar.Timeline, lang: str, jobs: int = 1, progress: Callable[[int], None] = lambda n: None,
+          meanwhile: Callable[[], None] = lambda: None):
+    """Put every card into ``folder``: kept ones linked from ``old_dir``, the rest written.
+
+    ``meanwhile`` is the caller's other work: with several jobs it runs while the
+    workers write, so the month's other files cost no extra time.
+    """
     for directory in {(folder / card.path).parent for card in cards}:
         directory.mkdir(parents=True, exist_ok=True)
     fresh = [card for card in cards if not card.reuse]
@@ -84,8 +89,9 @@ def write(cards: Sequence[Card], folder: Path, old_dir: Path, ruleset: rules.Rul
     progress(len(cards) - len(fresh))
     tasks = [(card.result, folder / card.path, card.revision) for card in fresh]
     if jobs > 1 and len(tasks) > jobs and "fork" in multiprocessing.get_all_start_methods():
-        _write_parallel(tasks, ruleset, timeline, lang, jobs, progress)
+        _write_parallel(tasks, ruleset, timeline, lang, jobs, progress, meanwhile)
     else:
+        meanwhile()
         for task in tasks:
             _write_one(task, ruleset, timeline, lang)
             progress(1)
@@ -114,7 +120,7 @@ def _write_chunk(bounds: tuple[int, int]) -> int:
     return stop - start
 
 
-def _write_parallel(tasks, ruleset, timeline, lang, jobs: int, progress) -> None:
+def _write_parallel(tasks, ruleset, timeline, lang, jobs: int, progress, meanwhile) -> None:
     """Forked workers inherit the tasks (no pickling) and write chunks of them."""
     _SHARED.update(tasks=tasks, ruleset=ruleset, timeline=timeline, lang=lang)
     size = max(1, min(200, len(tasks) // (jobs * 8) or 1))
@@ -122,7 +128,9 @@ def _write_parallel(tasks, ruleset, timeline, lang, jobs: int, progress) -> None
     context = multiprocessing.get_context("fork")
     try:
         with context.Pool(jobs, initializer=_ignore_interrupts) as pool:
-            for done in pool.imap_unordered(_write_chunk, chunks):
+            pending = pool.imap_unordered(_write_chunk, chunks)
+            meanwhile()
+            for done in pending:
                 progress(done)
     finally:
         _SHARED.clear()

@@ -97,31 +97,43 @@ def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
         revision = review.next_revision(ledger, db, period)
         planned = job.plan(review.previous_cards(ledger, period), revision)
         job = job._replace(report=job.report._replace(revision=revision))
+        changed = []
+
+        def record() -> None:
+            written = {c.result.agent.agent_id: (c.key, c.revision, "", str(c.path)) for c in planned}
+            changed.extend(review.record(ledger, db, job.report.ruleset, job.report.results, revision,
+                                         job.input_info, written, job.texts))
+
         with staged(job.report.out_dir) as staging:
-            write_all(staging, job, planned)
-            written = {c.result.agent.agent_id: (c.key, c.revision, cards.file_stat(staging / c.path), str(c.path))
-                       for c in planned}
-            changed = review.record(ledger, db, job.report.ruleset, job.report.results, revision, job.input_info,
-                                    written, job.texts)
+            write_all(staging, job, planned, record)
+            review.set_card_stats(db, period, revision,
+                                  {c.result.agent.agent_id: cards.file_stat(staging / c.path) for c in planned})
     return job.report._replace(cleared=tuple(changed), kept=sum(c.reuse for c in planned))
 
 
-def write_all(folder: Path, job: _Job, planned: list[cards.Card]) -> None:
-    """Every output file of a month into ``folder``; kept scorecards come from the old output."""
+def write_all(folder: Path, job: _Job, planned: list[cards.Card], also: Callable[[], None] = lambda: None) -> None:
+    """Every output file of a month into ``folder``; kept scorecards come from the old output.
+
+    The summary files (and ``also``, the ledger record) are done while the
+    scorecard workers write.
+    """
     report, lang = job.report, job.lang
     ruleset, results, period = report.ruleset, report.results, report.ruleset.period
-    doc = results_json.document(ruleset, results, lang, job.input_info, report.revision, job.texts[lang])
-    results_json.write(folder / "results.json", doc)
-    payroll.write_xlsx(folder / f"payroll-{period}.xlsx", report.rows, ruleset, report.timeline, lang)
-    payroll.write_csv(folder / f"payroll-{period}.csv", report.rows, lang)
-    team_summary.write(folder / f"team-summary-{period}.xlsx", results, ruleset, lang)
     done = [0]
+
+    def summary_files() -> None:
+        doc = results_json.document(ruleset, results, lang, job.input_info, report.revision, job.texts[lang])
+        results_json.write(folder / "results.json", doc)
+        payroll.write_xlsx(folder / f"payroll-{period}.xlsx", report.rows, ruleset, report.timeline, lang)
+        payroll.write_csv(folder / f"payroll-{period}.csv", report.rows, lang)
+        team_summary.write(folder / f"team-summary-{period}.xlsx", results, ruleset, lang)
+        also()
 
     def tick(count: int) -> None:
         done[0] += count
         job.progress(done[0], len(planned))
 
-    cards.write(planned, folder, report.out_dir, ruleset, report.timeline, lang, job.jobs, tick)
+    cards.write(planned, folder, report.out_dir, ruleset, report.timeline, lang, job.jobs, tick, summary_files)
 
 
 ROSTER_FIELDS = ("agent_id", "name", "team", "level", "base_pay", "performance_pay", "sales_last_month")

@@ -158,6 +158,14 @@ def record(ledger: Ledger, db, ruleset: rules.Ruleset, results: Sequence[AgentRe
     return changed
 
 
+def set_card_stats(db, period: str, revision: int, stats: dict[str, str]) -> None:
+    """Record the size and mtime of each scorecard once written (to recognise it next time)."""
+    revision_id = db.execute("SELECT id FROM revisions WHERE period = ? AND revision = ?",
+                             (period, revision)).fetchone()[0]
+    db.executemany("UPDATE results SET card_stat = ? WHERE revision_id = ? AND agent_id = ?",
+                   ((stat, revision_id, agent_id) for agent_id, stat in stats.items()))
+
+
 INSERT_RESULT = (
     "INSERT INTO results (revision_id, agent_id, name, team, level, inputs, result, fingerprint, total, band, pay, "
     "level_change, card_key, card_revision, card_stat, card_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")

@@ -1,0 +1,202 @@
+"""Month-end benchmark: kpi's real path against the physical floor and the usual alternative.
+
+    python bench/month_end.py --agents 10000 [--jobs 2] [--runs 3] [--skip-pandas]
+
+Generates a deterministic synthetic month (valid inputs in every band, several
+teams) as an xlsx input, then times, each ``--runs`` times (median reported):
+
+1. the real path: ``kpi score`` on that file in a fresh process, fresh output
+   directory and fresh ledger (read, validate, score, results.json, payroll,
+   team summary and N scorecards), with ``--jobs 1`` and with ``--jobs J``;
+2. the floor: a plain loop that writes the same cells and formats as a kpi
+   scorecard into N xlsx files with xlsxwriter's fastest settings (in memory)
+   and no logic: the calls of one real scorecard, recorded beforehand, replayed;
+3. the usual alternative: pandas ``DataFrame.to_excel`` with openpyxl, one file
+   per agent (needs ``pip install pandas``).
+
+It reports the peak resident memory of the real path and the machine's cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import xlsxwriter
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+HEADERS = ["工号", "姓名", "组别", "级别", "销售目标", "实际销售额", "上月销售额", "访问量(询单人数)",
+           "成交量(成交人数)", "主推单品目标", "主推单品实际", "个人订单量", "退单量", "咨询应答量",
+           "交易纠纷(因服务态度)", "应答时效", "服务规范", "销售技巧", "产品知识考试", "岗位实操考试", "工作总结"]
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
+MAXIMA = (8, 8, 7, 5, 4, 3)
+
+
+def synthetic_rows(count: int, seed: int = 20260930) -> list[list]:
+    """Deterministic agents whose qualities spread over every band."""
+    rng = random.Random(seed)
+    return [_agent(i, rng) for i in range(count)]
+
+
+def _agent(index: int, rng: random.Random) -> list:
+    quality = (index * 0.6180339887) % 1.0
+    target = rng.randrange(80, 200) * 1000
+    actual = round(target * (0.5 + 0.72 * quality), 2)
+    last = "" if index % 9 == 4 else round(actual / (0.55 + 0.85 * quality), 2)
+    visits = rng.randrange(2000, 6000)
+    deals = int(visits * (0.002 + 0.02 * quality))
+    orders = deals + int(60 * quality)
+    featured = rng.randrange(100, 300)
+    judged = [round(m * (0.22 + 0.78 * quality) * 2) / 2 for m in MAXIMA]
+    name = SURNAMES[index % 20] + GIVEN[(index // 20) % 20] + (GIVEN[index % 17] if index % 3 else "")
+    return [f"A{index:06d}", name, f"客服{index % 37:02d}组", f"P{1 + index % 5}", target, actual, last, visits,
+            deals, featured, int(featured * (0.6 + 0.55 * quality)), orders, int(orders * max(0, 0.022 - 0.02 * quality)),
+            int(450 * (0.15 + quality)), 0 if quality > 0.35 else (2 if quality < 0.1 else 1), *judged]
+
+
+def write_input(path: Path, rows: list[list]) -> None:
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = workbook.add_worksheet("填报表")
+    sheet.write_row(0, 0, HEADERS)
+    for r, row in enumerate(rows, start=1):
+        sheet.write_row(r, 0, row)
+    workbook.close()
+
+
+# ------------------------------------------------------------------ the real path
+def real_path(source: Path, work: Path, jobs: int, extra: tuple[str, ...] = ()) -> tuple[float, int]:
+    """(seconds, peak RSS in MB) of one ``kpi score`` in a fresh process with a fresh ledger."""
+    out, db = Path(tempfile.mkdtemp(dir=work)), Path(tempfile.mkdtemp(dir=work)) / "kpi.db"
+    command = [sys.executable, str(ROOT / "cli.py"), "score", str(source), "--period", "2026-09",
+               "--out", str(out / "month"), "--db", str(db), "--jobs", str(jobs), *extra]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"kpi score failed: {process.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss // 1024
+
+
+# ------------------------------------------------------------------ the floor
+class _Recorder:
+    """Stands in for an xlsxwriter object and records every call made on it."""
+
+    def __init__(self, real, log: list, kind: str):
+        self._real, self._log, self._kind = real, log, kind
+
+    def __getattr__(self, name):
+        target = getattr(self._real, name)
+        if not callable(target):
+            return target
+
+        def call(*args, **kwargs):
+            result = target(*args, **kwargs)
+            self._log.append((self._kind, name, args, kwargs, result))
+            return _Recorder(result, self._log, "sheet") if name == "add_worksheet" else result
+        return call
+
+
+def record_scorecard() -> tuple[list, list]:
+    """The workbook and worksheet calls of one real kpi scorecard, and its formats."""
+    from kpi import calendar, config, month
+    from kpi.writers import scorecard
+    ruleset = config.load(None, "2026-09")
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "one.xlsx"
+        write_input(source, synthetic_rows(40))
+        result = month.score(source, ruleset, Path(folder) / "out", "zh", scorecards=False).results[7]
+        log: list = []
+        original = xlsxwriter.Workbook
+
+        def recording_workbook(*args, **kwargs):
+            return _Recorder(original(*args, **kwargs), log, "book")
+        scorecard.xlsxwriter.Workbook = recording_workbook
+        try:
+            scorecard.write(Path(folder) / "card.xlsx", result, ruleset, calendar.for_rules(ruleset), "zh", 1)
+        finally:
+            scorecard.xlsxwriter.Workbook = original
+    formats = [call for call in log if call[1] == "add_format"]
+    return [call for call in log if call[1] not in ("add_format", "close")], formats
+
+
+def floor(count: int, work: Path, calls: list, formats: list) -> float:
+    """Seconds to write ``count`` files with the recorded calls and formats, nothing else."""
+    folder = Path(tempfile.mkdtemp(dir=work))
+    started = time.perf_counter()
+    for index in range(count):
+        workbook = xlsxwriter.Workbook(str(folder / f"{index}.xlsx"), {"in_memory": True})
+        made = {id(result): workbook.add_format(*args, **kwargs) for _, _, args, kwargs, result in formats}
+        sheet = None
+        for kind, name, args, kwargs, result in calls:
+            args = [made.get(id(a), a) for a in args]
+            if kind == "book":
+                value = getattr(workbook, name)(*args, **kwargs)
+                sheet = value if name == "add_worksheet" else sheet
+            else:
+                getattr(sheet, name)(*args, **kwargs)
+        workbook.close()
+    return time.perf_counter() - started
+
+
+# ------------------------------------------------------------------ pandas
+def pandas_alternative(rows: list[list], work: Path) -> float:
+    """Seconds for pandas DataFrame.to_excel (openpyxl), one file per agent, of the same table."""
+    import pandas
+    folder = Path(tempfile.mkdtemp(dir=work))
+    started = time.perf_counter()
+    for row in rows:
+        frame = pandas.DataFrame({"项目": HEADERS, "数据": row})
+        frame.to_excel(folder / f"{row[0]}.xlsx", engine="openpyxl", index=False)
+    return time.perf_counter() - started
+
+
+def median_of(runs: int, measure) -> float:
+    return statistics.median(measure() for _ in range(runs))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--agents", type=int, default=10_000)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-pandas", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        report(Path(folder), args)
+
+
+def report(work: Path, args) -> None:
+    cores, n = os.cpu_count(), args.agents
+    source = work / "month.xlsx"
+    rows = synthetic_rows(n)
+    write_input(source, rows)
+    print(f"machine: {cores} cores; {n} agents; median of {args.runs} runs")
+    single = [real_path(source, work, 1) for _ in range(args.runs)]
+    parallel = [real_path(source, work, args.jobs) for _ in range(args.runs)]
+    calls, formats = record_scorecard()
+    floor_s = median_of(args.runs, lambda: floor(n, work, calls, formats))
+    real_1, real_j = statistics.median(s for s, _ in single), statistics.median(s for s, _ in parallel)
+    peak = max(m for _, m in single + parallel)
+    lines = [f"| real path, --jobs 1 | {real_1:.1f} s | {real_1 / floor_s:.2f} × floor |",
+             f"| real path, --jobs {args.jobs} | {real_j:.1f} s | {real_j / floor_s:.2f} × floor |",
+             f"| floor (xlsxwriter, in memory, no logic) | {floor_s:.1f} s | 1.00 |"]
+    if not args.skip_pandas:
+        pandas_s = median_of(args.runs, lambda: pandas_alternative(rows, work))
+        lines.append(f"| pandas to_excel (openpyxl) | {pandas_s:.1f} s | {pandas_s / real_j:.2f} × real path (--jobs {args.jobs}) |")
+    print("| run | median | ratio |\n|---|---|---|\n" + "\n".join(lines))
+    print(f"peak RSS of the real path: {peak} MB")
+
+
+if __name__ == "__main__":
+    main()
