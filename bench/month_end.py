@@ -150,15 +150,26 @@ def floor(count: int, work: Path, calls: list, formats: list) -> float:
 
 
 # ------------------------------------------------------------------ pandas
-def pandas_alternative(rows: list[list], work: Path) -> float:
-    """Seconds for pandas DataFrame.to_excel (openpyxl), one file per agent, of the same table."""
+def pandas_alternative(agents: list[dict], work: Path) -> float:
+    """Seconds for pandas DataFrame.to_excel (openpyxl), one file per agent: each agent's items
+    with their explanation and points, from kpi's own results.json (no formatting)."""
     import pandas
     folder = Path(tempfile.mkdtemp(dir=work))
     started = time.perf_counter()
-    for row in rows:
-        frame = pandas.DataFrame({"项目": HEADERS, "数据": row})
-        frame.to_excel(folder / f"{row[0]}.xlsx", engine="openpyxl", index=False)
+    for agent in agents:
+        frame = pandas.DataFrame({"项目": list(agent["points"]), "说明": list(agent["explain"].values()),
+                                  "得分": list(agent["points"].values())})
+        frame.to_excel(folder / f"{agent['agent_id']}.xlsx", engine="openpyxl", index=False)
     return time.perf_counter() - started
+
+
+def results_of_real_path(source: Path, work: Path) -> list[dict]:
+    """Every agent of results.json from one real run without scorecards."""
+    import json
+    out, db = Path(tempfile.mkdtemp(dir=work)), Path(tempfile.mkdtemp(dir=work)) / "kpi.db"
+    subprocess.run([sys.executable, str(ROOT / "cli.py"), "score", str(source), "--period", "2026-09", "--out",
+                    str(out), "--db", str(db), "--no-scorecards"], check=True, stdout=subprocess.DEVNULL)
+    return json.loads((out / "results.json").read_text(encoding="utf-8"))["agents"]
 
 
 def median_of(runs: int, measure) -> float:
@@ -192,7 +203,8 @@ def report(work: Path, args) -> None:
              f"| real path, --jobs {args.jobs} | {real_j:.1f} s | {real_j / floor_s:.2f} × floor |",
              f"| floor (xlsxwriter, in memory, no logic) | {floor_s:.1f} s | 1.00 |"]
     if not args.skip_pandas:
-        pandas_s = median_of(args.runs, lambda: pandas_alternative(rows, work))
+        agents = results_of_real_path(source, work)
+        pandas_s = median_of(args.runs, lambda: pandas_alternative(agents, work))
         lines.append(f"| pandas to_excel (openpyxl) | {pandas_s:.1f} s | {pandas_s / real_j:.2f} × real path (--jobs {args.jobs}) |")
     print("| run | median | ratio |\n|---|---|---|\n" + "\n".join(lines))
     print(f"peak RSS of the real path: {peak} MB")
