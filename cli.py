@@ -122,10 +122,13 @@ def db_option(func):
     return option("--db", "db_path", type=click.Path(dir_okay=False), envvar="KPI_DB", key="help_opt_db")(func)
 
 
-def open_ledger(db_path, lang: str) -> ledger.Ledger:
+@contextlib.contextmanager
+def ledger_session(db_path, lang: str):
+    """The open ledger; a ledger or review error ends the command with its message and exit 1."""
     try:
-        return ledger.Ledger(db_path)
-    except LedgerError as error:
+        with ledger.Ledger(db_path) as book:
+            yield book
+    except (LedgerError, ReviewError) as error:
         fail_review(error, lang)
 
 
@@ -203,14 +206,12 @@ def main():
 def score(input_file, period, out_dir, jobs, no_scorecards, config_dir, db_path, lang):
     """Score a filled sheet and write results, payroll, team summary and scorecards."""
     ruleset = load_rules(config_dir, period, lang)
-    with open_ledger(db_path, lang) as book, progress_bar(lang) as progress:
+    with ledger_session(db_path, lang) as book, progress_bar(lang) as progress:
         try:
             report = month.score(input_file, ruleset, out_dir, lang, book, jobs=jobs,
                                  scorecards=not no_scorecards, progress=progress)
         except InputError as error:
             fail_input(error, ruleset, lang)
-        except (LedgerError, ReviewError) as error:
-            fail_review(error, lang)
         except OSError as error:
             click.echo(i18n.text("output_error", lang, path=out_dir or f"kpi-out/{period}", reason=error.strerror),
                        err=True)
@@ -247,13 +248,11 @@ def template(period, roster_file, out_file, config_dir, db_path, lang):
     out_file = out_file or f"{i18n.text('template_sheet', lang)}-{period}.xlsx"
     line = calendar.for_rules(ruleset)
     notes = terminal.rulebook(ruleset, lang) + terminal.timeline(line, lang) + terminal.timeline_warnings(line, lang)
-    with open_ledger(db_path, lang) as book:
+    with ledger_session(db_path, lang) as book:
         try:
             count = month.write_template(roster_file, ruleset, out_file, notes, lang, book)
         except InputError as error:
             fail_input(error, ruleset, lang)
-        except LedgerError as error:
-            fail_review(error, lang)
     click.echo(i18n.text("template_written", lang, path=out_file, count=count))
 
 
@@ -270,11 +269,8 @@ def collect(paths, period, db_path, lang):
             cards.append(readers.read_scorecard(path))
         except InputError as error:
             problems.extend(error.problems)
-    with open_ledger(db_path, lang) as book:
-        try:
-            outcome = review.collect(book, period, cards)
-        except (LedgerError, ReviewError) as error:
-            fail_review(error, lang)
+    with ledger_session(db_path, lang) as book:
+        outcome = review.collect(book, period, cards)
     if problems:
         echo_lines(terminal.problems(problems, None, lang)[1:], err=True)
     echo_lines(terminal.collected(outcome, lang))
@@ -312,11 +308,8 @@ def object_command(agent_id, period, reason, db_path, lang):
 
 
 def _answer(given, period, db_path, lang):
-    with open_ledger(db_path, lang) as book:
-        try:
-            review.answer(book, period, given)
-        except (LedgerError, ReviewError) as error:
-            fail_review(error, lang)
+    with ledger_session(db_path, lang) as book:
+        review.answer(book, period, given)
     click.echo(i18n.text("answer_recorded", lang, period=period, agent=given.agent_id,
                          answer=i18n.text(f"answer_{given.answer}", lang)))
 
@@ -329,13 +322,10 @@ def _answer(given, period, db_path, lang):
 def status(period, config_dir, db_path, lang):
     """Show per team who confirmed, who objected and who has not answered."""
     deadline = calendar.for_rules(load_rules(config_dir, period, lang)).date("confirm_deadline")
-    with open_ledger(db_path, lang) as book:
-        try:
-            found = review.status(book, period, deadline, today())
-            revision = review.latest_revision(book, period)["revision"]
-            closed = review.month_status(book, period) == "closed"
-        except (LedgerError, ReviewError) as error:
-            fail_review(error, lang)
+    with ledger_session(db_path, lang) as book:
+        found = review.status(book, period, deadline, today())
+        revision = review.latest_revision(book, period)["revision"]
+        closed = review.month_status(book, period) == "closed"
     echo_lines(terminal.status_lines(period, revision, deadline, found, lang))
     if closed:
         click.echo(i18n.text("status_month_closed", lang, period=period, revision=revision))
@@ -349,11 +339,8 @@ def status(period, config_dir, db_path, lang):
 @lang_option
 def level(agent_id, period, change, db_path, lang):
     """Record the supervisor's decision on a "+1 or no change" recommendation."""
-    with open_ledger(db_path, lang) as book:
-        try:
-            review.decide_level(book, period, agent_id, change)
-        except (LedgerError, ReviewError) as error:
-            fail_review(error, lang)
+    with ledger_session(db_path, lang) as book:
+        review.decide_level(book, period, agent_id, change)
     click.echo(i18n.text("level_recorded", lang, period=period, agent=agent_id, change=change))
 
 
@@ -370,13 +357,10 @@ def close(period, force, reason, out_dir, config_dir, db_path, lang):
     if force and not (reason or "").strip():
         raise click.UsageError(i18n.text("force_needs_reason", lang))
     ruleset = load_rules(config_dir, period, lang)
-    with open_ledger(db_path, lang) as book:
-        try:
-            path, moves = month.close(book, ruleset, out_dir, lang, reason if force else None, today())
-            revision = review.latest_revision(book, period)["revision"]
-            names = {a: r["name"] for a, r in review.results_of(book, review.latest_revision(book, period)["id"]).items()}
-        except (LedgerError, ReviewError) as error:
-            fail_review(error, lang)
+    with ledger_session(db_path, lang) as book:
+        path, moves = month.close(book, ruleset, out_dir, lang, reason if force else None, today())
+        revision = review.latest_revision(book, period)["revision"]
+        names = {a: r["name"] for a, r in review.results_of(book, review.latest_revision(book, period)["id"]).items()}
     echo_lines(terminal.close_lines(period, revision, path, moves, names, reason if force else None, lang))
 
 
@@ -387,11 +371,8 @@ def close(period, force, reason, out_dir, config_dir, db_path, lang):
 @lang_option
 def reopen(period, reason, db_path, lang):
     """Reopen a closed month (recorded in the audit log)."""
-    with open_ledger(db_path, lang) as book:
-        try:
-            review.reopen(book, period, reason)
-        except (LedgerError, ReviewError) as error:
-            fail_review(error, lang)
+    with ledger_session(db_path, lang) as book:
+        review.reopen(book, period, reason)
     click.echo(i18n.text("reopen_done", lang, period=period))
 
 
@@ -401,7 +382,7 @@ def reopen(period, reason, db_path, lang):
 @lang_option
 def history(agent_id, db_path, lang):
     """Show an agent's months, or every scored month."""
-    with open_ledger(db_path, lang) as book:
+    with ledger_session(db_path, lang) as book:
         if agent_id:
             echo_lines(terminal.history_lines(agent_id, review.history(book, agent_id), lang))
         else:
@@ -416,12 +397,9 @@ def history(agent_id, db_path, lang):
 @lang_option
 def show(agent_id, period, revision, db_path, lang):
     """Show one agent's stored result with every explanation."""
-    with open_ledger(db_path, lang) as book:
-        try:
-            found = review.revision_of(book, period, revision)
-            row = review.results_of(book, found["id"]).get(agent_id)
-        except (LedgerError, ReviewError) as error:
-            fail_review(error, lang)
+    with ledger_session(db_path, lang) as book:
+        found = review.revision_of(book, period, revision)
+        row = review.results_of(book, found["id"]).get(agent_id)
     if row is None:
         fail_review(ReviewError("unknown_agent", agent=agent_id, period=period), lang)
     echo_lines(terminal.show_lines(period, found["revision"], row, lang))
