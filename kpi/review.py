@@ -54,7 +54,7 @@ def latest_revision(ledger: Ledger, period: str) -> sqlite3.Row | None:
     """The revision that counts: the closed one if the month is closed, else the newest."""
     rows = ledger.rows(
         "SELECT r.* FROM revisions r JOIN months m ON m.period = r.period WHERE r.period = ? "
-        "ORDER BY (r.revision = m.closed_revision) DESC, r.revision DESC LIMIT 1", period)
+        "ORDER BY (m.status = 'closed' AND r.revision = m.closed_revision) DESC, r.revision DESC LIMIT 1", period)
     return rows[0] if rows else None
 
 
@@ -306,7 +306,7 @@ def reopen(ledger: Ledger, period: str, reason: str) -> None:
     with ledger.write() as db:
         if month_status(ledger, period) != "closed":
             raise ReviewError("month_not_closed", period=period)
-        db.execute("UPDATE months SET status = 'open' WHERE period = ?", (period,))
+        db.execute("UPDATE months SET status = 'open', closed_revision = NULL WHERE period = ?", (period,))
         db.execute("DELETE FROM next_levels WHERE period = ?", (period,))
         ledger.audit(db, "reopen", period, reason)
 

@@ -207,7 +207,10 @@ def test_a_closed_month_is_immutable_until_reopened(tmp_path):
     assert run("reopen", "2026-09", "--reason", "财务发现工资基数有误").exit_code == 0
     assert db().execute("SELECT detail FROM audit WHERE action = 'reopen'").fetchone()[0] == "财务发现工资基数有误"
     assert run("score", EXAMPLE_CSV, "--period", "2026-09", "--out", "again").exit_code == 0
+    assert run("show", "KF1001", "--period", "2026-09").output.startswith("2026-09 第 2 版")
     assert run("reopen", "2026-09", "--reason", "x").exit_code == 1
+    assert run("close", "2026-09").exit_code == 0
+    assert run("status", "2026-09").output.splitlines()[-1] == "2026-09 已结账(第 2 版)"
 
 
 def test_next_months_template_prefills_levels_and_sales(tmp_path):
