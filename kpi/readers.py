@@ -14,6 +14,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import defusedxml
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
@@ -21,6 +22,8 @@ from kpi.errors import InputError, InputProblem
 from kpi.inputs import Grid
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0"     # old .xls, and encrypted .xlsx (an OLE2 container)
+MAX_UNPACKED = 1 << 30                 # a workbook unpacking to more than 1 GiB is refused
+MAX_RATIO, RATIO_FROM = 100, 50 << 20  # so is a part over 50 MiB packed more than 100 : 1
 INPUT_SHEETS = ("填报表", "input", "Input")
 
 
@@ -34,7 +37,7 @@ def read(path: str | Path) -> Grid:
     if suffix == ".xlsx" and head.startswith(OLE2_MAGIC):
         raise _unreadable(path, "encrypted")
     if suffix == ".xlsx":
-        return _read_xlsx(path, head)
+        return _read_xlsx(path)
     if suffix in (".csv", ".txt"):
         return _read_csv(path)
     raise _unreadable(path, "unsupported_format")
@@ -56,13 +59,38 @@ def _unreadable(path: Path, code: str) -> InputError:
 
 
 # ------------------------------------------------------------------ xlsx
-def _read_xlsx(path: Path, head: bytes) -> Grid:
-    if not zipfile.is_zipfile(path):
-        raise _unreadable(path, "not_xlsx")
+def check_package(path: Path) -> None:
+    """Refuse a file that is no zip package, or a zip bomb, before anything is unpacked."""
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for a damaged package
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
         raise _unreadable(path, "not_xlsx") from None
+    if sum(m.file_size for m in members) > MAX_UNPACKED or any(
+            m.file_size > RATIO_FROM and m.file_size > MAX_RATIO * max(m.compress_size, 1) for m in members):
+        raise _unreadable(path, "zip_bomb")
+
+
+def _open_workbook(path: Path, **options):
+    """openpyxl's workbook; XML attacks (refused by defusedxml) and damage become problems."""
+    check_package(path)
+    try:
+        return load_workbook(path, **options)
+    except Exception as error:  # openpyxl raises many types for a damaged package
+        raise _unreadable(path, "unsafe_xml" if _is_xml_attack(error) else "not_xlsx") from None
+
+
+def _is_xml_attack(error: BaseException | None) -> bool:
+    """Whether defusedxml refused the XML, here or in the chain of causes openpyxl wraps it in."""
+    while error is not None:
+        if isinstance(error, defusedxml.DefusedXmlException):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _read_xlsx(path: Path) -> Grid:
+    book = _open_workbook(path, read_only=True, data_only=True)
     sheet = next((book[name] for name in INPUT_SHEETS if name in book.sheetnames), book.worksheets[0])
     title = sheet.title
 
@@ -80,8 +108,8 @@ def _xlsx_rows(path: Path, book, sheet):
             yield number, values
     except InputError:
         raise
-    except Exception:
-        raise _unreadable(path, "not_xlsx") from None
+    except Exception as error:
+        raise _unreadable(path, "unsafe_xml" if _is_xml_attack(error) else "not_xlsx") from None
     finally:
         book.close()
 
@@ -107,7 +135,7 @@ def _formula_lookup(path: Path, title: str):
 
 def _formulas(path: Path, title: str) -> dict[tuple[int, int], str]:
     try:
-        book = load_workbook(path, read_only=True, data_only=False)
+        book = _open_workbook(path, read_only=True, data_only=False)
         try:
             return {(cell.row, cell.column - 1): cell.value for row in book[title].iter_rows() for cell in row
                     if isinstance(cell.value, str) and cell.value.startswith("=")}
@@ -164,10 +192,7 @@ def read_scorecard(path: str | Path) -> ReturnedCard:
     head = _head(path)
     if path.suffix.lower() != ".xlsx" or not zipfile.is_zipfile(path):
         raise _unreadable(path, "encrypted" if head.startswith(OLE2_MAGIC) else "not_xlsx")
-    try:
-        book = load_workbook(path, data_only=True)
-    except Exception:  # openpyxl raises many types for a damaged package
-        raise _unreadable(path, "not_xlsx") from None
+    book = _open_workbook(path, data_only=True)
     names = book.defined_names
     if "kpi_agent_id" not in names or "kpi_period" not in names:
         raise _unreadable(path, "not_scorecard")

@@ -1,0 +1,74 @@
+"""Hostile input: formula-looking text, XML entity attacks, zip bombs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+import zipfile
+
+import openpyxl
+import pytest
+
+from helpers import EXAMPLE_XLSX, example_rows, ruleset, write_csv, write_xlsx
+from kpi import month, readers
+from kpi.errors import InputError
+
+NASTY = ["=HYPERLINK(\"http://x\",\"点我\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "=1+1"]
+
+
+def test_formula_looking_names_stay_text_in_every_output(tmp_path):
+    rows = example_rows()
+    for index, nasty in enumerate(NASTY, start=1):
+        rows[index][1] = nasty
+    report = month.score(write_csv(tmp_path / "in.csv", rows), ruleset(), tmp_path / "out", "zh")
+    out = tmp_path / "out"
+    for path in [out / "payroll-2026-09.xlsx", out / "team-summary-2026-09.xlsx", *(out / "scorecards").rglob("*.xlsx")]:
+        with zipfile.ZipFile(path) as archive:
+            xml = "".join(archive.read(n).decode("utf-8") for n in archive.namelist() if n.endswith(".xml"))
+        assert "<f>" not in xml, path.name     # no formula cell anywhere
+    names = {row[1] for row in openpyxl.load_workbook(out / "payroll-2026-09.xlsx").active.iter_rows(values_only=True)}
+    assert set(NASTY) <= names
+    with open(out / "payroll-2026-09.csv", encoding="utf-8-sig", newline="") as handle:
+        cells = {row[1] for row in csv.reader(handle)}
+    assert {"'" + nasty for nasty in NASTY} <= cells
+    assert len(report.results) == 25
+
+
+def _rewrite_part(source, target, part, transform):
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for name in old.namelist():
+            data = old.read(name)
+            new.writestr(name, transform(data) if name == part else data)
+    return target
+
+
+def test_an_entity_expansion_workbook_is_refused_quickly(tmp_path):
+    laughs = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+              + "".join(f'<!ENTITY lol{i} "{("&lol%s;" % (i - 1 if i > 1 else "")) * 10}">' for i in range(1, 10))
+              + "]>").replace("&lol;", "&lol;")
+    path = _rewrite_part(EXAMPLE_XLSX, tmp_path / "lol.xlsx", "xl/worksheets/sheet1.xml",
+                         lambda data: laughs.encode() + data.split(b"?>", 1)[1].replace(b"<c ", b"<c ", 1))
+    started = time.monotonic()
+    with pytest.raises(InputError) as caught:
+        month.validate(path, ruleset())
+    assert time.monotonic() - started < 5
+    assert [p.code for p in caught.value.problems] == ["unsafe_xml"]
+
+
+def test_a_zip_bomb_is_refused_before_unpacking(tmp_path):
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(EXAMPLE_XLSX) as old, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for name in old.namelist():
+            if name != "xl/worksheets/sheet1.xml":
+                new.writestr(name, old.read(name))
+        with new.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as member:
+            chunk = b" " * (1 << 20)
+            for _ in range(120):       # 120 MiB of spaces pack to about 120 KiB
+                member.write(chunk)
+    assert path.stat().st_size < 2 << 20
+    started = time.monotonic()
+    with pytest.raises(InputError) as caught:
+        readers.read(path)
+    assert time.monotonic() - started < 2
+    assert [p.code for p in caught.value.problems] == ["zip_bomb"]
