@@ -174,6 +174,9 @@ def _read_csv(path: Path) -> Grid:
 
 
 # ------------------------------------------------------------------ returned scorecards
+SCORED_NAMES = ("kpi_total", "kpi_pay", "kpi_multiplier", "kpi_base_pay", "kpi_performance_pay")
+
+
 class ReturnedCard(NamedTuple):
     """What an agent sent back: identity, the scored cells as they now read, the answer."""
 
@@ -202,7 +205,7 @@ def read_scorecard(path: str | Path) -> ReturnedCard:
     return ReturnedCard(
         file=path.name, agent_id=str(value("kpi_agent_id") or "").strip(),
         period=names["kpi_period"].value.strip('="'), revision=int(revision.lstrip("=")) if revision else None,
-        scored={n: c for n, c in cells.items() if n.startswith("kpi_points_") or n in ("kpi_total", "kpi_pay")},
+        scored={n: c for n, c in cells.items() if n.startswith("kpi_points_") or n in SCORED_NAMES},
         answer=str(value("kpi_answer") or "").strip(), reason=str(value("kpi_reason") or "").strip())
 
 

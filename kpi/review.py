@@ -394,11 +394,23 @@ def check_card(ledger: Ledger, period: str, card, stored: dict[str, dict], lates
     return _card_answer(card)
 
 
+FORMULA_CELLS = ("kpi_total", "kpi_pay")
+
+
 def _edited_cell(card, result: dict) -> dict | None:
+    """The first scored cell whose value differs from the ledger's.
+
+    Total and pay are formulas over the other scored cells: a program that
+    saves without calculating leaves them empty, and they are then judged by
+    their inputs alone.
+    """
     expected = {f"kpi_points_{item}": points for item, points in result["points"].items()}
-    expected |= {"kpi_total": result["total"], "kpi_pay": result["total_pay"]}
+    expected |= {"kpi_total": result["total"], "kpi_pay": result["total_pay"], "kpi_multiplier": result["multiplier"],
+                 "kpi_base_pay": result["base_pay"], "kpi_performance_pay": result["performance_pay"]}
     for name, want in expected.items():
         where, value = card.scored.get(name, ("", None))
+        if value is None and name in FORMULA_CELLS:
+            continue
         try:
             same = value is not None and numbers.D(value) == numbers.D(want)
         except (TypeError, ArithmeticError, ValueError):

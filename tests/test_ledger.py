@@ -184,7 +184,7 @@ def test_close_writes_hr_payroll_with_states_and_applies_the_ladder(tmp_path):
     assert moves["KF1005"]["flag"] == "undecided"
     assert (moves["KF1009"]["level_to"], moves["KF1009"]["flag"]) == ("P2", "probation")     # -1
     assert (moves["KF1023"]["level_to"], moves["KF1023"]["flag"]) == ("P1", "dismiss")       # never applied
-    sheet = openpyxl.load_workbook(tmp_path / "final" / "payroll-2026-09.xlsx").active
+    sheet = openpyxl.load_workbook(tmp_path / "final" / "payroll-2026-09.xlsx", data_only=True).active
     header = [c.value for c in sheet[3]]
     assert header[-3:] == ["确认状态", "下月级别", "人事提示"]
     rows = {r[0]: r for r in sheet.iter_rows(min_row=4, values_only=True)}

@@ -53,7 +53,7 @@ def test_json_explanations_render_the_records(scored):
 
 def test_payroll_rows_and_totals_match_results(scored):
     report, out = scored
-    sheet = openpyxl.load_workbook(out / "payroll-2026-09.xlsx").active
+    sheet = openpyxl.load_workbook(out / "payroll-2026-09.xlsx", data_only=True).active
     rows = list(sheet.iter_rows(min_row=4, values_only=True))
     agents, total_row = rows[:-1], rows[-1]
     assert len(agents) == 25
@@ -97,7 +97,7 @@ def test_scorecard_shows_every_item_points_and_pay(scored):
     report, out = scored
     result = report.results[9]
     path = out / "scorecards" / result.agent.team / f"{result.agent.agent_id}-{result.agent.name}.xlsx"
-    cells = [row for row in openpyxl.load_workbook(path).active.iter_rows(values_only=True)]
+    cells = [row for row in openpyxl.load_workbook(path, data_only=True).active.iter_rows(values_only=True)]
     by_label = {row[0]: row for row in cells if row[0]}
     for item in result.items:
         row = by_label[item.label.zh]

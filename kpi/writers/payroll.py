@@ -13,9 +13,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
 
 from kpi import calendar, i18n, numbers, rules, table
-from kpi.writers import safe
+from kpi.writers import formulas, safe
 
 NUMBER_FORMATS = {"money": "#,##0.00", "points": "0.##", "multiplier": "0.0#", "text": "@"}
 WIDTHS = {"money": 12, "points": 8, "multiplier": 8, "text": 12}
@@ -41,27 +42,34 @@ def write_xlsx(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, li
     for col, (column, header) in enumerate(zip(columns, table.headers(lang, columns))):
         sheet.write_string(2, col, header, formats["header"])
         sheet.set_column(col, col, WIDTHS[column.kind] + {"band": 4, "level_change": 14, "flag": 18}.get(column.key, 0))
+    cols = {column.key: col for col, column in enumerate(columns)}
     for index, row in enumerate(rows, start=3):
-        _write_row(sheet, index, row, columns, formats)
-    _write_totals(sheet, 3 + len(rows), table.totals(rows), columns, lang, formats)
+        _write_row(sheet, index, row, columns, formats, cols, ruleset.pay.rounding)
+    _write_totals(sheet, 3 + len(rows), table.totals(rows), columns, lang, formats, ruleset.pay.rounding)
     _print_setup(sheet, len(rows), len(columns))
     workbook.close()
 
 
-def _write_row(sheet, index: int, row: table.Row, columns, formats) -> None:
+def _write_row(sheet, index: int, row: table.Row, columns, formats, cols: dict[str, int], rounding) -> None:
+    cell = lambda key: xl_rowcol_to_cell(index, cols[key])  # noqa: E731
+    formula = formulas.pay(rounding, cell("base_pay"), cell("performance_pay"), cell("multiplier"))
     for col, column in enumerate(columns):
         value = getattr(row, column.key)
         if column.kind == "text":
             sheet.write_string(index, col, str(value), formats["text"])
+        elif column.key == "pay" and formula:
+            sheet.write_formula(index, col, formula, formats[column.kind], float(value))
         else:
             sheet.write_number(index, col, float(value), formats[column.kind])
 
 
-def _write_totals(sheet, index: int, sums: dict[str, Decimal], columns, lang: str, formats) -> None:
+def _write_totals(sheet, index: int, sums: dict[str, Decimal], columns, lang: str, formats, rounding) -> None:
+    """The totals row: SUM formulas over the agents' rows, with kpi's sums as their values."""
     sheet.write_string(index, 0, i18n.text("row_totals", lang), formats["total_text"])
     for col, column in enumerate(columns):
         if column.key in sums:
-            sheet.write_number(index, col, float(sums[column.key]), formats["total_money"])
+            span = formulas.money_total(xl_rowcol_to_cell(3, col), xl_rowcol_to_cell(max(index - 1, 3), col), rounding)
+            sheet.write_formula(index, col, span, formats["total_money"], float(sums[column.key]))
 
 
 def _print_setup(sheet, count: int, width: int) -> None:

@@ -15,11 +15,13 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from kpi import calendar, explain, i18n, numbers, rules
 from kpi.scoring import AgentResult
-from kpi.writers import payroll, safe
+from kpi.writers import formulas, payroll, safe
 
 ITEM_COLUMNS = ("col_item", "col_inputs", "col_rate", "col_rule", "col_weight", "col_points", "col_lost")
 WIDTHS = (15, 30, 11, 34, 8, 7, 7)
 LINE_HEIGHT = 15
+NAMED_FIGURES = {"col_multiplier": "kpi_multiplier", "col_base_pay": "kpi_base_pay",
+                 "col_performance_pay": "kpi_performance_pay"}
 
 
 def relative_path(result: AgentResult) -> Path:
@@ -92,7 +94,9 @@ def _items(sheet, row: int, result: AgentResult, ruleset: rules.Ruleset, lang: s
             row += 1
     sheet.write_string(row, 0, i18n.text("col_total", lang), fmt["label"])
     sheet.merge_range(row, 1, row, 4, "", fmt["text"])
-    sheet.write_number(row, 5, float(result.total), fmt["points_bold"])
+    first, last = (names[f"kpi_points_{item.item_id}"] for item in (result.items[0], result.items[-1]))
+    span = formulas.total(xl_rowcol_to_cell(*first), xl_rowcol_to_cell(*last))
+    sheet.write_formula(row, 5, span, fmt["points_bold"], float(result.total))
     sheet.write_blank(row, 6, None, fmt["text"])
     names["kpi_total"] = (row, 5)
     return row + 1
@@ -103,29 +107,38 @@ def _item_row(sheet, row: int, record, ruleset: rules.Ruleset, lang: str, fmt) -
     cells = (record.label(lang), explain.inputs(ruleset, record, lang), explain.measured(ruleset, record), rule_text)
     for col, text in enumerate(cells):
         sheet.write_string(row, col, text, fmt["wrap"])
-    sheet.set_row(row, LINE_HEIGHT * max(lines(text, WIDTHS[col]) for col, text in enumerate(cells)))
+    sheet.set_row(row, LINE_HEIGHT * max(lines_needed(text, WIDTHS[col]) for col, text in enumerate(cells)))
     sheet.write_number(row, 4, float(record.weight), fmt["points"])
     sheet.write_number(row, 5, float(record.points), fmt["points"])
     sheet.write_number(row, 6, float(record.lost), fmt["lost"] if record.lost else fmt["points"])
 
 
 def _result(sheet, row: int, result: AgentResult, lang: str, fmt, names) -> int:
+    """Band, the pay figures as numbers, pay as a formula over them, the recommendation."""
     pay = result.pay
-    formula = i18n.text("pay_formula", lang, base=numbers.grouped(pay.base_pay),
-                        performance=numbers.grouped(pay.performance_pay), multiplier=numbers.plain(pay.multiplier),
-                        pay=numbers.grouped(pay.total_pay), quantum=numbers.plain(pay.rounding.quantum))
-    pairs = (("col_band", pay.band_label(lang)), ("col_multiplier", numbers.plain(pay.multiplier)),
-             ("col_pay", formula), ("col_base_pay", i18n.text(f"pay_source_{pay.source}", lang)),
-             ("col_level_change", pay.level_change(lang)))
-    for offset, (key, value) in enumerate(pairs):
-        sheet.write_string(row + offset, 0, i18n.text(key, lang), fmt["label"])
-        first = 1
+    explained = i18n.text("pay_formula", lang, base=numbers.grouped(pay.base_pay),
+                          performance=numbers.grouped(pay.performance_pay), multiplier=numbers.plain(pay.multiplier),
+                          pay=numbers.grouped(pay.total_pay), quantum=numbers.plain(pay.rounding.quantum))
+    lines = (("col_band", None, pay.band_label(lang)), ("col_multiplier", pay.multiplier, ""),
+             ("col_base_pay", pay.base_pay, i18n.text(f"pay_source_{pay.source}", lang)),
+             ("col_performance_pay", pay.performance_pay, ""), ("col_pay", pay.total_pay, explained),
+             ("col_level_change", None, pay.level_change(lang)))
+    cell = {key: xl_rowcol_to_cell(row + offset, 1) for offset, (key, _, _) in enumerate(lines)}
+    for offset, (key, number, text) in enumerate(lines):
+        r = row + offset
+        sheet.write_string(r, 0, i18n.text(key, lang), fmt["label"])
+        first = 1 if number is None else 2
         if key == "col_pay":
-            sheet.write_number(row + offset, 1, float(pay.total_pay), fmt["money_bold"])
-            names["kpi_pay"], first = (row + offset, 1), 2
-        sheet.merge_range(row + offset, first, row + offset, len(WIDTHS) - 1, value, fmt["wrap"])
-        sheet.set_row(row + offset, LINE_HEIGHT * lines(value, sum(WIDTHS[first:])))
-    return row + len(pairs)
+            formula = formulas.pay(pay.rounding, cell["col_base_pay"], cell["col_performance_pay"], cell["col_multiplier"])
+            sheet.write_formula(r, 1, formula, fmt["money_bold"], float(number)) if formula else \
+                sheet.write_number(r, 1, float(number), fmt["money_bold"])
+            names["kpi_pay"] = (r, 1)
+        elif number is not None:
+            sheet.write_number(r, 1, float(number), fmt["money" if key != "col_multiplier" else "plain"])
+            names[NAMED_FIGURES[key]] = (r, 1)
+        sheet.merge_range(r, first, r, len(WIDTHS) - 1, text, fmt["wrap"])
+        sheet.set_row(r, LINE_HEIGHT * lines_needed(text, sum(WIDTHS[first:])))
+    return row + len(lines)
 
 
 def _confirmation(sheet, row: int, deadline, lang: str, fmt, names) -> int:
@@ -135,12 +148,12 @@ def _confirmation(sheet, row: int, deadline, lang: str, fmt, names) -> int:
         label = i18n.text(key, lang)
         sheet.write_string(row + offset, 0, label, fmt["label"])
         sheet.merge_range(row + offset, 1, row + offset, len(WIDTHS) - 1, "", fmt["input"])
-        sheet.set_row(row + offset, max(LINE_HEIGHT * lines(label, WIDTHS[0]), 45 if key == "confirm_reason" else 24))
+        sheet.set_row(row + offset, max(LINE_HEIGHT * lines_needed(label, WIDTHS[0]), 45 if key == "confirm_reason" else 24))
     names["kpi_answer"], names["kpi_reason"] = (row + 1, 1), (row + 2, 1)
     return row + 4
 
 
-def lines(text: str, width: float) -> int:
+def lines_needed(text: str, width: float) -> int:
     """Lines ``text`` needs in a wrapped column ``width`` characters wide (CJK counts double)."""
     return max(1, -(-wcwidth.wcswidth(text) // max(1, int(width * 0.95))))
 
@@ -168,5 +181,7 @@ def _formats(workbook) -> dict:
         "lost": add({**border, "num_format": "0.##", "align": "center", "font_color": "#C00000"}),
         "input": add({**border, "bg_color": "#FFFFE0", "locked": False, "text_wrap": True}),
         "money_bold": add({**border, "num_format": "#,##0.00", "bold": True}),
+        "money": add({**border, "num_format": "#,##0.00"}),
+        "plain": add({**border, "num_format": "0.0#"}),
         "note": add({"font_size": 8, "font_color": "#555555"}),
     }
