@@ -302,3 +302,11 @@ def test_no_scorecards(tmp_path):
     assert result.exit_code == 0
     assert sorted(p.name for p in (tmp_path / "lean").iterdir()) == [
         "payroll-2026-09.csv", "payroll-2026-09.xlsx", "results.json", "team-summary-2026-09.xlsx"]
+
+
+def test_collect_catches_an_edited_pay_figure_even_without_recalculation(tmp_path):
+    score()
+    returned(tmp_path, "KF1005", "确认", edit=[("kpi_multiplier", 1.2)])
+    result = run("collect", tmp_path / "returned", "--period", "2026-09")
+    assert result.exit_code == 1
+    assert "工号 KF1005:考核表!B26 的评分被改动(原为 0.9,现为 1.2),拒收" in result.output
