@@ -200,16 +200,19 @@ def main():
 @option("--out", "out_dir", type=click.Path(file_okay=False), key="help_opt_out")
 @option("--jobs", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True, key="help_opt_jobs")
 @option("--no-scorecards", "no_scorecards", is_flag=True, key="help_opt_no_scorecards")
+@option("--encrypt", is_flag=True, key="help_opt_encrypt")
+@option("--passwords", "passwords_file", type=click.Path(dir_okay=False), key="help_opt_passwords")
 @config_option
 @db_option
 @lang_option
-def score(input_file, period, out_dir, jobs, no_scorecards, config_dir, db_path, lang):
+def score(input_file, period, out_dir, jobs, no_scorecards, encrypt, passwords_file, config_dir, db_path, lang):
     """Score a filled sheet and write results, payroll, team summary and scorecards."""
     ruleset = load_rules(config_dir, period, lang)
     with ledger_session(db_path, lang) as book, progress_bar(lang) as progress:
         try:
+            passwords = _passwords(encrypt, passwords_file, input_file, ruleset)
             report = month.score(input_file, ruleset, out_dir, lang, book, jobs=jobs,
-                                 scorecards=not no_scorecards, progress=progress)
+                                 scorecards=not no_scorecards, progress=progress, passwords=passwords)
         except InputError as error:
             fail_input(error, ruleset, lang)
         except OSError as error:
@@ -217,6 +220,15 @@ def score(input_file, period, out_dir, jobs, no_scorecards, config_dir, db_path,
                        err=True)
             sys.exit(1)
     echo_lines(terminal.summary(report, lang) + terminal.recorded(report, book.path, lang))
+
+
+def _passwords(encrypt: bool, passwords_file, input_file, ruleset):
+    """Scorecard passwords: none, HR's file (``--passwords``), or generated for every agent."""
+    if not encrypt:
+        return None
+    if passwords_file:
+        return month.read_passwords(passwords_file, ruleset)
+    return month.generated_passwords(a.agent_id for a in month.validate(input_file, ruleset).agents)
 
 
 @main.command()

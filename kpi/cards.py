@@ -10,6 +10,7 @@ mtime, no work. The others are written, in ``jobs`` processes when asked.
 from __future__ import annotations
 
 import hashlib
+import io
 import multiprocessing
 import os
 import shutil
@@ -17,6 +18,8 @@ import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
+
+import msoffcrypto.format.ooxml
 
 import kpi
 from kpi import calendar, rules
@@ -32,6 +35,7 @@ class Card(NamedTuple):
     key: str
     revision: int | None
     reuse: bool
+    password: str | None = None
 
 
 class Previous(NamedTuple):
@@ -42,13 +46,13 @@ class Previous(NamedTuple):
     stat: str
 
 
-def key(result: AgentResult, ruleset: rules.Ruleset, deadline, lang: str) -> str:
-    """A hash of everything a scorecard shows (and of kpi's version, which draws it)."""
+def key(result: AgentResult, ruleset: rules.Ruleset, deadline, lang: str, password: str | None = None) -> str:
+    """A hash of everything a scorecard shows, its password, and kpi's version, which draws it."""
     agent, pay = result.agent, result.pay
     items = [(i.item_id, i.inputs, i.measure, i.tier, i.steps, i.points, i.notes) for i in result.items]
     content = repr((kpi.__version__, ruleset.version.sha256, lang, str(deadline), agent.agent_id, agent.name,
                     agent.team, agent.level, items, result.total, pay.band, pay.base_pay, pay.performance_pay,
-                    pay.source, pay.total_pay))
+                    pay.source, pay.total_pay, password))
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
@@ -59,16 +63,18 @@ def file_stat(path: Path) -> str:
 
 
 def plan(results: Sequence[AgentResult], ruleset: rules.Ruleset, timeline: calendar.Timeline, lang: str,
-         revision: int | None, previous: dict[str, Previous], old_dir: Path) -> list[Card]:
-    """Which scorecards to write and which to keep from ``old_dir``."""
+         revision: int | None, previous: dict[str, Previous], old_dir: Path,
+         passwords: dict[str, str] | None = None) -> list[Card]:
+    """Which scorecards to write (encrypted with ``passwords`` when given) and which to keep."""
     deadline = timeline.date("confirm_deadline")
     cards = []
     for result in results:
-        path, new_key = scorecard.relative_path(result), key(result, ruleset, deadline, lang)
+        password = (passwords or {}).get(result.agent.agent_id)
+        path, new_key = scorecard.relative_path(result), key(result, ruleset, deadline, lang, password)
         before = previous.get(result.agent.agent_id)
         kept = (before is not None and before.key == new_key and (old_dir / path).is_file()
                 and file_stat(old_dir / path) == before.stat)
-        cards.append(Card(result, path, new_key, before.revision if kept else revision, kept))
+        cards.append(Card(result, path, new_key, before.revision if kept else revision, kept, password))
     return cards
 
 
@@ -87,7 +93,7 @@ def write(cards: Sequence[Card], folder: Path, old_dir: Path, ruleset: rules.Rul
         if card.reuse:
             _link(old_dir / card.path, folder / card.path)
     progress(len(cards) - len(fresh))
-    tasks = [(card.result, folder / card.path, card.revision) for card in fresh]
+    tasks = [(card.result, folder / card.path, card.revision, card.password) for card in fresh]
     if jobs > 1 and len(tasks) > jobs and "fork" in multiprocessing.get_all_start_methods():
         _write_parallel(tasks, ruleset, timeline, lang, jobs, progress, meanwhile)
     else:
@@ -105,8 +111,19 @@ def _link(source: Path, target: Path) -> None:
 
 
 def _write_one(task, ruleset, timeline, lang) -> None:
-    result, path, revision = task
+    result, path, revision, password = task
     scorecard.write(path, result, ruleset, timeline, lang, revision)
+    if password:
+        encrypt(path, password)
+
+
+def encrypt(path: Path, password: str) -> None:
+    """Replace ``path`` by its copy encrypted with ``password`` (Office standard encryption)."""
+    plain = io.BytesIO(path.read_bytes())
+    locked = path.with_suffix(".locked")
+    with open(locked, "wb") as handle:
+        msoffcrypto.format.ooxml.OOXMLFile(plain).encrypt(password, handle)
+    os.replace(locked, path)
 
 
 _SHARED: dict = {}

@@ -153,7 +153,7 @@ def _parse_row(number, values, columns: Columns, grid: Grid, ruleset: rules.Rule
     result.problems.extend(found)
     if found:
         return parsed["agent_id"], None
-    identity = {k: parsed.pop(k) for k in ("agent_id", "name", "team", "level")}
+    identity = {k: parsed.pop(k, "") for k in ("agent_id", "name", "team", "level")}
     return identity["agent_id"], AgentInput(**identity, values=parsed, origin=grid.where(number, 0))
 
 

@@ -6,8 +6,11 @@ The pipeline is visible: config → reader → ``inputs.parse`` → ``scoring`` 
 
 from __future__ import annotations
 
+import csv
 import datetime
 import hashlib
+import os
+import secrets
 from pathlib import Path
 from collections.abc import Callable
 from typing import NamedTuple
@@ -43,11 +46,12 @@ def validate(input_path: Path, ruleset: rules.Ruleset) -> inputs.Parsed:
 
 def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: str,
           ledger: Ledger | None = None, *, jobs: int = 1, scorecards: bool = True,
-          progress: Callable[[int, int], None] | None = None) -> MonthReport:
+          progress: Callable[[int, int], None] | None = None, passwords: dict[str, str] | None = None) -> MonthReport:
     """Score the month in ``input_path`` by ``ruleset``, write every output file into
     ``out_dir`` and, with a ``ledger``, record the revision: all of it or none of it.
 
-    ``jobs`` processes write the scorecards; ``progress(done, total)`` hears of each one.
+    ``jobs`` processes write the scorecards; ``progress(done, total)`` hears of each one;
+    ``passwords`` (agent id → password) encrypts each scorecard with its agent's.
     """
     input_path = Path(input_path)
     period = ruleset.period
@@ -62,7 +66,7 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     input_info = {"file": input_path.name, "sha256": hashlib.sha256(input_path.read_bytes()).hexdigest()}
     langs = review.LANGS if ledger is not None else (lang,)
     job = _Job(report, lang, input_info, jobs, scorecards, progress or (lambda done, total: None),
-               explain.texts(ruleset, results, langs))
+               explain.texts(ruleset, results, langs), passwords)
     if ledger is None:
         with staged(report.out_dir) as staging:
             write_all(staging, job, job.plan({}, None))
@@ -80,13 +84,14 @@ class _Job(NamedTuple):
     scorecards: bool
     progress: Callable[[int, int], None]
     texts: dict[str, list[dict[str, str]]]
+    passwords: dict[str, str] | None = None
 
     def plan(self, previous: dict, revision: int | None) -> list[cards.Card]:
         if not self.scorecards:
             return []
         report = self.report
         return cards.plan(report.results, report.ruleset, report.timeline, self.lang, revision, previous,
-                          report.out_dir)
+                          report.out_dir, self.passwords)
 
 
 def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
@@ -127,6 +132,8 @@ def write_all(folder: Path, job: _Job, planned: list[cards.Card], also: Callable
         payroll.write_xlsx(folder / f"payroll-{period}.xlsx", report.rows, ruleset, report.timeline, lang)
         payroll.write_csv(folder / f"payroll-{period}.csv", report.rows, lang)
         team_summary.write(folder / f"team-summary-{period}.xlsx", results, ruleset, lang)
+        if job.passwords:
+            write_passwords(folder / "hr-only" / f"passwords-{period}.csv", report.results, job.passwords, lang)
         also()
 
     def tick(count: int) -> None:
@@ -180,3 +187,31 @@ def close(ledger: Ledger, ruleset: rules.Ruleset, out_dir: str | Path | None, la
             payroll.write_xlsx(staging, rows, ruleset, line, lang, table.COLUMNS + table.CLOSING)
 
     return path, review.close(ledger, ruleset, force_reason, write_payroll)
+
+
+def generated_passwords(agent_ids, length: int = 10) -> dict[str, str]:
+    """A random password per agent, from letters and digits that are hard to misread."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
+    return {agent_id: "".join(secrets.choice(alphabet) for _ in range(length)) for agent_id in agent_ids}
+
+
+def read_passwords(path: str | Path, ruleset: rules.Ruleset) -> dict[str, str]:
+    """agent id → password from an HR file with the columns 工号 and password (密码)."""
+    field = rules.InputField(id="password", label=rules.Label(zh="密码", en="Password"), type="text", required=True)
+    subset = ruleset.with_fields((ruleset.field("agent_id"), field))
+    parsed = inputs.parse(readers.read(Path(path)), subset)
+    if parsed.problems:
+        raise InputError(parsed.problems)
+    return {agent.agent_id: agent.values["password"] for agent in parsed.agents}
+
+
+def write_passwords(path: Path, results, passwords: dict[str, str], lang: str) -> None:
+    """The HR-only list of scorecard passwords, readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with open(handle, "w", encoding="utf-8-sig", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow([i18n.text("col_agent_id", lang), i18n.text("col_name", lang), i18n.text("col_password", lang)])
+        for result in results:
+            agent = result.agent
+            writer.writerow([agent.agent_id, agent.name, passwords.get(agent.agent_id, "")])

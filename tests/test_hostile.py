@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 import time
 import zipfile
@@ -73,3 +74,41 @@ def test_a_zip_bomb_is_refused_before_unpacking(tmp_path):
         readers.read(path)
     assert time.monotonic() - started < 2
     assert [p.code for p in caught.value.problems] == ["zip_bomb"]
+
+
+def test_encrypted_scorecards_open_with_the_right_password_only(tmp_path):
+    import msoffcrypto
+    from click.testing import CliRunner
+    import cli
+    from helpers import EXAMPLE_CSV
+    passwords = write_csv(tmp_path / "pw.csv", [["工号", "密码"], *([row[0], f"pw-{row[0]}"] for row in example_rows()[1:])])
+    result = CliRunner().invoke(cli.main, ["score", str(EXAMPLE_CSV), "--period", "2026-09", "--out", "enc",
+                                           "--encrypt", "--passwords", str(passwords)])
+    assert result.exit_code == 0, result.output
+    card = next((tmp_path / "enc" / "scorecards").rglob("KF1001-*.xlsx"))
+    assert card.read_bytes()[:4] == b"\xd0\xcf\x11\xe0"
+    office = msoffcrypto.OfficeFile(open(card, "rb"))
+    office.load_key(password="pw-KF1001")
+    plain = io.BytesIO()
+    office.decrypt(plain)
+    assert openpyxl.load_workbook(plain).defined_names["kpi_period"].value == '"2026-09"'
+    wrong = msoffcrypto.OfficeFile(open(card, "rb"))
+    wrong.load_key(password="pw-KF1002")
+    with pytest.raises(msoffcrypto.exceptions.InvalidKeyError):
+        wrong.decrypt(io.BytesIO())
+
+
+def test_generated_passwords_are_listed_only_in_an_hr_file(tmp_path):
+    import stat
+    from click.testing import CliRunner
+    import cli
+    from helpers import EXAMPLE_CSV
+    result = CliRunner().invoke(cli.main, ["score", str(EXAMPLE_CSV), "--period", "2026-09", "--out", "enc",
+                                           "--encrypt", "--no-scorecards"])
+    assert result.exit_code == 0, result.output
+    listing = tmp_path / "enc" / "hr-only" / "passwords-2026-09.csv"
+    assert stat.S_IMODE(listing.stat().st_mode) == 0o600
+    rows = list(csv.reader(listing.read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0] == ["工号", "姓名", "密码"] and len(rows) == 26 and all(len(r[2]) == 10 for r in rows[1:])
+    results = (tmp_path / "enc" / "results.json").read_text(encoding="utf-8")
+    assert all(r[2] not in results for r in rows[1:])

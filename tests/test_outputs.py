@@ -147,3 +147,27 @@ def test_team_summary_points_lost_per_item(scored):
     members = [r for r in report.results if r.agent.team == "售前二组"]
     expected = sum((r.items[2].lost for r in members), Decimal(0))
     assert Decimal(str(lost["转化率"])) == expected and expected > 0
+
+
+def test_scorecards_are_protected_outside_the_confirmation_block_and_print_with_a_footer(scored):
+    report, out = scored
+    result = report.results[2]
+    path = out / "scorecards" / result.agent.team / f"{result.agent.agent_id}-{result.agent.name}.xlsx"
+    book = openpyxl.load_workbook(path)
+    sheet = book.active
+    assert sheet.protection.sheet
+    open_cells = {c.coordinate for row in sheet.iter_rows() for c in row if not c.protection.locked}
+    answer, reason = (next(iter(book.defined_names[n].destinations))[1].replace("$", "") for n in ("kpi_answer", "kpi_reason"))
+    assert {answer, reason} <= open_cells
+    assert all(cell[1:] in (answer[1:], reason[1:], str(int(answer[1:]) + 2)) for cell in open_cells)
+    assert sheet.page_setup.paperSize == 9 and sheet.page_setup.orientation == "portrait"
+    assert "2026-09" in sheet.oddFooter.left.text and "&P" in sheet.oddFooter.right.text
+
+
+def test_payroll_and_summary_print_fitted_to_width_with_repeated_headers(scored):
+    report, out = scored
+    for name, header_rows in (("payroll-2026-09.xlsx", "$3:$3"), ("team-summary-2026-09.xlsx", "$2:$2")):
+        sheet = openpyxl.load_workbook(out / name).worksheets[0]
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.page_setup.fitToWidth in (None, 1) and sheet.page_setup.fitToHeight == 0   # 1 is the default
+        assert sheet.print_title_rows == header_rows
