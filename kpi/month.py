@@ -19,7 +19,7 @@ from kpi import calendar, cards, explain, i18n, inputs, readers, review, rules, 
 from kpi.errors import InputError
 from kpi.ledger import Ledger
 from kpi.output import staged, staged_file
-from kpi.writers import payroll, results_json, team_summary, template
+from kpi.writers import payroll, results_json, safe, team_summary, template
 
 
 class MonthReport(NamedTuple):
@@ -214,4 +214,4 @@ def write_passwords(path: Path, results, passwords: dict[str, str], lang: str) -
         writer.writerow([i18n.text("col_agent_id", lang), i18n.text("col_name", lang), i18n.text("col_password", lang)])
         for result in results:
             agent = result.agent
-            writer.writerow([agent.agent_id, agent.name, passwords.get(agent.agent_id, "")])
+            writer.writerow([safe.csv_cell(agent.agent_id), safe.csv_cell(agent.name), passwords.get(agent.agent_id, "")])

@@ -91,6 +91,8 @@ def test_a_scorecard_holds_no_other_agents_data(scored):
             continue
         assert other.agent.agent_id not in text, other.agent.agent_id
         assert other.agent.name not in text, other.agent.name
+        sales = other.agent.values["sales_actual"]             # figures to the cent are each agent's own
+        assert f"{sales:,.2f}" not in text and repr(float(sales)) not in text, other.agent.agent_id
 
 
 def test_scorecard_shows_every_item_points_and_pay(scored):
