@@ -9,6 +9,7 @@ mtime, no work. The others are written, in ``jobs`` processes when asked.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import multiprocessing
@@ -144,7 +145,7 @@ def _write_parallel(tasks, ruleset, timeline, lang, jobs: int, progress, meanwhi
     chunks = [(start, min(start + size, len(tasks))) for start in range(0, len(tasks), size)]
     context = multiprocessing.get_context("fork")
     try:
-        with context.Pool(jobs, initializer=_ignore_interrupts) as pool:
+        with _forking(context, jobs) as pool:
             pending = pool.imap_unordered(_write_chunk, chunks)
             meanwhile()
             for done in pending:
@@ -153,6 +154,20 @@ def _write_parallel(tasks, ruleset, timeline, lang, jobs: int, progress, meanwhi
         _SHARED.clear()
 
 
+@contextlib.contextmanager
+def _forking(context, jobs: int):
+    """A worker pool; Ctrl-C during the forks waits until they are done (Python would
+    otherwise swallow it inside the fork handlers), then interrupts as usual."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool = context.Pool(jobs, initializer=_ignore_interrupts)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    with pool:
+        yield pool
+
+
 def _ignore_interrupts() -> None:
     """Workers leave Ctrl-C to the parent, which stops the pool and cleans up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
