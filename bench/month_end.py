@@ -138,7 +138,7 @@ def floor(count: int, work: Path, calls: list, formats: list) -> float:
         workbook = xlsxwriter.Workbook(str(folder / f"{index}.xlsx"), {"in_memory": True})
         made = {id(result): workbook.add_format(*args, **kwargs) for _, _, args, kwargs, result in formats}
         sheet = None
-        for kind, name, args, kwargs, result in calls:
+        for kind, name, args, kwargs, _ in calls:
             args = [made.get(id(a), a) for a in args]
             if kind == "book":
                 value = getattr(workbook, name)(*args, **kwargs)

@@ -55,7 +55,7 @@ def notices(found: Sequence[InputProblem], ruleset: rules.Ruleset, lang: str, pe
         shown[notice.code] += 1
         if shown[notice.code] <= per_kind:
             lines.append("  " + problem_line(notice, ruleset, lang))
-    for code, count in shown.items():
+    for count in shown.values():
         if count > per_kind:
             lines.append(i18n.text("notices_more", lang, count=count - per_kind))
     return lines

@@ -65,7 +65,7 @@ ZH_PLURAL = {
 
 def main() -> None:
     catalog = Catalog(locale="zh_CN", project="kpi (click's messages)", fuzzy=False)
-    for filename, lineno, message, comments, context in extract_from_dir(Path(click.__file__).parent):
+    for filename, lineno, message, _comments, _context in extract_from_dir(Path(click.__file__).parent):
         key = message[0] if isinstance(message, tuple) else message
         string = ZH.get(key) or ZH_PLURAL.get(key)
         if string:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pydantic
 import pytest
 
 from helpers import agent, baseline, copy_config, edit, ruleset
@@ -28,9 +29,9 @@ def test_default_config_loads_with_its_version_and_hash():
 
 def test_models_are_frozen():
     rules_ = ruleset()
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         rules_.weights.items[0].weight = Decimal(99)
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         rules_.pay.bands[0].multiplier = Decimal(9)
 
 

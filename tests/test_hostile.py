@@ -11,7 +11,7 @@ import zipfile
 import openpyxl
 import pytest
 
-from helpers import EXAMPLE_XLSX, example_rows, ruleset, write_csv, write_xlsx
+from helpers import EXAMPLE_XLSX, example_rows, ruleset, write_csv
 from kpi import month, readers
 from kpi.errors import InputError
 
