@@ -123,8 +123,14 @@ def db_option(func):
 
 
 @contextlib.contextmanager
-def ledger_session(db_path, lang: str):
-    """The open ledger; a ledger or review error ends the command with its message and exit 1."""
+def ledger_session(db_path, lang: str, create: bool = True):
+    """The open ledger; a ledger or review error ends the command with its message and exit 1.
+
+    With ``create=False`` a missing ledger is not created: the session yields None.
+    """
+    if not create and not ledger.resolve(db_path).exists():
+        yield None
+        return
     try:
         with ledger.Ledger(db_path) as book:
             yield book
@@ -260,7 +266,7 @@ def template(period, roster_file, out_file, config_dir, db_path, lang):
     out_file = out_file or f"{i18n.text('template_sheet', lang)}-{period}.xlsx"
     line = calendar.for_rules(ruleset)
     notes = terminal.rulebook(ruleset, lang) + terminal.timeline(line, lang) + terminal.timeline_warnings(line, lang)
-    with ledger_session(db_path, lang) as book:
+    with ledger_session(db_path, lang, create=False) as book:
         try:
             count = month.write_template(roster_file, ruleset, out_file, notes, lang, book)
         except InputError as error:

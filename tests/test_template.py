@@ -115,3 +115,8 @@ def test_english_template(tmp_path, roster):
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["Input", "Notes"]
     assert [c.value for c in book["Input"][1]][:2] == ["Agent ID", "Name"]
+
+
+def test_a_template_without_a_ledger_creates_none(tmp_path, roster):
+    assert run("template", "--period", "2026-09", "--roster", roster, "-o", tmp_path / "t.xlsx").exit_code == 0
+    assert not (tmp_path / "kpi.db").exists()
