@@ -12,8 +12,9 @@ from kpi.scoring import AgentResult, ItemResult
 
 def document(ruleset: rules.Ruleset, results: Sequence[AgentResult], lang: str, input_info: dict,
              revision: int | None = None, texts: Sequence[dict[str, str]] | None = None) -> dict:
-    """The JSON document as a dict (also what the tests read); ``revision`` is the ledger's,
-    ``texts`` the explanations of each agent in ``lang`` (computed here when not given)."""
+    """The JSON document as a dict whose ``agents`` is a lazy iterator (one agent built at a
+    time while :func:`write` streams them); ``revision`` is the ledger's, ``texts`` the
+    explanations of each agent in ``lang`` (computed here when not given)."""
     texts = texts if texts is not None else explain.texts(ruleset, results, [lang])[lang]
     version = ruleset.version
     return {
@@ -23,7 +24,7 @@ def document(ruleset: rules.Ruleset, results: Sequence[AgentResult], lang: str, 
                   "pay_bands_effective": version.pay_bands_effective, "sha256": version.sha256},
         "input": input_info,
         "lang": lang,
-        "agents": [_agent(ruleset, result, lang, text) for result, text in zip(results, texts)],
+        "agents": (_agent(ruleset, result, lang, text) for result, text in zip(results, texts)),
     }
 
 
