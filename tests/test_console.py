@@ -38,3 +38,27 @@ def test_score_rules_timeline_and_problems_on_a_narrow_console(tmp_path, encodin
     gbk_summary = kpi(runs["score"][0], "gbk", tmp_path).stdout.decode("gbk")
     if encoding == "gbk":
         assert "2026-09 绩效考核:25 名客服" in gbk_summary
+
+
+def test_a_progress_bar_on_a_terminal_and_none_otherwise(tmp_path):
+    import pty
+    primary, secondary = pty.openpty()
+    env = {**os.environ, "KPI_LANG": "zh", "PYTHONIOENCODING": "utf-8"}
+    process = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "score", str(EXAMPLE_CSV), "--period", "2026-09",
+                                "--out", str(tmp_path / "tty"), "--jobs", "1"], stdout=subprocess.DEVNULL,
+                               stderr=secondary, env=env, cwd=tmp_path)
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert process.wait(timeout=120) == 0
+    text = seen.decode("utf-8", "replace")
+    assert "写考核表" in text and "25/25" in text
+    quiet = kpi(["score", EXAMPLE_CSV, "--period", "2026-09", "--out", tmp_path / "pipe"], "utf-8", tmp_path)
+    assert quiet.returncode == 0 and quiet.stderr == b""
