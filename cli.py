@@ -377,9 +377,9 @@ def close(period, force, reason, out_dir, config_dir, db_path, lang):
     ruleset = load_rules(config_dir, period, lang)
     with ledger_session(db_path, lang) as book:
         path, moves = month.close(book, ruleset, out_dir, lang, reason if force else None, today())
-        revision = review.latest_revision(book, period)["revision"]
-        names = {a: r["name"] for a, r in review.results_of(book, review.latest_revision(book, period)["id"]).items()}
-    echo_lines(terminal.close_lines(period, revision, path, moves, names, reason if force else None, lang))
+        closed = review.latest_revision(book, period)
+        names = {a: r["name"] for a, r in review.results_of(book, closed["id"]).items()}
+    echo_lines(terminal.close_lines(period, closed["revision"], path, moves, names, reason if force else None, lang))
 
 
 @main.command()
@@ -417,7 +417,7 @@ def show(agent_id, period, revision, db_path, lang):
     """Show one agent's stored result with every explanation."""
     with ledger_session(db_path, lang) as book:
         found = review.revision_of(book, period, revision)
-        row = review.results_of(book, found["id"]).get(agent_id)
+        row = review.results_of(book, found["id"], agent_id).get(agent_id)
     if row is None:
         fail_review(ReviewError("unknown_agent", agent=agent_id, period=period), lang)
     echo_lines(terminal.show_lines(period, found["revision"], row, lang))

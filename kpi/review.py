@@ -58,9 +58,13 @@ def latest_revision(ledger: Ledger, period: str) -> sqlite3.Row | None:
     return rows[0] if rows else None
 
 
-def results_of(ledger: Ledger, revision_id: int) -> dict[str, dict]:
-    """agent id → stored result (identity, inputs, result document, fingerprint)."""
-    rows = ledger.rows("SELECT * FROM results WHERE revision_id = ? ORDER BY team, agent_id", revision_id)
+def results_of(ledger: Ledger, revision_id: int, agent_id: str | None = None) -> dict[str, dict]:
+    """agent id → stored result (identity, inputs, result document, fingerprint); one agent's
+    only when ``agent_id`` is given (no need to decode the whole month for one answer)."""
+    if agent_id is not None:
+        rows = ledger.rows("SELECT * FROM results WHERE revision_id = ? AND agent_id = ?", revision_id, agent_id)
+    else:
+        rows = ledger.rows("SELECT * FROM results WHERE revision_id = ? ORDER BY team, agent_id", revision_id)
     return {row["agent_id"]: {**dict(row), "inputs": json.loads(row["inputs"]), "result": json.loads(row["result"])}
             for row in rows}
 
@@ -140,7 +144,8 @@ def record(ledger: Ledger, db, ruleset: rules.Ruleset, results: Sequence[AgentRe
     period = ruleset.period
     db.execute("INSERT OR IGNORE INTO months (period) VALUES (?)", (period,))
     previous = latest_revision(ledger, period)
-    before = results_of(ledger, previous["id"]) if previous else {}
+    before = {} if previous is None else {row["agent_id"]: row["fingerprint"] for row in ledger.rows(
+        "SELECT agent_id, fingerprint FROM results WHERE revision_id = ?", previous["id"])}
     cursor = db.execute(
         "INSERT INTO revisions (period, revision, scored_at, scored_by, input_file, input_sha256, rules) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)", (period, revision, now(), user(), input_info["file"], input_info["sha256"],
@@ -151,7 +156,7 @@ def record(ledger: Ledger, db, ruleset: rules.Ruleset, results: Sequence[AgentRe
                     (cards or {}).get(result.agent.agent_id, ("", None, "", "")))
         for index, result in enumerate(results)))
     changed = [r.agent.agent_id for r in results
-               if r.agent.agent_id in before and before[r.agent.agent_id]["fingerprint"] != fingerprint(r)]
+               if r.agent.agent_id in before and before[r.agent.agent_id] != fingerprint(r)]
     _clear_answers(db, period, changed, revision)
     ledger.audit(db, "score", period, {"revision": revision, "agents": len(results), "changed": changed,
                                         "input_sha256": input_info["sha256"]})
@@ -201,7 +206,7 @@ def answer(ledger: Ledger, period: str, given: Answer, revision: int | None = No
     with ledger.write() as db:
         require_open(ledger, period)
         latest = _require_scored(ledger, period)
-        if given.agent_id not in results_of(ledger, latest["id"]):
+        if not results_of(ledger, latest["id"], given.agent_id):
             raise ReviewError("unknown_agent", agent=given.agent_id, period=period)
         if given.answer == "object" and not given.reason.strip():
             raise ReviewError("reason_required", agent=given.agent_id)
@@ -260,7 +265,7 @@ def decide_level(ledger: Ledger, period: str, agent_id: str, change: str) -> Non
     """The supervisor's decision for a "+1|0" recommendation."""
     with ledger.write() as db:
         require_open(ledger, period)
-        stored = results_of(ledger, _require_scored(ledger, period)["id"]).get(agent_id)
+        stored = results_of(ledger, _require_scored(ledger, period)["id"], agent_id).get(agent_id)
         if stored is None:
             raise ReviewError("unknown_agent", agent=agent_id, period=period)
         if stored["level_change"] != "+1|0":
@@ -333,20 +338,16 @@ def history(ledger: Ledger, agent_id: str) -> list[HistoryLine]:
         "SELECT r.period, r.revision, r.id, m.status, m.closed_revision, s.* FROM results s "
         "JOIN revisions r ON r.id = s.revision_id JOIN months m ON m.period = r.period "
         "WHERE s.agent_id = ? ORDER BY r.period, r.revision", agent_id)
+    counting = {period: latest_revision(ledger, period)["revision"] for period in {row["period"] for row in rows}}
     lines = []
     for row in rows:
-        answers = ledger.rows("SELECT answer, cleared_at FROM answers WHERE period = ? AND agent_id = ? "
+        answers = ledger.rows("SELECT answer FROM answers WHERE period = ? AND agent_id = ? "
                               "AND revision <= ? ORDER BY id DESC LIMIT 1", row["period"], agent_id, row["revision"])
         state = {"confirm": "confirmed", "object": "objected"}[answers[0]["answer"]] if answers else "unanswered"
         result = json.loads(row["result"])
-        lines.append(HistoryLine(row["period"], row["revision"], _counting(ledger, row), row["total"],
-                                 result["band_label"], row["pay"], row["level"], state))
+        lines.append(HistoryLine(row["period"], row["revision"], counting[row["period"]] == row["revision"],
+                                 row["total"], result["band_label"], row["pay"], row["level"], state))
     return lines
-
-
-def _counting(ledger: Ledger, row) -> bool:
-    latest = latest_revision(ledger, row["period"])
-    return latest is not None and latest["revision"] == row["revision"]
 
 
 def months(ledger: Ledger) -> list[sqlite3.Row]:
