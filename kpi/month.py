@@ -11,8 +11,8 @@ import datetime
 import hashlib
 import os
 import secrets
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
 
 from kpi import calendar, cards, explain, i18n, inputs, readers, review, rules, scoring, table
@@ -149,10 +149,7 @@ ROSTER_FIELDS = ("agent_id", "name", "team", "level", "base_pay", "performance_p
 def read_roster(path: str | Path, ruleset: rules.Ruleset) -> list:
     """The agents of a roster (id, name, team, level, optional pay and last month's sales)."""
     subset = ruleset.with_fields(tuple(f for f in ruleset.fields if f.id in ROSTER_FIELDS))
-    parsed = inputs.parse(readers.read(Path(path)), subset)
-    if parsed.problems:
-        raise InputError(parsed.problems)
-    return parsed.agents
+    return validate(Path(path), subset).agents
 
 
 def write_template(roster_path: str | Path, ruleset: rules.Ruleset, out_path: str | Path,
@@ -199,10 +196,7 @@ def read_passwords(path: str | Path, ruleset: rules.Ruleset) -> dict[str, str]:
     """agent id → password from an HR file with the columns 工号 and password (密码)."""
     field = rules.InputField(id="password", label=rules.Label(zh="密码", en="Password"), type="text", required=True)
     subset = ruleset.with_fields((ruleset.field("agent_id"), field))
-    parsed = inputs.parse(readers.read(Path(path)), subset)
-    if parsed.problems:
-        raise InputError(parsed.problems)
-    return {agent.agent_id: agent.values["password"] for agent in parsed.agents}
+    return {agent.agent_id: agent.values["password"] for agent in validate(Path(path), subset).agents}
 
 
 def write_passwords(path: Path, results, passwords: dict[str, str], lang: str) -> None:
