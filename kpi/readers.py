@@ -9,10 +9,11 @@ that Excel on a Chinese Windows saves. Anything unreadable becomes an
 from __future__ import annotations
 
 import csv
-from typing import NamedTuple
+import functools
 import io
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 import defusedxml
 from openpyxl import load_workbook
@@ -77,7 +78,19 @@ def _open_workbook(path: Path, **options):
     try:
         return load_workbook(path, **options)
     except Exception as error:  # openpyxl raises many types for a damaged package
-        raise _unreadable(path, "unsafe_xml" if _is_xml_attack(error) else "not_xlsx") from None
+        raise _damaged(path, error) from None
+
+
+def _damaged(path: Path, error: Exception) -> InputError:
+    """The problem for a workbook openpyxl could not read: an XML attack, or damage."""
+    return _unreadable(path, "unsafe_xml" if _is_xml_attack(error) else "not_xlsx")
+
+
+def _locator(name: str):
+    """``where(row, col)`` for a sheet or file: ``name!C5``, or ``name!5:5`` for a whole row."""
+    def where(row: int, col: int | None) -> str:
+        return f"{name}!{row}:{row}" if col is None else f"{name}!{get_column_letter(col + 1)}{row}"
+    return where
 
 
 def _is_xml_attack(error: BaseException | None) -> bool:
@@ -92,13 +105,8 @@ def _is_xml_attack(error: BaseException | None) -> bool:
 def _read_xlsx(path: Path) -> Grid:
     book = _open_workbook(path, read_only=True, data_only=True)
     sheet = next((book[name] for name in INPUT_SHEETS if name in book.sheetnames), book.worksheets[0])
-    title = sheet.title
-
-    def where(row: int, col: int | None) -> str:
-        return f"{title}!{row}:{row}" if col is None else f"{title}!{get_column_letter(col + 1)}{row}"
-
-    return Grid(source=path.name, rows=_xlsx_rows(path, book, sheet), where=where,
-                formula=_formula_lookup(path, title), typed=True)
+    return Grid(source=path.name, rows=_xlsx_rows(path, book, sheet), where=_locator(sheet.title),
+                formula=_formula_lookup(path, sheet.title), typed=True)
 
 
 def _xlsx_rows(path: Path, book, sheet):
@@ -109,7 +117,7 @@ def _xlsx_rows(path: Path, book, sheet):
     except InputError:
         raise
     except Exception as error:
-        raise _unreadable(path, "unsafe_xml" if _is_xml_attack(error) else "not_xlsx") from None
+        raise _damaged(path, error) from None
     finally:
         book.close()
 
@@ -121,16 +129,8 @@ def _formula_lookup(path: Path, title: str):
     never calculated (a file written by a program, not saved by Excel); this
     second, lazy look tells the supervisor which.
     """
-    formulas: dict[tuple[int, int], str] = {}
-    loaded = []
-
-    def formula(row: int, col: int) -> str | None:
-        if not loaded:
-            loaded.append(True)
-            formulas.update(_formulas(path, title))
-        return formulas.get((row, col))
-
-    return formula
+    formulas = functools.cache(lambda: _formulas(path, title))
+    return lambda row, col: formulas().get((row, col))
 
 
 def _formulas(path: Path, title: str) -> dict[tuple[int, int], str]:
@@ -165,12 +165,7 @@ def _read_csv(path: Path) -> Grid:
     first_line = text.split("\n", 1)[0]
     dialect = csv.excel_tab if "\t" in first_line and "," not in first_line else csv.excel
     rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
-    name = path.name
-
-    def where(row: int, col: int | None) -> str:
-        return f"{name}!{row}:{row}" if col is None else f"{name}!{get_column_letter(col + 1)}{row}"
-
-    return Grid(source=name, rows=enumerate(rows, start=1), where=where)
+    return Grid(source=path.name, rows=enumerate(rows, start=1), where=_locator(path.name))
 
 
 # ------------------------------------------------------------------ returned scorecards
@@ -193,9 +188,9 @@ def read_scorecard(path: str | Path) -> ReturnedCard:
     """A returned scorecard; raises InputError when it is not one kpi wrote."""
     path = Path(path)
     head = _head(path)
-    if path.suffix.lower() != ".xlsx" or not zipfile.is_zipfile(path):
+    if head.startswith(OLE2_MAGIC) or path.suffix.lower() != ".xlsx":
         raise _unreadable(path, "encrypted" if head.startswith(OLE2_MAGIC) else "not_xlsx")
-    book = _open_workbook(path, data_only=True)
+    book = _open_workbook(path, data_only=True)     # refuses what is no zip package
     names = book.defined_names
     if "kpi_agent_id" not in names or "kpi_period" not in names:
         raise _unreadable(path, "not_scorecard")
