@@ -121,11 +121,11 @@ def record_scorecard() -> tuple[list, list]:
 
         def recording_workbook(*args, **kwargs):
             return _Recorder(original(*args, **kwargs), log, "book")
-        scorecard.xlsxwriter.Workbook = recording_workbook
+        xlsxwriter.Workbook = recording_workbook
         try:
             scorecard.write(Path(folder) / "card.xlsx", result, ruleset, calendar.for_rules(ruleset), "zh", 1)
         finally:
-            scorecard.xlsxwriter.Workbook = original
+            xlsxwriter.Workbook = original
     formats = [call for call in log if call[1] == "add_format"]
     return [call for call in log if call[1] not in ("add_format", "close")], formats
 

@@ -7,38 +7,30 @@ version and a totals row.
 from __future__ import annotations
 
 import csv
-import datetime
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
-import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from kpi import calendar, i18n, numbers, rules, table
 from kpi.writers import formulas, safe
+from kpi.writers import workbook as xlsx
 
 NUMBER_FORMATS = {"money": "#,##0.00", "points": "0.##", "multiplier": "0.0#", "text": "@"}
 WIDTHS = {"money": 12, "points": 8, "multiplier": 8, "text": 12}
-
-
-def fixed_properties(workbook: xlsxwriter.Workbook, period: str, title: str) -> None:
-    """Fixed document metadata, so the same input gives the same bytes."""
-    year, month = (int(part) for part in period.split("-"))
-    workbook.set_properties({"title": title, "author": "kpi", "created": datetime.datetime(year, month, 1)})
 
 
 def write_xlsx(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, line: calendar.Timeline,
                lang: str, columns: Sequence[table.Column] = table.COLUMNS) -> None:
     """The payroll workbook: title, rules version and dates, one row per agent, totals."""
     title = i18n.text("payroll_title", lang, period=ruleset.period)
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "in_memory": True})
-    fixed_properties(workbook, ruleset.period, title)
+    workbook = xlsx.new(path, ruleset.period, title)
     sheet = workbook.add_worksheet(i18n.text("payroll_sheet", lang))
     formats = _formats(workbook)
     sheet.merge_range(0, 0, 0, len(columns) - 1, title, formats["title"])
     dates = i18n.text("payroll_dates", lang, summary=line.date("summary"), hr=line.date("hr_finance"))
-    sheet.write_string(1, 0, f"{dates}    {version_text(ruleset, lang)}", formats["note"])
+    sheet.write_string(1, 0, f"{dates}    {xlsx.version_text(ruleset, lang)}", formats["note"])
     for col, (column, header) in enumerate(zip(columns, table.headers(lang, columns))):
         sheet.write_string(2, col, header, formats["header"])
         sheet.set_column(col, col, WIDTHS[column.kind] + {"band": 4, "level_change": 14, "flag": 18}.get(column.key, 0))
@@ -92,13 +84,6 @@ def _formats(workbook) -> dict:
     made["total_text"] = workbook.add_format({**border, "bold": True})
     made["total_money"] = workbook.add_format({**border, "bold": True, "num_format": NUMBER_FORMATS["money"]})
     return made
-
-
-def version_text(ruleset: rules.Ruleset, lang: str) -> str:
-    version = ruleset.version
-    value = i18n.text("rules_version_value", lang, weights=version.weights_effective,
-                      pay=version.pay_bands_effective, sha=version.sha256[:12])
-    return f"{i18n.text('rules_version', lang)}: {value}"
 
 
 def write_csv(path: Path, rows: Sequence[table.Row], lang: str) -> None:

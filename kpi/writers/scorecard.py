@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import wcwidth
-import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from kpi import calendar, explain, i18n, numbers, rules
 from kpi.scoring import AgentResult
-from kpi.writers import formulas, payroll, safe
+from kpi.writers import formulas, safe
+from kpi.writers import workbook as xlsx
 
 ITEM_COLUMNS = ("col_item", "col_inputs", "col_rate", "col_rule", "col_weight", "col_points", "col_lost")
 WIDTHS = (15, 30, 11, 34, 8, 7, 7)
@@ -39,8 +39,7 @@ def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calenda
     ``kpi_reason``) mark the cells ``kpi collect`` reads back.
     """
     title = i18n.text("scorecard_title", lang, period=ruleset.period)
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "in_memory": True})
-    payroll.fixed_properties(workbook, ruleset.period, title)
+    workbook = xlsx.new(path, ruleset.period, title)
     sheet = workbook.add_worksheet(i18n.text("scorecard_sheet", lang))
     fmt = _formats(workbook)
     for col, width in enumerate(WIDTHS):
@@ -51,7 +50,7 @@ def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calenda
     row = _items(sheet, row + 1, result, ruleset, lang, fmt, names)
     row = _result(sheet, row + 1, result, lang, fmt, names)
     row = _confirmation(sheet, row + 1, line.date("confirm_deadline"), lang, fmt, names)
-    version = payroll.version_text(ruleset, lang)
+    version = xlsx.version_text(ruleset, lang)
     if revision is not None:
         version += "  " + i18n.text("revision_text", lang, revision=revision)
     sheet.write_string(row + 1, 0, version, fmt["note"])

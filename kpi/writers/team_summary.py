@@ -13,12 +13,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
-import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from kpi import i18n, rules
 from kpi.scoring import AgentResult
-from kpi.writers import payroll
+from kpi.writers import workbook as xlsx
 
 BAND_COLOURS = ("#F8CBAD", "#FCE4D6", "#FFF2CC", "#DDEBF7", "#E2EFDA", "#C6EFCE", "#A9D08E")
 HISTOGRAM_STEP = 10
@@ -28,8 +27,7 @@ _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 def write(path: Path, results: Sequence[AgentResult], ruleset: rules.Ruleset, lang: str) -> None:
     """One sheet per team (teams in name order)."""
     title = i18n.text("summary_file_title", lang, period=ruleset.period)
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "in_memory": True})
-    payroll.fixed_properties(workbook, ruleset.period, title)
+    workbook = xlsx.new(path, ruleset.period, title)
     formats = _formats(workbook, len(ruleset.pay.bands))
     teams: dict[str, list[AgentResult]] = {}
     for result in sorted(results, key=lambda r: (r.agent.team, r.agent.agent_id)):

@@ -12,12 +12,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
-import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from kpi import i18n, numbers, rules
 from kpi.agents import AgentInput
-from kpi.writers import payroll
+from kpi.writers import workbook as xlsx
 
 PREFILLED = ("agent_id", "name", "team", "level")
 VALIDATION_TYPES = {"count": "integer", "money": "decimal", "number": "decimal"}
@@ -27,8 +26,7 @@ BIG = Decimal(10) ** 12  # "no upper bound" for Excel validation
 def write(path: Path, roster: Sequence[AgentInput], ruleset: rules.Ruleset, notes: Sequence[str], lang: str) -> None:
     """Write the fill-in workbook for ``roster`` with ``notes`` (rules and timeline text) on 说明."""
     title = i18n.text("template_title", lang, period=ruleset.period)
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "in_memory": True})
-    payroll.fixed_properties(workbook, ruleset.period, title)
+    workbook = xlsx.new(path, ruleset.period, title)
     formats = _formats(workbook)
     sheet = workbook.add_worksheet(i18n.text("template_sheet", lang))
     for f in ruleset.fields:
