@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import hashlib
 import os
 import secrets
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from kpi import calendar, cards, explain, i18n, inputs, readers, review, rules, scoring, table
+from kpi import calendar, cards, explain, i18n, inputs, readers, review, rules, scoring, table, workers
 from kpi.errors import InputError
 from kpi.ledger import Ledger
 from kpi.output import staged, staged_file
@@ -50,7 +51,7 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     """Score the month in ``input_path`` by ``ruleset``, write every output file into
     ``out_dir`` and, with a ``ledger``, record the revision: all of it or none of it.
 
-    ``jobs`` processes write the scorecards; ``progress(done, total)`` hears of each one;
+    ``jobs`` processes share the work; ``progress(done, total)`` hears of the scorecards;
     ``passwords`` (agent id → password) encrypts each scorecard with its agent's.
     """
     input_path = Path(input_path)
@@ -64,9 +65,7 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     report = MonthReport(ruleset, calendar.for_rules(ruleset), results, table.payroll(results, lang),
                          Path(out_dir) if out_dir else Path("kpi-out") / period, tuple(parsed.notices))
     input_info = {"file": input_path.name, "sha256": hashlib.sha256(input_path.read_bytes()).hexdigest()}
-    langs = review.LANGS if ledger is not None else (lang,)
-    job = _Job(report, lang, input_info, jobs, scorecards, progress or (lambda done, total: None),
-               explain.texts(ruleset, results, langs), passwords)
+    job = _Job(report, lang, input_info, jobs, scorecards, progress or (lambda done, total: None), passwords)
     if ledger is None:
         with staged(report.out_dir) as staging:
             write_all(staging, job, job.plan({}, None))
@@ -83,10 +82,10 @@ class _Job(NamedTuple):
     jobs: int
     scorecards: bool
     progress: Callable[[int, int], None]
-    texts: dict[str, list[dict[str, str]]]
     passwords: dict[str, str] | None = None
 
     def plan(self, previous: dict, revision: int | None) -> list[cards.Card]:
+        """The scorecards to write or keep, one per result in the same order (none when not asked)."""
         if not self.scorecards:
             return []
         report = self.report
@@ -94,53 +93,108 @@ class _Job(NamedTuple):
                           report.out_dir, self.passwords)
 
 
+class _Store(NamedTuple):
+    """Where the ledger rows of a run go: the revision's row id and what stores a chunk of rows."""
+
+    revision_id: int
+    add: Callable[[list[tuple]], None]
+
+
 def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
-    """Write the outputs, record the revision, swap the outputs in, then let the ledger commit."""
+    """Write the outputs and the revision's rows, swap the outputs in, then let the ledger commit."""
     period = job.report.ruleset.period
     with ledger.write() as db:
         review.require_open(ledger, period)
         revision = review.next_revision(ledger, db, period)
         planned = job.plan(review.previous_cards(ledger, period), revision)
         job = job._replace(report=job.report._replace(revision=revision))
-        changed = []
+        started = review.begin(ledger, db, job.report.ruleset, revision, job.input_info)
+        fingerprints: list[tuple[str, str]] = []
 
-        def record() -> None:
-            written = {c.result.agent.agent_id: (c.key, c.revision, "", str(c.path)) for c in planned}
-            changed.extend(review.record(ledger, db, job.report.ruleset, job.report.results, revision,
-                                         job.input_info, written, job.texts))
+        def add(rows: list[tuple]) -> None:
+            review.add(db, rows)
+            fingerprints.extend(review.fingerprints(rows))
 
         with staged(job.report.out_dir) as staging:
-            write_all(staging, job, planned, record)
-            review.set_card_stats(db, period, revision,
-                                  {c.result.agent.agent_id: cards.file_stat(staging / c.path) for c in planned})
+            write_all(staging, job, planned, _Store(started.id, add))
+        changed = review.finish(ledger, db, period, started, fingerprints, job.input_info)
     return job.report._replace(cleared=tuple(changed), kept=sum(c.reuse for c in planned))
 
 
-def write_all(folder: Path, job: _Job, planned: list[cards.Card], also: Callable[[], None] = lambda: None) -> None:
-    """Every output file of a month into ``folder``; kept scorecards come from the old output.
+CHUNK = 200  # agents per task at most: small enough to share the work evenly and show progress
 
-    The summary files (and ``also``, the ledger record) are done while the
-    scorecard workers write.
+
+class _Chunk(NamedTuple):
+    """What a chunk of agents gave: results.json lines, ledger rows, scorecards put."""
+
+    lines: list[str]
+    rows: list[tuple]
+    cards: int
+
+
+def write_all(folder: Path, job: _Job, planned: list[cards.Card], store: _Store | None = None) -> None:
+    """Every output file of a month into ``folder``, and with ``store`` every ledger row.
+
+    The summary files and each chunk of agents (explanations, JSON, ledger rows,
+    scorecards) are tasks for :mod:`kpi.workers`; here the chunks' lines are
+    written to results.json and their rows stored, in agent order, as they come.
     """
-    report, lang = job.report, job.lang
-    ruleset, results, period = report.ruleset, report.results, report.ruleset.period
+    count = len(job.report.results)
+    files = _file_tasks(folder, job)
+    size = max(1, min(CHUNK, -(-count // (job.jobs * 8))))
+    chunks = [functools.partial(_chunk, folder, job, planned, store and store.revision_id, start,
+                                min(start + size, count)) for start in range(0, count, size)]
+    cards.make_folders(planned, folder)
+    finished = workers.run(files + chunks, job.jobs)
+    ordered = workers.in_order((index - len(files), value) for index, value in finished if index >= len(files))
     done = [0]
 
-    def summary_files() -> None:
-        doc = results_json.document(ruleset, results, lang, job.input_info, report.revision, job.texts[lang])
-        results_json.write(folder / "results.json", doc)
-        payroll.write_xlsx(folder / f"payroll-{period}.xlsx", report.rows, ruleset, report.timeline, lang)
-        payroll.write_csv(folder / f"payroll-{period}.csv", report.rows, lang)
-        team_summary.write(folder / f"team-summary-{period}.xlsx", results, ruleset, lang)
-        if job.passwords:
-            write_passwords(folder / "hr-only" / f"passwords-{period}.csv", report.results, job.passwords, lang)
-        also()
+    def lines():
+        for chunk in ordered:
+            if store is not None:
+                store.add(chunk.rows)
+            if chunk.cards:
+                done[0] += chunk.cards
+                job.progress(done[0], len(planned))
+            yield from chunk.lines
 
-    def tick(count: int) -> None:
-        done[0] += count
-        job.progress(done[0], len(planned))
+    head = results_json.head(job.report.ruleset, job.lang, job.input_info, job.report.revision)
+    results_json.write(folder / "results.json", head, lines())
 
-    cards.write(planned, folder, report.out_dir, ruleset, report.timeline, lang, job.jobs, tick, summary_files)
+
+def _file_tasks(folder: Path, job: _Job) -> list[workers.Task]:
+    """The month's files other than results.json and the scorecards, each a task."""
+    report, lang = job.report, job.lang
+    ruleset, period = report.ruleset, report.ruleset.period
+    tasks = [functools.partial(team_summary.write, folder / f"team-summary-{period}.xlsx", report.results, ruleset, lang),
+             functools.partial(payroll.write_xlsx, folder / f"payroll-{period}.xlsx", report.rows, ruleset,
+                               report.timeline, lang),
+             functools.partial(payroll.write_csv, folder / f"payroll-{period}.csv", report.rows, lang)]
+    if job.passwords:
+        tasks.append(functools.partial(write_passwords, folder / "hr-only" / f"passwords-{period}.csv",
+                                       report.results, job.passwords, lang))
+    return tasks
+
+
+def _chunk(folder: Path, job: _Job, planned: list[cards.Card], revision_id: int | None,
+           start: int, stop: int) -> _Chunk:
+    """Agents ``start:stop``: their explanations (both languages for the ledger), results.json
+    lines, scorecards, and ledger rows when ``revision_id`` is given."""
+    report, lang = job.report, job.lang
+    results = report.results[start:stop]
+    langs = review.LANGS if revision_id is not None else (lang,)
+    texts = explain.texts(report.ruleset, results, langs)
+    lines = [results_json.line(report.ruleset, result, lang, texts[lang][index]) for index, result in enumerate(results)]
+    mine = planned[start:stop]
+    put = {card.result.agent.agent_id: (card.key, card.revision,
+                                        cards.put(card, folder, report.out_dir, report.ruleset, report.timeline, lang),
+                                        str(card.path)) for card in mine}
+    if revision_id is None:
+        return _Chunk(lines, [], len(mine))
+    rows = [review.result_row(revision_id, result, {code: texts[code][index] for code in langs},
+                              put.get(result.agent.agent_id, review.NO_CARD))
+            for index, result in enumerate(results)]
+    return _Chunk(lines, rows, len(mine))
 
 
 ROSTER_FIELDS = ("agent_id", "name", "team", "level", "base_pay", "performance_pay", "sales_last_month")

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
-from kpi import cards, explain, ladder, numbers, rules
+from kpi import cards, ladder, numbers, rules
 from kpi.agents import AgentInput
 from kpi.errors import KpiError
 from kpi.ledger import Ledger, now, user
@@ -135,12 +135,17 @@ def previous_cards(ledger: Ledger, period: str) -> dict:
     return {r["agent_id"]: cards.Previous(r["card_key"], r["card_revision"], r["card_stat"]) for r in rows}
 
 
-def record(ledger: Ledger, db, ruleset: rules.Ruleset, results: Sequence[AgentResult], revision: int,
-           input_info: dict, cards: dict[str, tuple] | None = None, texts: dict | None = None) -> list[str]:
-    """Store a revision of ``period``; clear answers of agents whose result changed. Returns their ids.
+class Revision(NamedTuple):
+    """A revision being recorded: its row id, its number, the fingerprints of the one before."""
 
-    ``cards``: agent id → (key, revision, stat, path) of the scorecard written or kept.
-    """
+    id: int
+    number: int
+    before: dict[str, str]
+
+
+def begin(ledger: Ledger, db, ruleset: rules.Ruleset, revision: int, input_info: dict) -> Revision:
+    """Start storing revision ``revision`` of the month (inside the write transaction);
+    :func:`add` its results, then :func:`finish` it."""
     period = ruleset.period
     db.execute("INSERT OR IGNORE INTO months (period) VALUES (?)", (period,))
     previous = latest_revision(ledger, period)
@@ -150,25 +155,24 @@ def record(ledger: Ledger, db, ruleset: rules.Ruleset, results: Sequence[AgentRe
         "INSERT INTO revisions (period, revision, scored_at, scored_by, input_file, input_sha256, rules) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)", (period, revision, now(), user(), input_info["file"], input_info["sha256"],
                                          ruleset.version.model_dump_json()))
-    texts = texts or explain.texts(ruleset, results, LANGS)
-    db.executemany(INSERT_RESULT, (
-        _result_row(cursor.lastrowid, result, {lang: texts[lang][index] for lang in LANGS},
-                    (cards or {}).get(result.agent.agent_id, ("", None, "", "")))
-        for index, result in enumerate(results)))
-    changed = [r.agent.agent_id for r in results
-               if r.agent.agent_id in before and before[r.agent.agent_id] != fingerprint(r)]
-    _clear_answers(db, period, changed, revision)
-    ledger.audit(db, "score", period, {"revision": revision, "agents": len(results), "changed": changed,
+    return Revision(cursor.lastrowid, revision, before)
+
+
+def add(db, rows: Sequence[tuple]) -> None:
+    """Store result rows made by :func:`result_row`."""
+    db.executemany(INSERT_RESULT, rows)
+
+
+def finish(ledger: Ledger, db, period: str, started: Revision, fingerprints: Sequence[tuple[str, str]],
+           input_info: dict) -> list[str]:
+    """Clear the answers of agents whose result changed (``fingerprints``: agent id and
+    fingerprint of every agent stored) and log the revision. Returns their ids."""
+    changed = [agent_id for agent_id, new in fingerprints
+               if agent_id in started.before and started.before[agent_id] != new]
+    _clear_answers(db, period, changed, started.number)
+    ledger.audit(db, "score", period, {"revision": started.number, "agents": len(fingerprints), "changed": changed,
                                         "input_sha256": input_info["sha256"]})
     return changed
-
-
-def set_card_stats(db, period: str, revision: int, stats: dict[str, str]) -> None:
-    """Record the size and mtime of each scorecard once written (to recognise it next time)."""
-    revision_id = db.execute("SELECT id FROM revisions WHERE period = ? AND revision = ?",
-                             (period, revision)).fetchone()[0]
-    db.executemany("UPDATE results SET card_stat = ? WHERE revision_id = ? AND agent_id = ?",
-                   ((stat, revision_id, agent_id) for agent_id, stat in stats.items()))
 
 
 INSERT_RESULT = (
@@ -176,13 +180,23 @@ INSERT_RESULT = (
     "level_change, card_key, card_revision, card_stat, card_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-def _result_row(revision_id: int, result: AgentResult, texts: dict, card: tuple) -> tuple:
+NO_CARD = ("", None, "", "")
+
+
+def result_row(revision_id: int, result: AgentResult, texts: dict, card: tuple = NO_CARD) -> tuple:
+    """The ledger row of ``result``: ``texts`` (lang → item → explanation), ``card`` (key,
+    revision that wrote it, file stat, path) of its scorecard."""
     agent, pay = result.agent, result.pay
     return (revision_id, agent.agent_id, agent.name, agent.team, agent.level,
             json.dumps(stored_inputs(agent), ensure_ascii=False),
             json.dumps(stored_result(result, texts), ensure_ascii=False),
             fingerprint(result), numbers.plain(result.total), str(pay.band), numbers.money(pay.total_pay),
             pay.level_change.value, *card)
+
+
+def fingerprints(rows: Sequence[tuple]) -> list[tuple[str, str]]:
+    """(agent id, fingerprint) of each row made by :func:`result_row`."""
+    return [(row[1], row[7]) for row in rows]
 
 
 def _clear_answers(db, period: str, agent_ids: Sequence[str], revision: int) -> None:

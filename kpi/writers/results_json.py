@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
-from kpi import explain, numbers, rules
+from kpi import numbers, rules
 from kpi.scoring import AgentResult, ItemResult
 
 
-def document(ruleset: rules.Ruleset, results: Sequence[AgentResult], lang: str, input_info: dict,
-             revision: int | None = None, texts: Sequence[dict[str, str]] | None = None) -> dict:
-    """The JSON document as a dict whose ``agents`` is a lazy iterator (one agent built at a
-    time while :func:`write` streams them); ``revision`` is the ledger's, ``texts`` the
-    explanations of each agent in ``lang`` (computed here when not given)."""
-    texts = texts if texts is not None else explain.texts(ruleset, results, [lang])[lang]
+def head(ruleset: rules.Ruleset, lang: str, input_info: dict, revision: int | None = None) -> dict:
+    """Everything of the document but its agents; ``revision`` is the ledger's."""
     version = ruleset.version
     return {
         "period": ruleset.period,
@@ -24,8 +20,12 @@ def document(ruleset: rules.Ruleset, results: Sequence[AgentResult], lang: str, 
                   "pay_bands_effective": version.pay_bands_effective, "sha256": version.sha256},
         "input": input_info,
         "lang": lang,
-        "agents": (_agent(ruleset, result, lang, text) for result, text in zip(results, texts)),
     }
+
+
+def line(ruleset: rules.Ruleset, result: AgentResult, lang: str, text: dict[str, str]) -> str:
+    """One agent as one line of JSON; ``text`` is its explanations in ``lang``."""
+    return json.dumps(_agent(ruleset, result, lang, text), ensure_ascii=False, separators=(",", ":"))
 
 
 def _agent(ruleset: rules.Ruleset, result: AgentResult, lang: str, text: dict[str, str]) -> dict:
@@ -57,11 +57,12 @@ def _record(ruleset: rules.Ruleset, item: ItemResult, lang: str) -> dict:
     }
 
 
-def write(path: Path, doc: dict) -> None:
-    """The document with one agent per line: readable, and fast for 100,000 agents."""
-    head = json.dumps({key: value for key, value in doc.items() if key != "agents"}, ensure_ascii=False, indent=1)
+def write(path: Path, top: dict, lines: Iterable[str]) -> None:
+    """The document ``top`` with the agents of ``lines`` (from :func:`line`), one per line:
+    readable, and written as the lines come, so 100,000 agents never sit in memory at once."""
+    text = json.dumps(top, ensure_ascii=False, indent=1)
     with open(path, "w", encoding="utf-8") as handle:
-        handle.write(head[:-2] + ',\n "agents": [\n')
-        for index, agent in enumerate(doc["agents"]):
-            handle.write(("," if index else "") + json.dumps(agent, ensure_ascii=False, separators=(",", ":")) + "\n")
+        handle.write(text[:-2] + ',\n "agents": [\n')
+        for index, agent in enumerate(lines):
+            handle.write(("," if index else "") + agent + "\n")
         handle.write("]}\n")

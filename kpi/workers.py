@@ -1,0 +1,74 @@
+"""Running a month's independent pieces of work on several cores (an edge: processes).
+
+A task is any zero-argument callable. Workers are forked, so they inherit the
+tasks and everything the tasks refer to (results, rules, the staging folder):
+only a task's index goes to a worker and only its return value comes back. One
+core, or a platform without ``fork``, runs the same tasks in this process, in
+order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import signal
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+Task = Callable[[], Any]
+
+_SHARED: dict[str, Sequence[Task]] = {}
+
+
+def run(tasks: Sequence[Task], jobs: int) -> Iterator[tuple[int, Any]]:
+    """``(index, value)`` of every task as it finishes, on ``jobs`` processes when asked.
+
+    Leaving the loop early, an error in a task or Ctrl-C stops the workers.
+    """
+    if jobs <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for index, task in enumerate(tasks):
+            yield index, task()
+        return
+    _SHARED["tasks"] = tasks
+    try:
+        with _forking(min(jobs, len(tasks))) as pool:
+            yield from pool.imap_unordered(_call, range(len(tasks)))
+    finally:
+        _SHARED.clear()
+
+
+def in_order(finished: Iterable[tuple[int, Any]], first: int = 0) -> Iterator[Any]:
+    """The values of ``finished`` (index, value) pairs in index order from ``first``, each as
+    soon as every earlier one has arrived."""
+    waiting: dict[int, Any] = {}
+    expected = first
+    for index, value in finished:
+        waiting[index] = value
+        while expected in waiting:
+            yield waiting.pop(expected)
+            expected += 1
+
+
+def _call(index: int) -> tuple[int, Any]:
+    """Worker: run task ``index`` of the list inherited at fork."""
+    return index, _SHARED["tasks"][index]()
+
+
+@contextlib.contextmanager
+def _forking(jobs: int):
+    """A pool of forked workers; Ctrl-C during the forks waits until they are done (Python
+    would otherwise swallow it inside the fork handlers), then interrupts as usual."""
+    context = multiprocessing.get_context("fork")
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool = context.Pool(jobs, initializer=_ignore_interrupts)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    with pool:
+        yield pool
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the parent, which stops the pool and cleans up."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
