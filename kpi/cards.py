@@ -20,7 +20,7 @@ from typing import NamedTuple
 import msoffcrypto.format.ooxml
 
 import kpi
-from kpi import calendar, rules
+from kpi import calendar, explain, rules
 from kpi.scoring import AgentResult
 from kpi.writers import scorecard
 
@@ -82,14 +82,13 @@ def make_folders(cards: Sequence[Card], folder: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
 
 
-def put(card: Card, folder: Path, old_dir: Path, ruleset: rules.Ruleset, timeline: calendar.Timeline,
-        lang: str) -> str:
+def put(card: Card, folder: Path, old_dir: Path, timeline: calendar.Timeline, explainer: explain.Explainer) -> str:
     """Put ``card`` into ``folder`` (linked from ``old_dir`` when kept, else written); its file stat."""
     target = folder / card.path
     if card.reuse:
         _link(old_dir / card.path, target)
     else:
-        scorecard.write(target, card.result, ruleset, timeline, lang, card.revision)
+        scorecard.write(target, card.result, explainer.ruleset, timeline, explainer.lang, card.revision, explainer)
         if card.password:
             encrypt(target, card.password)
     return file_stat(target)

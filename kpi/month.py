@@ -183,11 +183,12 @@ def _chunk(folder: Path, job: _Job, planned: list[cards.Card], revision_id: int 
     report, lang = job.report, job.lang
     results = report.results[start:stop]
     langs = review.LANGS if revision_id is not None else (lang,)
-    texts = explain.texts(report.ruleset, results, langs)
+    explainers = {code: explain.Explainer(report.ruleset, code) for code in langs}
+    texts = explain.texts(explainers, results)
     lines = [results_json.line(report.ruleset, result, lang, texts[lang][index]) for index, result in enumerate(results)]
     mine = planned[start:stop]
     put = {card.result.agent.agent_id: (card.key, card.revision,
-                                        cards.put(card, folder, report.out_dir, report.ruleset, report.timeline, lang),
+                                        cards.put(card, folder, report.out_dir, report.timeline, explainers[lang]),
                                         str(card.path)) for card in mine}
     if revision_id is None:
         return _Chunk(lines, [], len(mine))

@@ -31,8 +31,8 @@ def relative_path(result: AgentResult) -> Path:
 
 
 def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calendar.Timeline, lang: str,
-          revision: int | None = None) -> None:
-    """Write the scorecard of ``result`` to ``path``.
+          revision: int | None = None, explainer: explain.Explainer | None = None) -> None:
+    """Write the scorecard of ``result`` to ``path`` (``explainer``: one shared by many cards).
 
     Defined names (``kpi_agent_id``, ``kpi_period``, ``kpi_revision``,
     ``kpi_points_<item>``, ``kpi_total``, ``kpi_pay``, ``kpi_answer``,
@@ -47,7 +47,7 @@ def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calenda
     sheet.merge_range(0, 0, 0, len(WIDTHS) - 1, title, fmt["title"])
     names: dict[str, tuple[int, int]] = {}
     row = _identity(sheet, 2, result, lang, fmt, names)
-    row = _items(sheet, row + 1, result, ruleset, lang, fmt, names)
+    row = _items(sheet, row + 1, result, explainer or explain.Explainer(ruleset, lang), fmt, names)
     row = _result(sheet, row + 1, result, lang, fmt, names)
     row = _confirmation(sheet, row + 1, line.date("confirm_deadline"), lang, fmt, names)
     version = xlsx.version_text(ruleset, lang)
@@ -80,7 +80,8 @@ def _identity(sheet, row: int, result: AgentResult, lang: str, fmt, names) -> in
     return row + 2
 
 
-def _items(sheet, row: int, result: AgentResult, ruleset: rules.Ruleset, lang: str, fmt, names) -> int:
+def _items(sheet, row: int, result: AgentResult, explainer: explain.Explainer, fmt, names) -> int:
+    lang = explainer.lang
     for col, key in enumerate(ITEM_COLUMNS):
         sheet.write_string(row, col, i18n.text(key, lang), fmt["header"])
     row += 1
@@ -88,7 +89,7 @@ def _items(sheet, row: int, result: AgentResult, ruleset: rules.Ruleset, lang: s
         sheet.merge_range(row, 0, row, len(WIDTHS) - 1, i18n.text(f"group_{group}", lang), fmt["group"])
         row += 1
         for record in (r for r in result.items if r.group == group):
-            _item_row(sheet, row, record, ruleset, lang, fmt)
+            _item_row(sheet, row, record, explainer, fmt)
             names[f"kpi_points_{record.item_id}"] = (row, 5)
             row += 1
     sheet.write_string(row, 0, i18n.text("col_total", lang), fmt["label"])
@@ -101,9 +102,9 @@ def _items(sheet, row: int, result: AgentResult, ruleset: rules.Ruleset, lang: s
     return row + 1
 
 
-def _item_row(sheet, row: int, record, ruleset: rules.Ruleset, lang: str, fmt) -> None:
-    rule_text = explain.rule(ruleset, record, lang) or explain.points(record, lang)
-    cells = (record.label(lang), explain.inputs(ruleset, record, lang), explain.measured(ruleset, record), rule_text)
+def _item_row(sheet, row: int, record, explainer: explain.Explainer, fmt) -> None:
+    rule_text = explainer.rule(record) or explainer.points(record)
+    cells = (record.label(explainer.lang), explainer.inputs(record), explainer.measured(record), rule_text)
     for col, text in enumerate(cells):
         sheet.write_string(row, col, text, fmt["wrap"])
     sheet.set_row(row, LINE_HEIGHT * max(lines_needed(text, WIDTHS[col]) for col, text in enumerate(cells)))
