@@ -22,7 +22,7 @@ import msoffcrypto.format.ooxml
 import kpi
 from kpi import calendar, explain, rules
 from kpi.scoring import AgentResult
-from kpi.writers import scorecard
+from kpi.writers import packaging, scorecard
 
 
 class Card(NamedTuple):
@@ -82,13 +82,17 @@ def make_folders(cards: Sequence[Card], folder: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
 
 
-def put(card: Card, folder: Path, old_dir: Path, timeline: calendar.Timeline, explainer: explain.Explainer) -> str:
-    """Put ``card`` into ``folder`` (linked from ``old_dir`` when kept, else written); its file stat."""
+def put(card: Card, folder: Path, old_dir: Path, timeline: calendar.Timeline, explainer: explain.Explainer,
+        parts: packaging.Parts | None = None) -> str:
+    """Put ``card`` into ``folder`` (linked from ``old_dir`` when kept, else written); its file stat.
+
+    ``explainer`` and ``parts`` are shared by the cards of a chunk: what repeats is rendered once."""
     target = folder / card.path
     if card.reuse:
         _link(old_dir / card.path, target)
     else:
-        scorecard.write(target, card.result, explainer.ruleset, timeline, explainer.lang, card.revision, explainer)
+        scorecard.write(target, card.result, explainer.ruleset, timeline, explainer.lang, card.revision, explainer,
+                        parts)
         if card.password:
             encrypt(target, card.password)
     return file_stat(target)

@@ -20,7 +20,7 @@ from kpi import calendar, cards, explain, i18n, inputs, readers, review, rules, 
 from kpi.errors import InputError
 from kpi.ledger import Ledger
 from kpi.output import staged, staged_file
-from kpi.writers import payroll, results_json, safe, team_summary, template
+from kpi.writers import packaging, payroll, results_json, safe, team_summary, template
 
 
 class MonthReport(NamedTuple):
@@ -186,9 +186,9 @@ def _chunk(folder: Path, job: _Job, planned: list[cards.Card], revision_id: int 
     explainers = {code: explain.Explainer(report.ruleset, code) for code in langs}
     texts = explain.texts(explainers, results)
     lines = [results_json.line(report.ruleset, result, lang, texts[lang][index]) for index, result in enumerate(results)]
-    mine = planned[start:stop]
+    mine, parts = planned[start:stop], packaging.Parts()
     put = {card.result.agent.agent_id: (card.key, card.revision,
-                                        cards.put(card, folder, report.out_dir, report.timeline, explainers[lang]),
+                                        cards.put(card, folder, report.out_dir, report.timeline, explainers[lang], parts),
                                         str(card.path)) for card in mine}
     if revision_id is None:
         return _Chunk(lines, [], len(mine))

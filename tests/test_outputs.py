@@ -173,3 +173,22 @@ def test_payroll_and_summary_print_fitted_to_width_with_repeated_headers(scored)
         assert sheet.sheet_properties.pageSetUpPr.fitToPage
         assert sheet.page_setup.fitToWidth in (None, 1) and sheet.page_setup.fitToHeight == 0   # 1 is the default
         assert sheet.print_title_rows == header_rows
+
+
+def test_reused_package_parts_give_the_bytes_xlsxwriter_writes(scored, tmp_path):
+    """Scorecards share rendered styles, theme and properties (kpi.writers.packaging); each must
+    still be byte for byte the file xlsxwriter writes alone, whatever formats the agent's card uses."""
+    from kpi import calendar, explain
+    from kpi.writers import packaging, scorecard
+    report, out = scored
+    rules_, line = report.ruleset, calendar.for_rules(report.ruleset)
+    no_loss = report.results[0]._replace(items=tuple(i._replace(points=i.weight) for i in report.results[0].items))
+    for lang in ("zh", "en"):
+        parts, explainer = packaging.Parts(), explain.Explainer(rules_, lang)
+        for index, result in enumerate((*report.results, no_loss)):
+            alone, shared = tmp_path / f"alone-{lang}-{index}.xlsx", tmp_path / f"shared-{lang}-{index}.xlsx"
+            scorecard.write(alone, result, rules_, line, lang, 3)
+            scorecard.write(shared, result, rules_, line, lang, 3, explainer, parts)
+            assert shared.read_bytes() == alone.read_bytes(), (lang, result.agent.agent_id)
+    with zipfile.ZipFile(tmp_path / "shared-zh-0.xlsx") as first, zipfile.ZipFile(tmp_path / f"shared-zh-{index}.xlsx") as last:
+        assert first.read("xl/styles.xml") != last.read("xl/styles.xml")  # the no-loss card uses fewer formats

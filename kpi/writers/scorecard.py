@@ -14,7 +14,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from kpi import calendar, explain, i18n, numbers, rules
 from kpi.scoring import AgentResult
-from kpi.writers import formulas, safe
+from kpi.writers import formulas, packaging, safe
 from kpi.writers import workbook as xlsx
 
 ITEM_COLUMNS = ("col_item", "col_inputs", "col_rate", "col_rule", "col_weight", "col_points", "col_lost")
@@ -31,15 +31,17 @@ def relative_path(result: AgentResult) -> Path:
 
 
 def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calendar.Timeline, lang: str,
-          revision: int | None = None, explainer: explain.Explainer | None = None) -> None:
-    """Write the scorecard of ``result`` to ``path`` (``explainer``: one shared by many cards).
+          revision: int | None = None, explainer: explain.Explainer | None = None,
+          parts: packaging.Parts | None = None) -> None:
+    """Write the scorecard of ``result`` to ``path``; ``explainer`` and ``parts`` (package parts
+    rendered once) are shared by the cards of a run.
 
     Defined names (``kpi_agent_id``, ``kpi_period``, ``kpi_revision``,
     ``kpi_points_<item>``, ``kpi_total``, ``kpi_pay``, ``kpi_answer``,
     ``kpi_reason``) mark the cells ``kpi collect`` reads back.
     """
     title = i18n.text("scorecard_title", lang, period=ruleset.period)
-    workbook = xlsx.new(path, ruleset.period, title)
+    workbook = xlsx.new(path, ruleset.period, title, parts)
     sheet = workbook.add_worksheet(i18n.text("scorecard_sheet", lang))
     fmt = _formats(workbook)
     for col, width in enumerate(WIDTHS):

@@ -8,14 +8,16 @@ from pathlib import Path
 import xlsxwriter
 
 from kpi import i18n, rules
+from kpi.writers import packaging
 
 # Text stays text (never a formula or a number), and no temp file per XML part.
 OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "in_memory": True}
 
 
-def new(path: Path, period: str, title: str) -> xlsxwriter.Workbook:
-    """A workbook with kpi's options and fixed document metadata, so the same input gives the same bytes."""
-    workbook = xlsxwriter.Workbook(str(path), OPTIONS)
+def new(path: Path, period: str, title: str, parts: packaging.Parts | None = None) -> xlsxwriter.Workbook:
+    """A workbook with kpi's options and fixed document metadata, so the same input gives the same bytes;
+    with ``parts``, package parts already rendered for an earlier workbook of the run are reused."""
+    workbook = xlsxwriter.Workbook(str(path), OPTIONS) if parts is None else packaging.Workbook(str(path), OPTIONS, parts)
     year, month = (int(part) for part in period.split("-"))
     workbook.set_properties({"title": title, "author": "kpi", "created": datetime.datetime(year, month, 1)})
     return workbook
