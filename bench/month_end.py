@@ -12,7 +12,8 @@ teams) as an xlsx input, then times, each ``--runs`` times (median reported):
    scorecard into N xlsx files with xlsxwriter's fastest settings (in memory)
    and no logic: the calls of one real scorecard, recorded beforehand, replayed;
 3. the usual alternative: pandas ``DataFrame.to_excel`` with openpyxl, one file
-   per agent (needs ``pip install pandas``).
+   per agent holding the same cells as a scorecard, without its formats (needs
+   ``pip install pandas``).
 
 It reports the peak resident memory of the real path and the machine's cores.
 """
@@ -150,26 +151,32 @@ def floor(count: int, work: Path, calls: list, formats: list) -> float:
 
 
 # ------------------------------------------------------------------ pandas
-def pandas_alternative(agents: list[dict], work: Path) -> float:
-    """Seconds for pandas DataFrame.to_excel (openpyxl), one file per agent: each agent's items
-    with their explanation and points, from kpi's own results.json (no formatting)."""
+def cell_grid(calls: list) -> list[list]:
+    """The values a recorded scorecard writes, as rows of cells (formulas as their text)."""
+    cells: dict[tuple[int, int], object] = {}
+    for kind, name, args, _, _ in calls:
+        if kind != "sheet" or name not in ("write_string", "write_number", "write_formula", "merge_range", "write_row"):
+            continue
+        row, col = args[0], args[1]
+        if name == "merge_range":
+            cells[(row, col)] = args[4]
+        elif name == "write_row":
+            cells.update({(row, col + offset): value for offset, value in enumerate(args[2])})
+        else:
+            cells[(row, col)] = args[2]
+    height, width = max(r for r, _ in cells) + 1, max(c for _, c in cells) + 1
+    return [[cells.get((r, c), "") for c in range(width)] for r in range(height)]
+
+
+def pandas_alternative(count: int, work: Path, grid: list[list]) -> float:
+    """Seconds for pandas DataFrame.to_excel (openpyxl), one file per agent, each holding the
+    same cells as a kpi scorecard (no formats, no merges, no print setup: less than kpi writes)."""
     import pandas
     folder = Path(tempfile.mkdtemp(dir=work))
     started = time.perf_counter()
-    for agent in agents:
-        frame = pandas.DataFrame({"项目": list(agent["points"]), "说明": list(agent["explain"].values()),
-                                  "得分": list(agent["points"].values())})
-        frame.to_excel(folder / f"{agent['agent_id']}.xlsx", engine="openpyxl", index=False)
+    for index in range(count):
+        pandas.DataFrame(grid).to_excel(folder / f"{index}.xlsx", engine="openpyxl", index=False, header=False)
     return time.perf_counter() - started
-
-
-def results_of_real_path(source: Path, work: Path) -> list[dict]:
-    """Every agent of results.json from one real run without scorecards."""
-    import json
-    out, db = Path(tempfile.mkdtemp(dir=work)), Path(tempfile.mkdtemp(dir=work)) / "kpi.db"
-    subprocess.run([sys.executable, str(ROOT / "cli.py"), "score", str(source), "--period", "2026-09", "--out",
-                    str(out), "--db", str(db), "--no-scorecards"], check=True, stdout=subprocess.DEVNULL)
-    return json.loads((out / "results.json").read_text(encoding="utf-8"))["agents"]
 
 
 def median_of(runs: int, measure) -> float:
@@ -203,8 +210,8 @@ def report(work: Path, args) -> None:
              f"| real path, --jobs {args.jobs} | {real_j:.1f} s | {real_j / floor_s:.2f} × floor |",
              f"| floor (xlsxwriter, in memory, no logic) | {floor_s:.1f} s | 1.00 |"]
     if not args.skip_pandas:
-        agents = results_of_real_path(source, work)
-        pandas_s = median_of(args.runs, lambda: pandas_alternative(agents, work))
+        grid = cell_grid(calls)
+        pandas_s = median_of(args.runs, lambda: pandas_alternative(n, work, grid))
         lines.append(f"| pandas to_excel (openpyxl) | {pandas_s:.1f} s | {pandas_s / real_j:.2f} × real path (--jobs {args.jobs}) |")
     print("| run | median | ratio |\n|---|---|---|\n" + "\n".join(lines))
     print(f"peak RSS of the real path: {peak} MB")

@@ -42,8 +42,11 @@ class Workbook(xlsxwriter.Workbook):
 
 
 class _ReusingPackager(Packager):
-    """Writes each part as usual the first time its key is seen, then copies it. The workbook
-    part itself is always written: writing it prepares the formats the styles part shows."""
+    """Writes each part as usual the first time its key is seen, then copies it.
+
+    Writing the workbook part also prepares the formats the styles part shows, so a
+    copied workbook part still prepares them, and the styles key is taken when that
+    part is due (the others' once, at the start)."""
 
     def __init__(self, parts: Parts):
         super().__init__()
@@ -51,19 +54,23 @@ class _ReusingPackager(Packager):
 
     def _create_package(self):
         if _plain(self.workbook):
+            book = _book_key(self.workbook)
             for name in _BOOK_PARTS:
-                setattr(self, name, _reusing(self, getattr(self, name), name, _book_key))
+                setattr(self, name, _reusing(self, getattr(self, name), name, lambda workbook: book))
+            self._write_workbook_file = _reusing(self, self._write_workbook_file, "workbook", lambda workbook: book,
+                                                 self.workbook._prepare_format_properties)
             self._write_styles_file = _reusing(self, self._write_styles_file, "styles", _styles_key)
         return super()._create_package()
 
 
-def _reusing(packager: _ReusingPackager, write, name: str, key_of):
-    """``write`` (a part writer of ``packager``) replaced by a copy of its output when
-    ``key_of(workbook)``, taken when the part is due, was seen before."""
+def _reusing(packager: _ReusingPackager, write, name: str, key_of, also=lambda: None):
+    """``write`` (a part writer of ``packager``) replaced by a copy of its output (and ``also``,
+    its side effect) when ``key_of(workbook)``, taken when the part is due, was seen before."""
     def reuse() -> None:
         key = (name, key_of(packager.workbook))
         kept = packager._parts.kept.get(key)
         if kept is not None:
+            also()
             packager.filenames.extend((StringIO(text), part, binary) for text, part, binary in kept)
             return
         before = len(packager.filenames)
