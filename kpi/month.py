@@ -68,13 +68,14 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     job = _Job(report, lang, input_info, jobs, scorecards, progress or (lambda done, total: None), passwords)
     if ledger is None:
         with staged(report.out_dir) as staging:
-            write_all(staging, job, job.plan({}, None))
+            write_all(staging, job)
         return report
     return _score_into_ledger(ledger, job)
 
 
 class _Job(NamedTuple):
-    """One scoring run's settings, passed to the writers."""
+    """One scoring run's settings, passed to the writers; ``previous``: agent id → the
+    scorecard of the last revision (``cards.Previous``), to keep the unchanged ones."""
 
     report: MonthReport
     lang: str
@@ -83,21 +84,24 @@ class _Job(NamedTuple):
     scorecards: bool
     progress: Callable[[int, int], None]
     passwords: dict[str, str] | None = None
+    previous: dict = {}
 
-    def plan(self, previous: dict, revision: int | None) -> list[cards.Card]:
-        """The scorecards to write or keep, one per result in the same order (none when not asked)."""
+    def plan(self, results) -> list[cards.Card]:
+        """The scorecards of ``results`` to write or keep, in the same order (none when not asked)."""
         if not self.scorecards:
             return []
         report = self.report
-        return cards.plan(report.results, report.ruleset, report.timeline, self.lang, revision, previous,
+        return cards.plan(results, report.ruleset, report.timeline, self.lang, report.revision, self.previous,
                           report.out_dir, self.passwords)
 
 
 class _Store(NamedTuple):
-    """Where the ledger rows of a run go: the revision's row id and what stores a chunk of rows."""
+    """Where the ledger rows of a run go: the revision's row id, the previous revision's (rows of
+    unchanged agents are copied from it) and what stores a chunk."""
 
     revision_id: int
-    add: Callable[[list[tuple]], None]
+    previous_id: int | None
+    add: Callable[[_Chunk], None]
 
 
 def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
@@ -106,60 +110,66 @@ def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
     with ledger.write() as db:
         review.require_open(ledger, period)
         revision = review.next_revision(ledger, db, period)
-        planned = job.plan(review.previous_cards(ledger, period), revision)
-        job = job._replace(report=job.report._replace(revision=revision))
+        job = job._replace(report=job.report._replace(revision=revision), previous=review.previous_cards(ledger, period))
         started = review.begin(ledger, db, job.report.ruleset, revision, job.input_info)
         fingerprints: list[tuple[str, str]] = []
 
-        def add(rows: list[tuple]) -> None:
-            review.add(db, rows)
-            fingerprints.extend(review.fingerprints(rows))
+        def add(chunk: _Chunk) -> None:
+            review.add(db, chunk.rows, chunk.copies)
+            fingerprints.extend(chunk.fingerprints)
 
         with staged(job.report.out_dir) as staging:
-            write_all(staging, job, planned, _Store(started.id, add))
+            kept = write_all(staging, job, _Store(started.id, started.previous_id, add))
         changed = review.finish(ledger, db, period, started, fingerprints, job.input_info)
-    return job.report._replace(cleared=tuple(changed), kept=sum(c.reuse for c in planned))
+    return job.report._replace(cleared=tuple(changed), kept=kept)
 
 
 CHUNK = 200  # agents per task at most: small enough to share the work evenly and show progress
 
 
 class _Chunk(NamedTuple):
-    """What a chunk of agents gave: results.json lines, ledger rows, scorecards put."""
+    """What a chunk of agents gave: results.json lines, ledger rows (new, and copied for agents
+    whose scorecard was kept), each agent's fingerprint, scorecards put and kept."""
 
     lines: list[str]
     rows: list[tuple]
+    copies: list[tuple]
+    fingerprints: list[tuple[str, str]]
     cards: int
+    kept: int
 
 
-def write_all(folder: Path, job: _Job, planned: list[cards.Card], store: _Store | None = None) -> None:
-    """Every output file of a month into ``folder``, and with ``store`` every ledger row.
+def write_all(folder: Path, job: _Job, store: _Store | None = None) -> int:
+    """Every output file of a month into ``folder``, and with ``store`` every ledger row;
+    returns how many scorecards were kept.
 
-    The summary files and each chunk of agents (explanations, JSON, ledger rows,
-    scorecards) are tasks for :mod:`kpi.workers`; here the chunks' lines are
+    The summary files and each chunk of agents (scorecards, explanations, JSON,
+    ledger rows) are tasks for :mod:`kpi.workers`; here the chunks' lines are
     written to results.json and their rows stored, in agent order, as they come.
     """
     count = len(job.report.results)
     files = _file_tasks(folder, job)
     size = max(1, min(CHUNK, -(-count // (job.jobs * 8))))
-    chunks = [functools.partial(_chunk, folder, job, planned, store and store.revision_id, start,
-                                min(start + size, count)) for start in range(0, count, size)]
-    cards.make_folders(planned, folder)
+    earlier = _earlier_lines(job) if store is not None else None
+    chunks = [functools.partial(_chunk, folder, job, store, earlier, start, min(start + size, count))
+              for start in range(0, count, size)]
     finished = workers.run(files + chunks, job.jobs)
     ordered = workers.in_order((index - len(files), value) for index, value in finished if index >= len(files))
-    done = [0]
+    done = [0, 0]
 
     def lines():
         for chunk in ordered:
             if store is not None:
-                store.add(chunk.rows)
+                store.add(chunk)
+            done[1] += chunk.kept
             if chunk.cards:
                 done[0] += chunk.cards
-                job.progress(done[0], len(planned))
+                job.progress(done[0], count)
             yield from chunk.lines
 
     head = results_json.head(job.report.ruleset, job.lang, job.input_info, job.report.revision)
     results_json.write(folder / "results.json", head, lines())
+    return done[1]
 
 
 def _file_tasks(folder: Path, job: _Job) -> list[workers.Task]:
@@ -176,26 +186,55 @@ def _file_tasks(folder: Path, job: _Job) -> list[workers.Task]:
     return tasks
 
 
-def _chunk(folder: Path, job: _Job, planned: list[cards.Card], revision_id: int | None,
+def _chunk(folder: Path, job: _Job, store: _Store | None, earlier: results_json.Earlier | None,
            start: int, stop: int) -> _Chunk:
-    """Agents ``start:stop``: their explanations (both languages for the ledger), results.json
-    lines, scorecards, and ledger rows when ``revision_id`` is given."""
+    """Agents ``start:stop``: scorecards, results.json lines and, with a ``store``, ledger rows.
+
+    An agent whose scorecard is kept has not changed since the last revision: its
+    results.json line (from ``earlier``) and ledger row are taken over, not rendered again.
+    """
     report, lang = job.report, job.lang
     results = report.results[start:stop]
-    langs = review.LANGS if revision_id is not None else (lang,)
-    explainers = {code: explain.Explainer(report.ruleset, code) for code in langs}
-    texts = explain.texts(explainers, results)
-    lines = [results_json.line(report.ruleset, result, lang, texts[lang][index]) for index, result in enumerate(results)]
-    mine, parts = planned[start:stop], packaging.Parts()
-    put = {card.result.agent.agent_id: (card.key, card.revision,
-                                        cards.put(card, folder, report.out_dir, report.timeline, explainers[lang], parts),
-                                        str(card.path)) for card in mine}
-    if revision_id is None:
-        return _Chunk(lines, [], len(mine))
-    rows = [review.result_row(revision_id, result, {code: texts[code][index] for code in langs},
-                              put.get(result.agent.agent_id, review.NO_CARD))
-            for index, result in enumerate(results)]
-    return _Chunk(lines, rows, len(mine))
+    explainers = {code: explain.Explainer(report.ruleset, code) for code in (review.LANGS if store else (lang,))}
+    mine, parts = job.plan(results), packaging.Parts()
+    cards.make_folders(mine, folder)
+    put = {card.result.agent.agent_id: (card, cards.put(card, folder, report.out_dir, report.timeline,
+                                                        explainers[lang], parts)) for card in mine}
+    kept = {card.result.agent.agent_id for card in mine if card.reuse and store and store.previous_id}
+    taken = earlier.lines(kept) if earlier is not None else {}
+    out = _Chunk([], [], [], [], len(mine), sum(card.reuse for card in mine))
+    for result in results:
+        agent_id = result.agent.agent_id
+        texts = {} if agent_id in kept else {code: {record.item_id: explainer.item(record) for record in result.items}
+                                            for code, explainer in explainers.items()}
+        if agent_id not in taken:
+            texts = texts or {lang: {record.item_id: explainers[lang].item(record) for record in result.items}}
+        out.lines.append(taken.get(agent_id) or results_json.line(report.ruleset, result, lang, texts[lang]))
+        if store is not None:
+            _store_row(out, store, result, put.get(agent_id), agent_id in kept, texts)
+    return out
+
+
+def _store_row(out: _Chunk, store: _Store, result, put: tuple | None, kept: bool, texts: dict) -> None:
+    """The agent's ledger row into ``out``: copied from the last revision when ``kept``."""
+    out.fingerprints.append((result.agent.agent_id, review.fingerprint(result)))
+    if kept:
+        out.copies.append(review.copied_row(store.revision_id, result, store.previous_id))
+        return
+    columns = review.NO_CARD if put is None else (put[0].key, put[0].revision, put[1], str(put[0].path))
+    out.rows.append(review.result_row(store.revision_id, result, texts, columns))
+
+
+def _earlier_lines(job: _Job) -> results_json.Earlier | None:
+    """The last revision's results.json (same month, same language), to take lines over from."""
+    report = job.report
+    if not job.previous:
+        return None
+    earlier = results_json.index(report.out_dir / "results.json")
+    expected = {"period": report.ruleset.period, "lang": job.lang, "revision": (report.revision or 0) - 1}
+    if earlier is None or any(earlier.head.get(key) != value for key, value in expected.items()):
+        return None
+    return earlier
 
 
 ROSTER_FIELDS = ("agent_id", "name", "team", "level", "base_pay", "performance_pay", "sales_last_month")

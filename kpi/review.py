@@ -136,11 +136,12 @@ def previous_cards(ledger: Ledger, period: str) -> dict:
 
 
 class Revision(NamedTuple):
-    """A revision being recorded: its row id, its number, the fingerprints of the one before."""
+    """A revision being recorded: its row id, its number, the fingerprints and row id of the one before."""
 
     id: int
     number: int
     before: dict[str, str]
+    previous_id: int | None = None
 
 
 def begin(ledger: Ledger, db, ruleset: rules.Ruleset, revision: int, input_info: dict) -> Revision:
@@ -155,12 +156,19 @@ def begin(ledger: Ledger, db, ruleset: rules.Ruleset, revision: int, input_info:
         "INSERT INTO revisions (period, revision, scored_at, scored_by, input_file, input_sha256, rules) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)", (period, revision, now(), user(), input_info["file"], input_info["sha256"],
                                          ruleset.version.model_dump_json()))
-    return Revision(cursor.lastrowid, revision, before)
+    return Revision(cursor.lastrowid, revision, before, None if previous is None else previous["id"])
 
 
-def add(db, rows: Sequence[tuple]) -> None:
-    """Store result rows made by :func:`result_row`."""
+def add(db, rows: Sequence[tuple], copies: Sequence[tuple] = ()) -> None:
+    """Store result rows made by :func:`result_row`, and copy those of :func:`copied_row`."""
     db.executemany(INSERT_RESULT, rows)
+    db.executemany(COPY_RESULT, copies)
+
+
+def copied_row(revision_id: int, result: AgentResult, from_revision_id: int) -> tuple:
+    """An unchanged agent's row copied from revision ``from_revision_id`` (figures, explanations
+    and scorecard as they were), with the inputs as read this time (the row may have moved)."""
+    return revision_id, json.dumps(stored_inputs(result.agent), ensure_ascii=False), from_revision_id, result.agent.agent_id
 
 
 def finish(ledger: Ledger, db, period: str, started: Revision, fingerprints: Sequence[tuple[str, str]],
@@ -181,6 +189,11 @@ INSERT_RESULT = (
 
 
 NO_CARD = ("", None, "", "")
+COPY_RESULT = (
+    "INSERT INTO results (revision_id, agent_id, name, team, level, inputs, result, fingerprint, total, band, pay, "
+    "level_change, card_key, card_revision, card_stat, card_path) SELECT ?, agent_id, name, team, level, ?, result, "
+    "fingerprint, total, band, pay, level_change, card_key, card_revision, card_stat, card_path FROM results "
+    "WHERE revision_id = ? AND agent_id = ?")
 
 
 def result_row(revision_id: int, result: AgentResult, texts: dict, card: tuple = NO_CARD) -> tuple:
@@ -192,11 +205,6 @@ def result_row(revision_id: int, result: AgentResult, texts: dict, card: tuple =
             json.dumps(stored_result(result, texts), ensure_ascii=False),
             fingerprint(result), numbers.plain(result.total), str(pay.band), numbers.money(pay.total_pay),
             pay.level_change.value, *card)
-
-
-def fingerprints(rows: Sequence[tuple]) -> list[tuple[str, str]]:
-    """(agent id, fingerprint) of each row made by :func:`result_row`."""
-    return [(row[1], row[7]) for row in rows]
 
 
 def _clear_answers(db, period: str, agent_ids: Sequence[str], revision: int) -> None:

@@ -310,3 +310,37 @@ def test_collect_catches_an_edited_pay_figure_even_without_recalculation(tmp_pat
     result = run("collect", tmp_path / "returned", "--period", "2026-09")
     assert result.exit_code == 1
     assert "工号 KF1005:考核表!B26 的评分被改动(原为 0.9,现为 1.2),拒收" in result.output
+
+
+def test_rescoring_takes_over_unchanged_agents_exactly_as_a_fresh_score_renders_them(tmp_path):
+    """Unchanged agents' ledger rows and results.json lines are copied from the last revision;
+    they must equal what scoring the new input afresh writes."""
+    score(out="out")
+    rows = example_rows()
+    rows[8][13] = "400"                                    # only KF1008 changes
+    fixed = write_csv(tmp_path / "fixed.csv", rows)
+    score(fixed, out="out")
+    result = run("score", fixed, "--period", "2026-09", "--out", "fresh", "--db", tmp_path / "fresh.db")
+    assert result.exit_code == 0
+    columns = "agent_id, name, team, level, inputs, result, fingerprint, total, band, pay, level_change, card_key"
+    with sqlite3.connect(tmp_path / "kpi.db") as rescored, sqlite3.connect(tmp_path / "fresh.db") as fresh:
+        copied = rescored.execute(f"SELECT {columns} FROM results WHERE revision_id = 2 ORDER BY agent_id").fetchall()
+        assert copied == fresh.execute(f"SELECT {columns} FROM results ORDER BY agent_id").fetchall()
+        assert len(copied) == 25
+    again, first = (json.loads((tmp_path / name / "results.json").read_text(encoding="utf-8")) for name in ("out", "fresh"))
+    assert again.pop("revision") == 2 and first.pop("revision") == 1
+    assert again == first
+
+
+def test_rescoring_an_unchanged_month_renders_no_row_and_no_line_again(tmp_path, monkeypatch):
+    from helpers import ruleset
+    from kpi import month, review
+    from kpi.writers import results_json
+    score(out="out")
+    rendered = []
+    monkeypatch.setattr(review, "result_row", lambda *args: rendered.append("row"))
+    monkeypatch.setattr(results_json, "line", lambda *args: rendered.append("line"))
+    with ledger.Ledger(os.environ["KPI_DB"]) as book:
+        report = month.score(EXAMPLE_CSV, ruleset(), tmp_path / "out", "zh", book, jobs=1)
+    assert (report.revision, report.kept, rendered) == (2, 25, [])
+    assert len(json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["agents"]) == 25
