@@ -10,7 +10,6 @@ problems writes nothing.
 from __future__ import annotations
 
 import datetime
-import decimal
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -147,8 +146,10 @@ def _parse_row(number, values, columns: Columns, grid: Grid, ruleset: rules.Rule
     parsed, found = {}, []
     for f in ruleset.fields:
         parsed[f.id], problem = _parse_cell(row, f)
-        found += [problem] if problem else []
-        result.notices.extend(_notice(row, f, parsed[f.id]))
+        if problem is not None:
+            found.append(problem)
+        if isinstance(cells.get(f.id), str) and f.type != "text" and parsed[f.id] is not None:
+            result.notices.extend(_notice(row, f, parsed[f.id]))
     found += _check_relations(row, parsed, ruleset) + _check_level(row, parsed, ruleset)
     result.problems.extend(found)
     if found:
@@ -215,20 +216,14 @@ def parse_number(value: object, money: bool = False) -> Decimal | None:
     if isinstance(value, (bool, datetime.date, datetime.time)):
         return None
     if isinstance(value, (int, float, Decimal)):
-        return numbers.D(value) if _finite(value) else None
+        number = numbers.D(value)
+        return number if number.is_finite() else None
     text = unicodedata.normalize("NFKC", str(value)).strip().replace(",", "")
     if money:
         text = _MONEY_MARKS.sub("", text).strip()
     if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
         return None
     return Decimal(text)
-
-
-def _finite(value) -> bool:
-    try:
-        return numbers.D(value).is_finite()
-    except (decimal.InvalidOperation, ValueError):
-        return False
 
 
 def _check_bounds(f: rules.InputField, number: Decimal, problem) -> InputProblem | None:

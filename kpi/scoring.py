@@ -73,11 +73,12 @@ def score_item(version: rules.WeightsVersion, item: rules.Item, agent: AgentInpu
 
 def _score_tiered(version, item: rules.TieredItem, agent: AgentInput, team: TeamContext) -> ItemResult:
     measured = measures.measure(item.measure, agent.values, team)
-    filled = tuple(f"filled:{field}={agent.filled[field]}" for field in item.measure.fields() if field in agent.filled)
-    base = ItemResult(item.id, item.group, item.label, item.weight, measured.inputs, measured.value,
-                      None, None, None, 0, Decimal(0), measured.notes + filled)
+    notes = measured.notes
+    if agent.filled:
+        notes += tuple(f"filled:{field}={agent.filled[field]}" for field in item.measure.fields() if field in agent.filled)
     if measured.value is None:
-        return base._replace(tier_label=item.no_base.label, points=item.no_base.points)
+        return ItemResult(item.id, item.group, item.label, item.weight, measured.inputs, None, None,
+                          item.no_base.label, None, 0, item.no_base.points, notes)
     chain = item.tiers if measured.factor == 1 else _scaled_tiers(item, measured.factor)
     index = tiers.find(chain, measured.value)
     tier = item.tiers[index]
@@ -85,8 +86,8 @@ def _score_tiered(version, item: rules.TieredItem, agent: AgentInput, team: Team
     raw = tier.points + (tier.step.per_step * steps if tier.step else 0)
     points, limit_notes = _limit(version.min_points, item.cap, raw)
     scaled_note = ("scaled",) if measured.factor != 1 else ()
-    return base._replace(tier=index, tier_label=tier.label, bracket=chain[index], steps=steps,
-                         points=points, notes=base.notes + scaled_note + limit_notes)
+    return ItemResult(item.id, item.group, item.label, item.weight, measured.inputs, measured.value, index,
+                      tier.label, chain[index], steps, points, notes + scaled_note + limit_notes)
 
 
 @functools.lru_cache(maxsize=256)
