@@ -53,8 +53,8 @@ class _ReusingPackager(Packager):
         self._parts = parts
 
     def _create_package(self):
-        if _plain(self.workbook):
-            book = _book_key(self.workbook)
+        book = _plain_book_key(self.workbook)
+        if book is not None:
             for name in _BOOK_PARTS:
                 setattr(self, name, _reusing(self, getattr(self, name), name, lambda workbook: book))
             self._write_workbook_file = _reusing(self, self._write_workbook_file, "workbook", lambda workbook: book,
@@ -67,7 +67,11 @@ def _reusing(packager: _ReusingPackager, write, name: str, key_of, also=lambda: 
     """``write`` (a part writer of ``packager``) replaced by a copy of its output (and ``also``,
     its side effect) when ``key_of(workbook)``, taken when the part is due, was seen before."""
     def reuse() -> None:
-        key = (name, key_of(packager.workbook))
+        try:
+            key = (name, key_of(packager.workbook))
+        except AttributeError:  # an xlsxwriter this was not made for: write as usual
+            write()
+            return
         kept = packager._parts.kept.get(key)
         if kept is not None:
             also()
@@ -79,8 +83,17 @@ def _reusing(packager: _ReusingPackager, write, name: str, key_of, also=lambda: 
     return reuse
 
 
-def _plain(workbook) -> bool:
-    """Whether the workbook holds worksheets only (no chart, image, comment, table, macro...)."""
+def _plain_book_key(workbook) -> tuple | None:
+    """The key of the workbook-level parts of a workbook holding worksheets only (no chart,
+    image, comment, table, macro...); None otherwise, or for an xlsxwriter without one of
+    the attributes looked at here (then nothing is reused)."""
+    try:
+        return _book_key(workbook) if _only_sheets(workbook) else None
+    except AttributeError:
+        return None
+
+
+def _only_sheets(workbook) -> bool:
     return not (workbook.charts or workbook.drawings or workbook.custom_properties or workbook.image_types
                 or workbook.vba_project or workbook.has_metadata or workbook.num_vml_files
                 or workbook.num_comment_files or workbook.embedded_images.has_images()
