@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-import msoffcrypto.format.ooxml
-
 import kpi
 from kpi import calendar, explain, rules
 from kpi.scoring import AgentResult
@@ -54,10 +52,18 @@ def key(result: AgentResult, ruleset: rules.Ruleset, deadline, lang: str, passwo
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
-def file_stat(path: Path) -> str:
+def file_stat(path: Path | str) -> str:
     """Size and modification time of a file, to recognise it later."""
-    info = path.stat()
+    info = os.stat(path)
     return f"{info.st_size}:{info.st_mtime_ns}"
+
+
+def _unchanged(path: str, stat: str) -> bool:
+    """Whether ``path`` is still the file whose stat was ``stat`` (one system call)."""
+    try:
+        return file_stat(path) == stat
+    except OSError:
+        return False
 
 
 def plan(results: Sequence[AgentResult], ruleset: rules.Ruleset, timeline: calendar.Timeline, lang: str,
@@ -70,8 +76,7 @@ def plan(results: Sequence[AgentResult], ruleset: rules.Ruleset, timeline: calen
         password = (passwords or {}).get(result.agent.agent_id)
         path, new_key = scorecard.relative_path(result), key(result, ruleset, deadline, lang, password)
         before = previous.get(result.agent.agent_id)
-        kept = (before is not None and before.key == new_key and (old_dir / path).is_file()
-                and file_stat(old_dir / path) == before.stat)
+        kept = before is not None and before.key == new_key and _unchanged(os.path.join(old_dir, path), before.stat)
         cards.append(Card(result, path, new_key, before.revision if kept else revision, kept, password))
     return cards
 
@@ -107,6 +112,8 @@ def _link(source: Path, target: Path) -> None:
 
 def encrypt(path: Path, password: str) -> None:
     """Replace ``path`` by its copy encrypted with ``password`` (Office standard encryption)."""
+    import msoffcrypto.format.ooxml  # only here: it brings in the cryptography package (0.1 s to import)
+
     plain = io.BytesIO(path.read_bytes())
     locked = path.with_suffix(".locked")
     with open(locked, "wb") as handle:

@@ -40,6 +40,10 @@ class InputError(KpiError, ValueError):
         self.problems = tuple(problems)
         super().__init__(f"{len(self.problems)} input problem(s)")
 
+    def __reduce__(self):
+        """Pickled with its problems (it crosses from a reading process to the one reporting)."""
+        return type(self), (self.problems,)
+
 
 class ConfigError(KpiError, ValueError):
     """A config file is broken: which file, which key, what, and an example."""

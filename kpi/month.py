@@ -37,9 +37,11 @@ class MonthReport(NamedTuple):
     kept: int = 0
 
 
-def validate(input_path: Path, ruleset: rules.Ruleset) -> inputs.Parsed:
-    """The validated sheet ``input_path``; raises InputError listing every problem."""
-    parsed = inputs.parse(readers.read(input_path), ruleset)
+def validate(input_path: Path, ruleset: rules.Ruleset, prefetch: bool = False) -> inputs.Parsed:
+    """The validated sheet ``input_path``; raises InputError listing every problem.
+
+    ``prefetch``: another process reads the workbook while this one checks the rows."""
+    parsed = inputs.parse(readers.read(input_path, prefetch), ruleset)
     if parsed.problems:
         raise InputError(parsed.problems)
     return parsed
@@ -56,7 +58,7 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     """
     input_path = Path(input_path)
     period = ruleset.period
-    parsed = validate(input_path, ruleset)
+    parsed = validate(input_path, ruleset, prefetch=jobs > 1)
     agents = parsed.agents
     if ledger is not None:
         review.require_open(ledger, period)
@@ -216,11 +218,12 @@ def _chunk(folder: Path, job: _Job, store: _Store | None, earlier: results_json.
 
 
 def _store_row(out: _Chunk, store: _Store, result, put: tuple | None, kept: bool, texts: dict) -> None:
-    """The agent's ledger row into ``out``: copied from the last revision when ``kept``."""
-    out.fingerprints.append((result.agent.agent_id, review.fingerprint(result)))
+    """The agent's ledger row into ``out``: copied from the last revision when ``kept`` (its
+    scorecard key, which covers everything the fingerprint does, has not changed: neither has that)."""
     if kept:
         out.copies.append(review.copied_row(store.revision_id, result, store.previous_id))
         return
+    out.fingerprints.append((result.agent.agent_id, review.fingerprint(result)))
     columns = review.NO_CARD if put is None else (put[0].key, put[0].revision, put[1], str(put[0].path))
     out.rows.append(review.result_row(store.revision_id, result, texts, columns))
 

@@ -50,6 +50,61 @@ def in_order(finished: Iterable[tuple[int, Any]], first: int = 0) -> Iterator[An
             expected += 1
 
 
+def stream(produce: Callable[[], Iterable[Any]], batch: int = 500) -> Iterator[Any]:
+    """The items of ``produce()``, produced by a forked process while this one uses them.
+
+    Reading a large workbook (openpyxl, one core) then overlaps with checking what
+    was read. An exception in the producer is raised here, where the items are used.
+    """
+    if "fork" not in multiprocessing.get_all_start_methods():
+        yield from produce()
+        return
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    producer = context.Process(target=_produce, args=(produce, sending, batch), daemon=True)
+    producer.start()
+    sending.close()
+    try:
+        yield from _received(receiving)
+    finally:
+        receiving.close()
+        producer.terminate()
+        producer.join()
+
+
+def _received(connection) -> Iterator[Any]:
+    """The batches sent by :func:`_produce`, unpacked; its exception re-raised."""
+    while True:
+        try:
+            kind, payload = connection.recv()
+        except EOFError:
+            raise RuntimeError("the producing process ended without sending its end") from None
+        if kind == "error":
+            raise payload
+        if kind == "end":
+            return
+        yield from payload
+
+
+def _produce(produce: Callable[[], Iterable[Any]], connection, batch: int) -> None:
+    """Producer process: send the items in batches, then the end or the exception."""
+    _ignore_interrupts()
+    items: list = []
+    try:
+        for item in produce():
+            items.append(item)
+            if len(items) >= batch:
+                connection.send(("items", items))
+                items = []
+        connection.send(("items", items))
+        connection.send(("end", None))
+    except Exception as error:
+        connection.send(("items", items))
+        connection.send(("error", error))
+    finally:
+        connection.close()
+
+
 def _call(index: int) -> tuple[int, Any]:
     """Worker: run task ``index`` of the list inherited at fork."""
     return index, _SHARED["tasks"][index]()

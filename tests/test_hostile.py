@@ -48,9 +48,9 @@ def _rewrite_part(source, target, part, transform):
 def test_an_entity_expansion_workbook_is_refused_quickly(tmp_path):
     laughs = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
               + "".join(f'<!ENTITY lol{i} "{("&lol%s;" % (i - 1 if i > 1 else "")) * 10}">' for i in range(1, 10))
-              + "]>").replace("&lol;", "&lol;")
+              + "]>")  # a cell below uses &lol9;: 10^9 "lol"s unpacked
     path = _rewrite_part(EXAMPLE_XLSX, tmp_path / "lol.xlsx", "xl/worksheets/sheet1.xml",
-                         lambda data: laughs.encode() + data.split(b"?>", 1)[1].replace(b"<c ", b"<c ", 1))
+                         lambda data: laughs.encode() + data.split(b"?>", 1)[1].replace(b"<v>", b"<v>&lol9;", 1))
     started = time.monotonic()
     with pytest.raises(InputError) as caught:
         month.validate(path, ruleset())
@@ -112,3 +112,26 @@ def test_generated_passwords_are_listed_only_in_an_hr_file(tmp_path):
     assert rows[0] == ["工号", "姓名", "密码"] and len(rows) == 26 and all(len(r[2]) == 10 for r in rows[1:])
     results = (tmp_path / "enc" / "results.json").read_text(encoding="utf-8")
     assert all(r[2] not in results for r in rows[1:])
+
+
+def test_an_external_entity_is_refused_not_fetched(tmp_path):
+    doctype = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY secret SYSTEM "file:///etc/passwd">]>'
+    path = _rewrite_part(EXAMPLE_XLSX, tmp_path / "xxe.xlsx", "xl/worksheets/sheet1.xml",
+                         lambda data: doctype + data.split(b"?>", 1)[1].replace(b"<v>", b"<v>&secret;", 1))
+    with pytest.raises(InputError) as caught:
+        month.validate(path, ruleset())
+    assert [p.code for p in caught.value.problems] == ["unsafe_xml"]
+
+
+@pytest.mark.parametrize("expat, defused, safe", [((2, 4, 1), False, True), ((2, 5, 0), False, True),
+                                                  ((2, 4, 0), False, False), ((2, 2, 9), True, True)])
+def test_the_parser_must_limit_entity_expansion(monkeypatch, expat, defused, safe):
+    monkeypatch.setattr(readers.openpyxl, "DEFUSEDXML", defused)
+    assert readers.safe_parser(expat) is safe
+
+
+def test_no_workbook_is_read_with_an_unsafe_parser(monkeypatch):
+    monkeypatch.setattr(readers, "safe_parser", lambda: False)
+    with pytest.raises(InputError) as caught:
+        month.validate(EXAMPLE_XLSX, ruleset())
+    assert [p.code for p in caught.value.problems] == ["unsafe_parser"]

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import sqlite3
 
+import openpyxl
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from helpers import EXAMPLE_XLSX, ruleset
-from kpi import ledger, month, workers
+from kpi import ledger, month, readers, workers
+from kpi.errors import InputError, InputProblem
 
 
 @given(st.permutations(range(12)))
@@ -38,3 +41,43 @@ def test_several_jobs_write_the_files_and_ledger_rows_one_job_writes(tmp_path):
         outputs[jobs] = files, rows
     assert len(outputs[1][0]) == 29 and len(outputs[1][1]) == 25
     assert outputs[2] == outputs[1]
+
+
+def test_a_stream_gives_every_item_in_order_from_another_process():
+    items = list(workers.stream(lambda: ((n, os.getpid()) for n in range(1234)), batch=100))
+    assert [n for n, _ in items] == list(range(1234))
+    assert {pid for _, pid in items} - {os.getpid()} == {items[0][1]} and items[0][1] != os.getpid()
+
+
+def test_a_producers_input_error_reaches_the_consumer_with_its_problems():
+    problem = InputProblem("A1", "sales_actual", "填报表!F5", "abc", "not_a_number")
+
+    def produce():
+        yield 1
+        raise InputError([problem])
+
+    stream = workers.stream(produce)
+    assert next(stream) == 1
+    with pytest.raises(InputError) as caught:
+        next(stream)
+    assert caught.value.problems == (problem,)
+
+
+def test_prefetched_and_plain_reading_give_the_same_rows_agents_and_problems(tmp_path):
+    broken = tmp_path / "broken.xlsx"
+    book = openpyxl.load_workbook(EXAMPLE_XLSX)
+    book.worksheets[0]["F5"] = "abc"
+    book.save(broken)
+    for path in (EXAMPLE_XLSX, broken):
+        assert list(readers.read(path, True).rows) == list(readers.read(path, False).rows)
+        assert _outcome(path, True) == _outcome(path, False)
+    assert isinstance(_outcome(EXAMPLE_XLSX, True), month.inputs.Parsed)
+    assert [problem.location for problem in _outcome(broken, True)] == ["填报表!F5"]
+
+
+def _outcome(path, prefetch):
+    """What validating ``path`` gives: the parsed sheet, or the problems found."""
+    try:
+        return month.validate(path, ruleset(), prefetch)
+    except InputError as error:
+        return error.problems
