@@ -16,6 +16,16 @@ teams) as an xlsx input, then times, each ``--runs`` times (median reported):
    ``pip install pandas``).
 
 It reports the peak resident memory of the real path and the machine's cores.
+
+4. the re-score: a first run, then the same month again after one agent's sales
+   changed, into the same output directory and ledger; it reports the second
+   run as a share of the first and how many scorecards it rewrote (the others
+   must keep bytes and mtime). ``--skip-rescore`` leaves it out.
+
+``--no-scorecards`` times only ``kpi score --no-scorecards --jobs J`` (results,
+payroll, team summary, ledger), the month-end of very large centres:
+
+    python bench/month_end.py --agents 100000 --no-scorecards --runs 1
 """
 
 from __future__ import annotations
@@ -87,6 +97,38 @@ def real_path(source: Path, work: Path, jobs: int, extra: tuple[str, ...] = ()) 
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"kpi score failed: {process.stderr.read().decode()}")
     return elapsed, usage.ru_maxrss // 1024
+
+
+def rescore(rows: list[list], work: Path, jobs: int) -> tuple[float, float, int, int]:
+    """(first run s, re-score s, scorecards rewritten, scorecards in all): the month scored, then
+    scored again into the same folder and ledger after agent 17's sales rose by 1,000."""
+    folder = Path(tempfile.mkdtemp(dir=work))
+    first, second = folder / "first.xlsx", folder / "second.xlsx"
+    write_input(first, rows)
+    changed = [list(row) for row in rows]
+    changed[17][5] += 1000
+    write_input(second, changed)
+    out, db = folder / "out", folder / "kpi.db"
+    first_s = _score(first, out, db, jobs)
+    before = _stats(out / "scorecards")
+    second_s = _score(second, out, db, jobs)
+    after = _stats(out / "scorecards")
+    return first_s, second_s, sum(after[name] != before.get(name) for name in after), len(after)
+
+
+def _score(source: Path, out: Path, db: Path, jobs: int) -> float:
+    command = [sys.executable, str(ROOT / "cli.py"), "score", str(source), "--period", "2026-09",
+               "--out", str(out), "--db", str(db), "--jobs", str(jobs)]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def _stats(folder: Path) -> dict[str, tuple]:
+    """Each file under ``folder``: (size, mtime in ns, sha256 of its bytes)."""
+    import hashlib
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).digest())
+            for p in folder.rglob("*.xlsx")}
 
 
 # ------------------------------------------------------------------ the floor
@@ -189,9 +231,21 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument("--skip-rescore", action="store_true")
+    parser.add_argument("--no-scorecards", action="store_true", help="time only kpi score --no-scorecards")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        report(Path(folder), args)
+        (no_scorecards if args.no_scorecards else report)(Path(folder), args)
+
+
+def no_scorecards(work: Path, args) -> None:
+    """The results, payroll, team summary and ledger of ``--agents`` agents, no scorecards."""
+    source = work / "month.xlsx"
+    write_input(source, synthetic_rows(args.agents))
+    print(f"machine: {os.cpu_count()} cores; {args.agents} agents; median of {args.runs} runs")
+    runs = [real_path(source, work, args.jobs, ("--no-scorecards",)) for _ in range(args.runs)]
+    print(f"kpi score --no-scorecards --jobs {args.jobs}: {statistics.median(s for s, _ in runs):.1f} s, "
+          f"peak RSS {max(m for _, m in runs)} MB")
 
 
 def report(work: Path, args) -> None:
@@ -215,6 +269,11 @@ def report(work: Path, args) -> None:
         lines.append(f"| pandas to_excel (openpyxl) | {pandas_s:.1f} s | {pandas_s / real_j:.2f} × real path (--jobs {args.jobs}) |")
     print("| run | median | ratio |\n|---|---|---|\n" + "\n".join(lines))
     print(f"peak RSS of the real path: {peak} MB")
+    if not args.skip_rescore:
+        again = [rescore(rows, work, args.jobs) for _ in range(args.runs)]
+        first_s, second_s = statistics.median(a[0] for a in again), statistics.median(a[1] for a in again)
+        print(f"re-score after one change (--jobs {args.jobs}): {second_s:.1f} s = {100 * second_s / first_s:.1f} % "
+              f"of the first run ({first_s:.1f} s); scorecards rewritten: {max(a[2] for a in again)} of {again[0][3]}")
 
 
 if __name__ == "__main__":

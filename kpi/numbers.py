@@ -8,6 +8,7 @@ Nothing here rounds: rounding happens once, in :mod:`kpi.pay`.
 from __future__ import annotations
 
 import decimal
+import functools
 from decimal import Decimal
 
 ZERO = Decimal(0)
@@ -27,8 +28,12 @@ def D(value: object) -> Decimal:
     raise TypeError(f"not a number: {value!r}")
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def plain(value: Decimal) -> str:
-    """Shortest exact text of ``value``, without exponent: 30, 7.5, 0.015."""
+    """Shortest exact text of ``value``, without exponent: 30, 7.5, 0.015.
+
+    It depends on the value alone (7.50 and 7.5 give the same text), so it is
+    remembered: a month writes the same points and weights many times over."""
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "") else text
 
