@@ -3,7 +3,8 @@
     python bench/month_end.py --agents 10000 [--jobs 2] [--runs 3] [--skip-pandas]
 
 Generates a deterministic synthetic month (valid inputs in every band, several
-teams) as an xlsx input, then times, each ``--runs`` times (median reported):
+teams) as an xlsx input, then times, in ``--runs`` rounds that each run every
+measurement once (so that all of them see the machine's drift alike; medians reported):
 
 1. the real path: ``kpi score`` on that file in a fresh process, fresh output
    directory and fresh ledger (read, validate, score, results.json, payroll,
@@ -15,12 +16,12 @@ teams) as an xlsx input, then times, each ``--runs`` times (median reported):
    per agent holding the same cells as a scorecard, without its formats (needs
    ``pip install pandas``).
 
-It reports the peak resident memory of the real path and the machine's cores.
+4. the re-score: the ``--jobs J`` run of 1., then the same month again after one
+   agent's sales changed, into the same output directory and ledger; it reports
+   the second run as a share of the first and how many scorecards it rewrote
+   (the others must keep bytes and mtime). ``--skip-rescore`` leaves it out.
 
-4. the re-score: a first run, then the same month again after one agent's sales
-   changed, into the same output directory and ledger; it reports the second
-   run as a share of the first and how many scorecards it rewrote (the others
-   must keep bytes and mtime). ``--skip-rescore`` leaves it out.
+It reports the peak resident memory of the real path and the machine's cores.
 
 ``--no-scorecards`` times only ``kpi score --no-scorecards --jobs J`` (results,
 payroll, team summary, ledger), the month-end of very large centres:
@@ -88,8 +89,13 @@ def write_input(path: Path, rows: list[list]) -> None:
 def real_path(source: Path, work: Path, jobs: int, extra: tuple[str, ...] = ()) -> tuple[float, int]:
     """(seconds, peak RSS in MB) of one ``kpi score`` in a fresh process with a fresh ledger."""
     out, db = Path(tempfile.mkdtemp(dir=work)), Path(tempfile.mkdtemp(dir=work)) / "kpi.db"
+    return kpi_score(source, out / "month", db, jobs, extra)
+
+
+def kpi_score(source: Path, out: Path, db: Path, jobs: int, extra: tuple[str, ...] = ()) -> tuple[float, int]:
+    """(seconds, peak RSS in MB of the largest process) of ``kpi score`` into ``out`` and ``db``."""
     command = [sys.executable, str(ROOT / "cli.py"), "score", str(source), "--period", "2026-09",
-               "--out", str(out / "month"), "--db", str(db), "--jobs", str(jobs), *extra]
+               "--out", str(out), "--db", str(db), "--jobs", str(jobs), *extra]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
@@ -99,29 +105,24 @@ def real_path(source: Path, work: Path, jobs: int, extra: tuple[str, ...] = ()) 
     return elapsed, usage.ru_maxrss // 1024
 
 
-def rescore(rows: list[list], work: Path, jobs: int) -> tuple[float, float, int, int]:
-    """(first run s, re-score s, scorecards rewritten, scorecards in all): the month scored, then
-    scored again into the same folder and ledger after agent 17's sales rose by 1,000."""
-    folder = Path(tempfile.mkdtemp(dir=work))
-    first, second = folder / "first.xlsx", folder / "second.xlsx"
-    write_input(first, rows)
+def changed_input(rows: list[list], work: Path) -> Path:
+    """The same month after agent 17's sales rose by 1,000."""
     changed = [list(row) for row in rows]
     changed[17][5] += 1000
-    write_input(second, changed)
+    write_input(work / "changed.xlsx", changed)
+    return work / "changed.xlsx"
+
+
+def rescore(source: Path, changed: Path, work: Path, jobs: int) -> tuple[tuple[float, int], float, int, int]:
+    """((first run s, MB), re-score s, scorecards rewritten, scorecards in all): ``source``
+    scored, then ``changed`` scored into the same folder and ledger."""
+    folder = Path(tempfile.mkdtemp(dir=work))
     out, db = folder / "out", folder / "kpi.db"
-    first_s = _score(first, out, db, jobs)
+    first = kpi_score(source, out, db, jobs)
     before = _stats(out / "scorecards")
-    second_s = _score(second, out, db, jobs)
+    second, _ = kpi_score(changed, out, db, jobs)
     after = _stats(out / "scorecards")
-    return first_s, second_s, sum(after[name] != before.get(name) for name in after), len(after)
-
-
-def _score(source: Path, out: Path, db: Path, jobs: int) -> float:
-    command = [sys.executable, str(ROOT / "cli.py"), "score", str(source), "--period", "2026-09",
-               "--out", str(out), "--db", str(db), "--jobs", str(jobs)]
-    started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    return first, second, sum(after[name] != before.get(name) for name in after), len(after)
 
 
 def _stats(folder: Path) -> dict[str, tuple]:
@@ -221,10 +222,6 @@ def pandas_alternative(count: int, work: Path, grid: list[list]) -> float:
     return time.perf_counter() - started
 
 
-def median_of(runs: int, measure) -> float:
-    return statistics.median(measure() for _ in range(runs))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--agents", type=int, default=10_000)
@@ -249,31 +246,44 @@ def no_scorecards(work: Path, args) -> None:
 
 
 def report(work: Path, args) -> None:
-    cores, n = os.cpu_count(), args.agents
-    source = work / "month.xlsx"
-    rows = synthetic_rows(n)
+    """Each round runs every measurement once, so that all of them see the machine's drift alike."""
+    n = args.agents
+    source, rows = work / "month.xlsx", synthetic_rows(n)
     write_input(source, rows)
-    print(f"machine: {cores} cores; {n} agents; median of {args.runs} runs")
-    single = [real_path(source, work, 1) for _ in range(args.runs)]
-    parallel = [real_path(source, work, args.jobs) for _ in range(args.runs)]
+    changed = changed_input(rows, work)
     calls, formats = record_scorecard()
-    floor_s = median_of(args.runs, lambda: floor(n, work, calls, formats))
-    real_1, real_j = statistics.median(s for s, _ in single), statistics.median(s for s, _ in parallel)
-    peak = max(m for _, m in single + parallel)
+    grid = cell_grid(calls)
+    print(f"machine: {os.cpu_count()} cores; {n} agents; median of {args.runs} rounds")
+    rounds = [_round(source, changed, work, args, calls, formats, grid) for _ in range(args.runs)]
+    median = {key: statistics.median(r[key] for r in rounds if key in r) for key in rounds[0] if key != "rss"}
+    real_1, real_j, floor_s = median["single"], median["parallel"], median["floor"]
     lines = [f"| real path, --jobs 1 | {real_1:.1f} s | {real_1 / floor_s:.2f} × floor |",
              f"| real path, --jobs {args.jobs} | {real_j:.1f} s | {real_j / floor_s:.2f} × floor |",
              f"| floor (xlsxwriter, in memory, no logic) | {floor_s:.1f} s | 1.00 |"]
-    if not args.skip_pandas:
-        grid = cell_grid(calls)
-        pandas_s = median_of(args.runs, lambda: pandas_alternative(n, work, grid))
-        lines.append(f"| pandas to_excel (openpyxl) | {pandas_s:.1f} s | {pandas_s / real_j:.2f} × real path (--jobs {args.jobs}) |")
+    if "pandas" in median:
+        lines.append(f"| pandas to_excel (openpyxl) | {median['pandas']:.1f} s | "
+                     f"{median['pandas'] / real_j:.2f} × real path (--jobs {args.jobs}) |")
     print("| run | median | ratio |\n|---|---|---|\n" + "\n".join(lines))
-    print(f"peak RSS of the real path: {peak} MB")
-    if not args.skip_rescore:
-        again = [rescore(rows, work, args.jobs) for _ in range(args.runs)]
-        first_s, second_s = statistics.median(a[0] for a in again), statistics.median(a[1] for a in again)
-        print(f"re-score after one change (--jobs {args.jobs}): {second_s:.1f} s = {100 * second_s / first_s:.1f} % "
-              f"of the first run ({first_s:.1f} s); scorecards rewritten: {max(a[2] for a in again)} of {again[0][3]}")
+    print(f"peak RSS of the real path: {max(r['rss'] for r in rounds)} MB")
+    if "again" in median:
+        print(f"re-score after one change (--jobs {args.jobs}): {median['again']:.1f} s = "
+              f"{100 * median['again'] / real_j:.1f} % of the first run ({real_j:.1f} s); "
+              f"scorecards rewritten: {max(r['rewritten'] for r in rounds)} of {n}")
+
+
+def _round(source: Path, changed: Path, work: Path, args, calls, formats, grid) -> dict:
+    """One of each measurement; the parallel first run doubles as the re-score's first run."""
+    single, single_rss = real_path(source, work, 1)
+    if args.skip_rescore:
+        (parallel, parallel_rss), measured = real_path(source, work, args.jobs), {}
+    else:
+        (parallel, parallel_rss), again, rewritten, _ = rescore(source, changed, work, args.jobs)
+        measured = {"again": again, "rewritten": rewritten}
+    measured.update(single=single, parallel=parallel, rss=max(single_rss, parallel_rss),
+                    floor=floor(args.agents, work, calls, formats))
+    if not args.skip_pandas:
+        measured["pandas"] = pandas_alternative(args.agents, work, grid)
+    return measured
 
 
 if __name__ == "__main__":
