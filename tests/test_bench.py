@@ -1,0 +1,23 @@
+"""The month-end benchmark still runs end to end (tiny month) and reports what the README quotes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "month_end.py"
+
+
+def test_the_benchmark_reports_ratios_memory_and_a_one_card_rescore(tmp_path):
+    done = subprocess.run([sys.executable, str(BENCH), "--agents", "40", "--runs", "1", "--jobs", "2",
+                           "--skip-pandas"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert re.search(r"^machine: \d+ cores; 40 agents", out, re.M)
+    assert re.search(r"^\| real path, --jobs 1 \| [\d.]+ s \| [\d.]+ × floor \|$", out, re.M)
+    assert re.search(r"^\| real path, --jobs 2 \| [\d.]+ s \| [\d.]+ × floor \|$", out, re.M)
+    assert re.search(r"^peak RSS of the real path: \d+ MB$", out, re.M)
+    assert re.search(r"^re-score after one change \(--jobs 2\): [\d.]+ s = [\d.]+ % of the first run .*"
+                     r"scorecards rewritten: 1 of 40$", out, re.M)
