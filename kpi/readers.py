@@ -127,7 +127,7 @@ def _is_xml_attack(error: BaseException | None) -> bool:
 def _read_xlsx(path: Path, prefetch: bool) -> Grid:
     book = _open_workbook(path, read_only=True, data_only=True)
     sheet = next((book[name] for name in INPUT_SHEETS if name in book.sheetnames), book.worksheets[0])
-    rows = workers.stream(lambda: _xlsx_rows(path, book, sheet)) if prefetch else _xlsx_rows(path, book, sheet)
+    rows = _rows_read_elsewhere(path, book, sheet) if prefetch else _xlsx_rows(path, book, sheet)
     return Grid(source=path.name, rows=rows, where=_locator(sheet.title),
                 formula=_formula_lookup(path, sheet.title), typed=True)
 
@@ -141,6 +141,14 @@ def _xlsx_rows(path: Path, book, sheet):
         raise
     except Exception as error:
         raise _damaged(path, error) from None
+    finally:
+        book.close()
+
+
+def _rows_read_elsewhere(path: Path, book, sheet):
+    """The rows, read by another process; this one's handle on the workbook closes at the end."""
+    try:
+        yield from workers.stream(lambda: _xlsx_rows(path, book, sheet))
     finally:
         book.close()
 

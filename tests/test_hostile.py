@@ -87,12 +87,12 @@ def test_encrypted_scorecards_open_with_the_right_password_only(tmp_path):
     assert result.exit_code == 0, result.output
     card = next((tmp_path / "enc" / "scorecards").rglob("KF1001-*.xlsx"))
     assert card.read_bytes()[:4] == b"\xd0\xcf\x11\xe0"
-    office = msoffcrypto.OfficeFile(open(card, "rb"))
+    office = msoffcrypto.OfficeFile(io.BytesIO(card.read_bytes()))
     office.load_key(password="pw-KF1001")
     plain = io.BytesIO()
     office.decrypt(plain)
     assert openpyxl.load_workbook(plain).defined_names["kpi_period"].value == '"2026-09"'
-    wrong = msoffcrypto.OfficeFile(open(card, "rb"))
+    wrong = msoffcrypto.OfficeFile(io.BytesIO(card.read_bytes()))
     wrong.load_key(password="pw-KF1002")
     with pytest.raises(msoffcrypto.exceptions.InvalidKeyError):
         wrong.decrypt(io.BytesIO())
