@@ -32,6 +32,7 @@ payroll, team summary, ledger), the month-end of very large centres:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import random
 import statistics
@@ -113,23 +114,22 @@ def changed_input(rows: list[list], work: Path) -> Path:
     return work / "changed.xlsx"
 
 
-def rescore(source: Path, changed: Path, work: Path, jobs: int) -> tuple[tuple[float, int], float, int, int]:
-    """((first run s, MB), re-score s, scorecards rewritten, scorecards in all): ``source``
-    scored, then ``changed`` scored into the same folder and ledger."""
+def rescore(source: Path, changed: Path, work: Path, jobs: int) -> tuple[tuple[float, int], float, int]:
+    """((first run s, MB), re-score s, scorecards rewritten): ``source`` scored, then
+    ``changed`` scored into the same folder and ledger."""
     folder = Path(tempfile.mkdtemp(dir=work))
     out, db = folder / "out", folder / "kpi.db"
     first = kpi_score(source, out, db, jobs)
     before = _stats(out / "scorecards")
     second, _ = kpi_score(changed, out, db, jobs)
     after = _stats(out / "scorecards")
-    return first, second, sum(after[name] != before.get(name) for name in after), len(after)
+    return first, second, sum(after[name] != before.get(name) for name in after)
 
 
 def _stats(folder: Path) -> dict[str, tuple]:
     """Each file under ``folder``: (size, mtime in ns, sha256 of its bytes)."""
-    import hashlib
-    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).digest())
-            for p in folder.rglob("*.xlsx")}
+    return {str(p.relative_to(folder)): (info.st_size, info.st_mtime_ns, hashlib.sha256(p.read_bytes()).digest())
+            for p in folder.rglob("*.xlsx") for info in (p.stat(),)}
 
 
 # ------------------------------------------------------------------ the floor
@@ -277,7 +277,7 @@ def _round(source: Path, changed: Path, work: Path, args, calls, formats, grid) 
     if args.skip_rescore:
         (parallel, parallel_rss), measured = real_path(source, work, args.jobs), {}
     else:
-        (parallel, parallel_rss), again, rewritten, _ = rescore(source, changed, work, args.jobs)
+        (parallel, parallel_rss), again, rewritten = rescore(source, changed, work, args.jobs)
         measured = {"again": again, "rewritten": rewritten}
     measured.update(single=single, parallel=parallel, rss=max(single_rss, parallel_rss),
                     floor=floor(args.agents, work, calls, formats))

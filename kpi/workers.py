@@ -96,13 +96,12 @@ def _produce(produce: Callable[[], Iterable[Any]], connection, batch: int) -> No
             if len(items) >= batch:
                 connection.send(("items", items))
                 items = []
-        connection.send(("items", items))
-        connection.send(("end", None))
+        ending: tuple = ("end", None)
     except Exception as error:
+        ending = ("error", error)
+    with connection:
         connection.send(("items", items))
-        connection.send(("error", error))
-    finally:
-        connection.close()
+        connection.send(ending)
 
 
 def _call(index: int) -> tuple[int, Any]:
