@@ -78,7 +78,7 @@ def check_package(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):  # the last: a zip version it cannot read
         raise _unreadable(path, "not_xlsx") from None
     if sum(m.file_size for m in members) > MAX_UNPACKED or any(
             m.file_size > RATIO_FROM and m.file_size > MAX_RATIO * max(m.compress_size, 1) for m in members):

@@ -116,6 +116,16 @@ def test_unreadable_files_are_one_clear_problem(tmp_path, name, content, code):
     assert code in {p.code for p in problems_of(path)}
 
 
+def test_a_zip_of_a_version_python_cannot_read_is_not_a_workbook(tmp_path):
+    """zipfile raises NotImplementedError (not BadZipFile) for 'version needed to extract' 6.4."""
+    path = write_xlsx(tmp_path / "new-zip.xlsx", example_rows())
+    blob = bytearray(path.read_bytes())
+    directory = blob.index(b"PK\x01\x02")
+    blob[directory + 6] = 64
+    path.write_bytes(bytes(blob))
+    assert [p.code for p in problems_of(path)] == ["not_xlsx"]
+
+
 def test_a_missing_file_is_a_problem(tmp_path):
     assert [p.code for p in problems_of(tmp_path / "nowhere.csv")] == ["not_found"]
 
