@@ -153,13 +153,13 @@ class _Recorder:
 
 def record_scorecard() -> tuple[list, list]:
     """The workbook and worksheet calls of one real kpi scorecard, and its formats."""
-    from kpi import calendar, config, month
+    from kpi import calendar, config, month, scoring
     from kpi.writers import scorecard
     ruleset = config.load(None, "2026-09")
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "one.xlsx"
         write_input(source, synthetic_rows(40))
-        result = month.score(source, ruleset, Path(folder) / "out", "zh", scorecards=False).results[7]
+        result = scoring.score_month(ruleset, month.validate(source, ruleset).agents)[7]
         log: list = []
         original = xlsxwriter.Workbook
 

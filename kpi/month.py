@@ -1,7 +1,8 @@
 """Scoring a month end to end: read, validate, score, write (the one call the CLI makes).
 
-The pipeline is visible: config → reader → ``inputs.parse`` → ``scoring`` →
-``table`` → writers. Any input problem stops it before a file is written.
+The pipeline is visible: config → reader → ``inputs.parse`` → team contexts →
+chunks of agents (``scoring``, scorecards, results.json lines, ``table`` rows) →
+the summary files from those rows. Any input problem stops it before a file is written.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from kpi.writers import packaging, payroll, results_json, safe, team_summary, te
 
 
 class MonthReport(NamedTuple):
-    """What a scoring run produced: the rules, timeline, results, payroll rows and where they went."""
+    """What a scoring run produced: the rules, timeline, payroll rows (which also hold each
+    agent's points and band) and where they went."""
 
     ruleset: rules.Ruleset
     timeline: calendar.Timeline
-    results: tuple[scoring.AgentResult, ...]
     rows: list[table.Row]
     out_dir: Path
     notices: tuple = ()
@@ -63,21 +64,22 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     if ledger is not None:
         review.require_open(ledger, period)
         agents = review.fill_from_ledger(ledger, period, agents, "sales_last_month", "sales_actual")
-    results = scoring.score_month(ruleset, agents)
-    report = MonthReport(ruleset, calendar.for_rules(ruleset), results, table.payroll(results, lang),
+    report = MonthReport(ruleset, calendar.for_rules(ruleset), [],
                          Path(out_dir) if out_dir else Path("kpi-out") / period, tuple(parsed.notices))
     input_info = {"file": input_path.name, "sha256": hashlib.sha256(input_path.read_bytes()).hexdigest()}
-    job = _Job(report, lang, input_info, jobs, scorecards, progress or (lambda done, total: None), passwords)
+    job = _Job(report, lang, input_info, jobs, scorecards, progress or (lambda done, total: None), passwords,
+               tuple(agents), scoring.contexts(ruleset, agents))
     if ledger is None:
         with staged(report.out_dir) as staging:
-            write_all(staging, job)
-        return report
+            rows, _ = write_all(staging, job)
+        return report._replace(rows=rows)
     return _score_into_ledger(ledger, job)
 
 
 class _Job(NamedTuple):
-    """One scoring run's settings, passed to the writers; ``previous``: agent id → the
-    scorecard of the last revision (``cards.Previous``), to keep the unchanged ones."""
+    """One scoring run: the agents and their teams, the settings passed to the writers;
+    ``previous``: agent id → the scorecard of the last revision (``cards.Previous``), to
+    keep the unchanged ones."""
 
     report: MonthReport
     lang: str
@@ -85,7 +87,9 @@ class _Job(NamedTuple):
     jobs: int
     scorecards: bool
     progress: Callable[[int, int], None]
-    passwords: dict[str, str] | None = None
+    passwords: dict[str, str] | None
+    agents: tuple[inputs.AgentInput, ...]
+    teams: dict
     previous: dict = {}
 
     def plan(self, results) -> list[cards.Card]:
@@ -121,19 +125,20 @@ def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
             fingerprints.extend(chunk.fingerprints)
 
         with staged(job.report.out_dir) as staging:
-            kept = write_all(staging, job, _Store(started.id, started.previous_id, add))
+            rows, kept = write_all(staging, job, _Store(started.id, started.previous_id, add))
         changed = review.finish(ledger, db, period, started, fingerprints, job.input_info)
-    return job.report._replace(cleared=tuple(changed), kept=kept)
+    return job.report._replace(rows=rows, cleared=tuple(changed), kept=kept)
 
 
 CHUNK = 200  # agents per task at most: small enough to share the work evenly and show progress
 
 
 class _Chunk(NamedTuple):
-    """What a chunk of agents gave: results.json lines, ledger rows (new, and copied for agents
-    whose scorecard was kept), each agent's fingerprint, scorecards put and kept."""
+    """What a chunk of agents gave: results.json lines, payroll rows, ledger rows (new, and
+    copied for agents whose scorecard was kept), each agent's fingerprint, scorecards put and kept."""
 
     lines: list[str]
+    payroll: list[table.Row]
     rows: list[tuple]
     copies: list[tuple]
     fingerprints: list[tuple[str, str]]
@@ -141,28 +146,29 @@ class _Chunk(NamedTuple):
     kept: int
 
 
-def write_all(folder: Path, job: _Job, store: _Store | None = None) -> int:
+def write_all(folder: Path, job: _Job, store: _Store | None = None) -> tuple[list[table.Row], int]:
     """Every output file of a month into ``folder``, and with ``store`` every ledger row;
-    returns how many scorecards were kept.
+    returns the payroll rows and how many scorecards were kept.
 
-    The summary files and each chunk of agents (scorecards, explanations, JSON,
-    ledger rows) are tasks for :mod:`kpi.workers`; here the chunks' lines are
-    written to results.json and their rows stored, in agent order, as they come.
+    First the chunks of agents, tasks for :mod:`kpi.workers`: each scores its agents and
+    writes their scorecards, results.json lines, explanations and ledger rows; here the
+    lines are written and the rows stored, in agent order, as they come. A result lives
+    only as long as its chunk: what outlives it is its payroll row, from which the
+    summary files are then written (again as tasks). Memory stays flat however many agents.
     """
-    count = len(job.report.results)
-    files = _file_tasks(folder, job)
+    count = len(job.agents)
     size = max(1, min(CHUNK, -(-count // (job.jobs * 8))))
     earlier = _earlier_lines(job) if store is not None else None
     chunks = [functools.partial(_chunk, folder, job, store, earlier, start, min(start + size, count))
               for start in range(0, count, size)]
-    finished = workers.run(files + chunks, job.jobs)
-    ordered = workers.in_order((index - len(files), value) for index, value in finished if index >= len(files))
+    rows: list[table.Row] = []
     done = [0, 0]
 
     def lines():
-        for chunk in ordered:
+        for chunk in workers.in_order(workers.run(chunks, job.jobs)):
             if store is not None:
                 store.add(chunk)
+            rows.extend(chunk.payroll)
             done[1] += chunk.kept
             if chunk.cards:
                 done[0] += chunk.cards
@@ -171,32 +177,36 @@ def write_all(folder: Path, job: _Job, store: _Store | None = None) -> int:
 
     head = results_json.head(job.report.ruleset, job.lang, job.input_info, job.report.revision)
     results_json.write(folder / "results.json", head, lines())
-    return done[1]
+    rows = table.ordered(rows)
+    for _ in workers.run(_file_tasks(folder, job, rows), job.jobs):
+        pass
+    return rows, done[1]
 
 
-def _file_tasks(folder: Path, job: _Job) -> list[workers.Task]:
+def _file_tasks(folder: Path, job: _Job, rows: list[table.Row]) -> list[workers.Task]:
     """The month's files other than results.json and the scorecards, each a task."""
     report, lang = job.report, job.lang
     ruleset, period = report.ruleset, report.ruleset.period
-    tasks = [functools.partial(team_summary.write, folder / f"team-summary-{period}.xlsx", report.results, ruleset, lang),
-             functools.partial(payroll.write_xlsx, folder / f"payroll-{period}.xlsx", report.rows, ruleset,
+    tasks = [functools.partial(team_summary.write, folder / f"team-summary-{period}.xlsx", rows, ruleset, lang),
+             functools.partial(payroll.write_xlsx, folder / f"payroll-{period}.xlsx", rows, ruleset,
                                report.timeline, lang),
-             functools.partial(payroll.write_csv, folder / f"payroll-{period}.csv", report.rows, lang)]
+             functools.partial(payroll.write_csv, folder / f"payroll-{period}.csv", rows, lang)]
     if job.passwords:
         tasks.append(functools.partial(write_passwords, folder / "hr-only" / f"passwords-{period}.csv",
-                                       report.results, job.passwords, lang))
+                                       rows, job.passwords, lang))
     return tasks
 
 
 def _chunk(folder: Path, job: _Job, store: _Store | None, earlier: results_json.Earlier | None,
            start: int, stop: int) -> _Chunk:
-    """Agents ``start:stop``: scorecards, results.json lines and, with a ``store``, ledger rows.
+    """Agents ``start:stop``: scored, then scorecards, results.json lines, payroll rows and,
+    with a ``store``, ledger rows.
 
     An agent whose scorecard is kept has not changed since the last revision: its
     results.json line (from ``earlier``) and ledger row are taken over, not rendered again.
     """
     report, lang = job.report, job.lang
-    results = report.results[start:stop]
+    results = scoring.score_agents(report.ruleset, job.agents[start:stop], job.teams)
     explainers = {code: explain.Explainer(report.ruleset, code) for code in (review.LANGS if store else (lang,))}
     mine, parts = job.plan(results), packaging.Parts()
     cards.make_folders(mine, folder)
@@ -204,7 +214,8 @@ def _chunk(folder: Path, job: _Job, store: _Store | None, earlier: results_json.
                                                         explainers[lang], parts)) for card in mine}
     kept = {card.result.agent.agent_id for card in mine if card.reuse and store and store.previous_id}
     taken = earlier.lines(kept) if earlier is not None else {}
-    out = _Chunk([], [], [], [], len(mine), sum(card.reuse for card in mine))
+    out = _Chunk([], [table.row(result, lang) for result in results], [], [], [], len(mine),
+                 sum(card.reuse for card in mine))
     for result in results:
         agent_id = result.agent.agent_id
         texts = {} if agent_id in kept else {code: {record.item_id: explainer.item(record) for record in result.items}
@@ -296,13 +307,12 @@ def read_passwords(path: str | Path, ruleset: rules.Ruleset) -> dict[str, str]:
     return {agent.agent_id: agent.values["password"] for agent in validate(Path(path), subset).agents}
 
 
-def write_passwords(path: Path, results, passwords: dict[str, str], lang: str) -> None:
+def write_passwords(path: Path, rows: list[table.Row], passwords: dict[str, str], lang: str) -> None:
     """The HR-only list of scorecard passwords, readable by its owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     with open(handle, "w", encoding="utf-8-sig", newline="") as stream:
         writer = csv.writer(stream)
         writer.writerow([i18n.text("col_agent_id", lang), i18n.text("col_name", lang), i18n.text("col_password", lang)])
-        for result in results:
-            agent = result.agent
-            writer.writerow([safe.csv_cell(agent.agent_id), safe.csv_cell(agent.name), passwords.get(agent.agent_id, "")])
+        for row in rows:
+            writer.writerow([safe.csv_cell(row.agent_id), safe.csv_cell(row.name), passwords.get(row.agent_id, "")])

@@ -38,6 +38,15 @@ def plain(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
+_SHARED: dict[str, Decimal] = {}
+
+
+def shared(value: Decimal) -> Decimal:
+    """One instance per distinct ``value`` as written (5 and 5.0 stay apart): a month's
+    points take a handful of values, kept once instead of once per agent and item."""
+    return _SHARED.setdefault(str(value), value) if len(_SHARED) < 1 << 14 else value
+
+
 def json_number(value: Decimal) -> int | float:
     """A JSON number for points and multipliers (halves and tenths are exact)."""
     if value == value.to_integral_value():

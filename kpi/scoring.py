@@ -128,7 +128,17 @@ def team_fields(ruleset: rules.Ruleset) -> tuple[str, ...]:
                  if item.kind == "tiered" and item.measure.kind == "team_share")
 
 
+def contexts(ruleset: rules.Ruleset, agents: Sequence[AgentInput]) -> dict[str, TeamContext]:
+    """Team name → the context its agents are scored in (size, totals the rules need)."""
+    return teams(agents, team_fields(ruleset))
+
+
+def score_agents(ruleset: rules.Ruleset, agents: Sequence[AgentInput],
+                 team_contexts: dict[str, TeamContext]) -> tuple[AgentResult, ...]:
+    """Score ``agents`` (some or all of a month) in the month's ``team_contexts``."""
+    return tuple(score_agent(ruleset, agent, team_contexts[agent.team]) for agent in agents)
+
+
 def score_month(ruleset: rules.Ruleset, agents: Sequence[AgentInput]) -> tuple[AgentResult, ...]:
     """Score every agent of a month; team context comes from the same input."""
-    contexts = teams(agents, team_fields(ruleset))
-    return tuple(score_agent(ruleset, agent, contexts[agent.team]) for agent in agents)
+    return score_agents(ruleset, agents, contexts(ruleset, agents))

@@ -45,7 +45,10 @@ SUMMED = ("base_pay", "performance_pay", "pay")
 
 
 class Row(NamedTuple):
-    """One agent's payroll line; text cells already in the chosen language."""
+    """One agent's payroll line; text cells already in the chosen language.
+
+    ``points``, ``lost`` (per item, in the rules' order) and ``band_index`` are not
+    payroll columns: the team summary and the terminal render them from the same rows."""
 
     agent_id: str
     name: str
@@ -61,18 +64,30 @@ class Row(NamedTuple):
     status: str = ""
     next_level: str = ""
     flag: str = ""
+    points: tuple[Decimal, ...] = ()
+    lost: tuple[Decimal, ...] = ()
+    band_index: int | None = None
 
 
 def payroll(results: Sequence[AgentResult], lang: str) -> list[Row]:
     """Payroll rows, sorted by team then agent id, as HR reads them."""
-    ordered = sorted(results, key=lambda r: (r.agent.team, r.agent.agent_id))
-    return [_row(result, lang) for result in ordered]
+    return ordered([row(result, lang) for result in results])
 
 
-def _row(result: AgentResult, lang: str) -> Row:
+def ordered(rows: Sequence[Row]) -> list[Row]:
+    """``rows`` sorted by team then agent id."""
+    return sorted(rows, key=lambda r: (r.team, r.agent_id))
+
+
+def row(result: AgentResult, lang: str) -> Row:
+    """The row of one result. It outlives the result (a month's rows are kept, its results
+    are not), so its points are the shared instances of :func:`numbers.shared`."""
     agent, pay = result.agent, result.pay
+    points = tuple(numbers.shared(item.points) for item in result.items)
+    lost = tuple(numbers.shared(item.lost) for item in result.items)
     return Row(agent.agent_id, agent.name, agent.team, agent.level, result.total, pay.band_label(lang),
-               pay.multiplier, pay.base_pay, pay.performance_pay, pay.total_pay, pay.level_change(lang))
+               pay.multiplier, pay.base_pay, pay.performance_pay, pay.total_pay, pay.level_change(lang),
+               points=points, lost=lost, band_index=pay.band)
 
 
 def totals(rows: Sequence[Row]) -> dict[str, Decimal]:

@@ -22,14 +22,14 @@ def pad(text: str, width: int) -> str:
 
 def summary(report: MonthReport, lang: str) -> list[str]:
     """Agents per band (highest first), total payroll, rules version, output folder."""
-    ruleset, results = report.ruleset, report.results
-    counts = Counter(result.pay.band for result in results)
+    ruleset, rows = report.ruleset, report.rows
+    counts = Counter(row.band_index for row in rows)
     lines = notices(report.notices, ruleset, lang)
-    lines.append(i18n.text("summary_title", lang, period=ruleset.period, count=len(results)))
+    lines.append(i18n.text("summary_title", lang, period=ruleset.period, count=len(rows)))
     for index in reversed(range(len(ruleset.pay.bands))):
         band = ruleset.pay.bands[index]
         lines.append(i18n.text("summary_band", lang, band=pad(band.label(lang), 18), count=counts.get(index, 0)))
-    total = sum((result.pay.total_pay for result in results), numbers.ZERO)
+    total = sum((row.pay for row in rows), numbers.ZERO)
     version = ruleset.version
     lines.append(i18n.text("summary_payroll", lang, total=numbers.grouped(total)))
     lines.append(i18n.text("summary_rules", lang, weights=version.weights_effective,
@@ -185,7 +185,7 @@ def recorded(report: MonthReport, db_path, lang: str) -> list[str]:
     """The ledger lines after scoring: the revision, and whose answers were cleared."""
     lines = [i18n.text("score_recorded", lang, period=report.ruleset.period, revision=report.revision, db=db_path)]
     if report.kept:
-        lines.append(i18n.text("summary_kept", lang, written=len(report.results) - report.kept, kept=report.kept))
+        lines.append(i18n.text("summary_kept", lang, written=len(report.rows) - report.kept, kept=report.kept))
     if report.cleared:
         lines.append(i18n.text("score_cleared", lang, agents=", ".join(report.cleared)))
     return lines

@@ -30,6 +30,12 @@ def ruleset(period: str = "2026-09", config_dir=None) -> rules.Ruleset:
     return config.load(config_dir, period)
 
 
+def results_of(path: Path, ruleset_: rules.Ruleset) -> tuple:
+    """The month in ``path`` scored by the core alone, to compare with what was written."""
+    from kpi import month, scoring
+    return scoring.score_month(ruleset_, month.validate(Path(path), ruleset_).agents)
+
+
 def agent(fields: dict[str, str], ruleset_: rules.Ruleset, **identity) -> AgentInput:
     """An AgentInput from text values (empty text = empty cell)."""
     merged = {**fields, **identity}

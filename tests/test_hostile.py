@@ -34,7 +34,7 @@ def test_formula_looking_names_stay_text_in_every_output(tmp_path):
     with open(out / "payroll-2026-09.csv", encoding="utf-8-sig", newline="") as handle:
         cells = {row[1] for row in csv.reader(handle)}
     assert {"'" + nasty for nasty in NASTY} <= cells
-    assert len(report.results) == 25
+    assert len(report.rows) == 25
 
 
 def _rewrite_part(source, target, part, transform):

@@ -18,7 +18,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from helpers import EXAMPLE_XLSX, ruleset
+from helpers import EXAMPLE_XLSX, results_of, ruleset
 from kpi import month
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
@@ -30,6 +30,11 @@ RECALC_ALWAYS = """<?xml version="1.0" encoding="UTF-8"?>
 <item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
 </oor:items>
 """
+
+
+@pytest.fixture(scope="module")
+def results():
+    return results_of(EXAMPLE_XLSX, ruleset())
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +81,9 @@ def test_payroll_recalculated_by_libreoffice_equals_kpi(scored, tmp_path):
     assert exact(total[7]) == sum(r.base_pay for r in report.rows)
 
 
-def test_scorecard_recalculated_by_libreoffice_equals_kpi(scored, tmp_path):
+def test_scorecard_recalculated_by_libreoffice_equals_kpi(scored, results, tmp_path):
     report, out = scored
-    for result in report.results[::6]:
+    for result in results[::6]:
         path = out / "scorecards" / result.agent.team / f"{result.agent.agent_id}-{result.agent.name}.xlsx"
         broken = with_wrong_cached_values(path, tmp_path / f"{result.agent.agent_id}.xlsx")
         book = openpyxl.load_workbook(convert(broken, "xlsx", tmp_path), data_only=True)
@@ -89,9 +94,9 @@ def test_scorecard_recalculated_by_libreoffice_equals_kpi(scored, tmp_path):
         assert exact(value["kpi_pay"]) == result.pay.total_pay
 
 
-def test_a_scorecard_prints_on_one_a4_page(scored, tmp_path):
+def test_a_scorecard_prints_on_one_a4_page(scored, results, tmp_path):
     report, out = scored
-    result = report.results[9]
+    result = results[9]
     path = out / "scorecards" / result.agent.team / f"{result.agent.agent_id}-{result.agent.name}.xlsx"
     pdf = convert(path, "pdf", tmp_path).read_bytes()
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1

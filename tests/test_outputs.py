@@ -11,12 +11,17 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from helpers import EXAMPLE_XLSX, ruleset
+from helpers import EXAMPLE_XLSX, results_of, ruleset
 from kpi import month
 
 ITEMS = {"sales_completion", "sales_growth", "conversion", "featured_item", "refund_rate", "inquiries", "disputes",
          "personal_share", "response_time", "service_quality", "sales_skill", "product_exam", "operation_exam",
          "work_summary"}
+
+
+@pytest.fixture(scope="module")
+def results():
+    return results_of(EXAMPLE_XLSX, ruleset())
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +56,14 @@ def test_json_explanations_render_the_records(scored):
     assert f"得 {record['points']} 分" in first["explain"]["sales_completion"]
 
 
-def test_payroll_rows_and_totals_match_results(scored):
+def test_payroll_rows_and_totals_match_results(scored, results):
     report, out = scored
     sheet = openpyxl.load_workbook(out / "payroll-2026-09.xlsx", data_only=True).active
     rows = list(sheet.iter_rows(min_row=4, values_only=True))
     agents, total_row = rows[:-1], rows[-1]
     assert len(agents) == 25
     pays = {r[0]: Decimal(str(r[9])).quantize(Decimal("0.01")) for r in agents}
-    assert pays == {r.agent.agent_id: r.pay.total_pay for r in report.results}
+    assert pays == {r.agent.agent_id: r.pay.total_pay for r in results}
     assert total_row[0] == "合计"
     assert Decimal(str(total_row[9])).quantize(Decimal("0.01")) == sum(pays.values())
     assert sheet.cell(3, 10).value == "应发工资"
@@ -72,21 +77,21 @@ def test_payroll_csv_renders_the_same_rows(scored):
     assert [r[9] for r in rows[1:-1]] == [f"{row.pay:.2f}" for row in report.rows]
 
 
-def test_one_scorecard_per_agent_under_its_team(scored):
+def test_one_scorecard_per_agent_under_its_team(scored, results):
     report, out = scored
-    for result in report.results:
+    for result in results:
         path = out / "scorecards" / result.agent.team / f"{result.agent.agent_id}-{result.agent.name}.xlsx"
         assert path.is_file()
 
 
-def test_a_scorecard_holds_no_other_agents_data(scored):
+def test_a_scorecard_holds_no_other_agents_data(scored, results):
     report, out = scored
-    subject = report.results[3]
+    subject = results[3]
     path = out / "scorecards" / subject.agent.team / f"{subject.agent.agent_id}-{subject.agent.name}.xlsx"
     with zipfile.ZipFile(path) as archive:
         text = "".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
     assert subject.agent.agent_id in text and subject.agent.name in text
-    for other in report.results:
+    for other in results:
         if other is subject:
             continue
         assert other.agent.agent_id not in text, other.agent.agent_id
@@ -95,9 +100,9 @@ def test_a_scorecard_holds_no_other_agents_data(scored):
         assert f"{sales:,.2f}" not in text and repr(float(sales)) not in text, other.agent.agent_id
 
 
-def test_scorecard_shows_every_item_points_and_pay(scored):
+def test_scorecard_shows_every_item_points_and_pay(scored, results):
     report, out = scored
-    result = report.results[9]
+    result = results[9]
     path = out / "scorecards" / result.agent.team / f"{result.agent.agent_id}-{result.agent.name}.xlsx"
     cells = [row for row in openpyxl.load_workbook(path, data_only=True).active.iter_rows(values_only=True)]
     by_label = {row[0]: row for row in cells if row[0]}
@@ -121,7 +126,7 @@ def test_same_input_gives_identical_files(tmp_path):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 
-def test_team_summary_has_a_sheet_per_team_band_colours_and_charts(scored):
+def test_team_summary_has_a_sheet_per_team_band_colours_and_charts(scored, results):
     report, out = scored
     path = out / "team-summary-2026-09.xlsx"
     book = openpyxl.load_workbook(path)
@@ -129,7 +134,7 @@ def test_team_summary_has_a_sheet_per_team_band_colours_and_charts(scored):
     sheet = book["售前一组"]
     headers = [c.value for c in sheet[2]]
     assert headers[:4] == ["工号", "姓名", "级别", "销售额完成率"] and headers[-3:] == ["总分", "得分档", "应发工资"]
-    members = [r for r in report.results if r.agent.team == "售前一组"]
+    members = [r for r in results if r.agent.team == "售前一组"]
     assert [row[0] for row in sheet.iter_rows(min_row=3, max_row=2 + len(members), values_only=True)] == \
         sorted(r.agent.agent_id for r in members)
     formulas = [rule.formula[0] for rng in sheet.conditional_formatting for rule in rng.rules]
@@ -140,20 +145,37 @@ def test_team_summary_has_a_sheet_per_team_band_colours_and_charts(scored):
     assert len(charts) == 6
 
 
-def test_team_summary_points_lost_per_item(scored):
+def test_team_summary_points_lost_per_item(scored, results):
     report, out = scored
     sheet = openpyxl.load_workbook(out / "team-summary-2026-09.xlsx")["售前二组"]
     cells = {(c.row, c.column): c.value for row in sheet.iter_rows() for c in row if c.value is not None}
     header = next(pos for pos, v in cells.items() if v == "各项目失分合计")
     lost = {cells[(r, header[1])]: cells[(r, header[1] + 3)] for r in range(header[0] + 1, header[0] + 15)}
-    members = [r for r in report.results if r.agent.team == "售前二组"]
+    members = [r for r in results if r.agent.team == "售前二组"]
     expected = sum((r.items[2].lost for r in members), Decimal(0))
     assert Decimal(str(lost["转化率"])) == expected and expected > 0
 
 
-def test_scorecards_are_protected_outside_the_confirmation_block_and_print_with_a_footer(scored):
+def test_team_summary_streamed_row_by_row_keeps_layout_and_helper_tables(scored, results):
+    """The summary is written with constant memory (rows strictly in order): the header row's
+    height, set before the rows, and the three helper tables side by side must all be there."""
     report, out = scored
-    result = report.results[2]
+    sheet = openpyxl.load_workbook(out / "team-summary-2026-09.xlsx")["售前一组"]
+    assert sheet.row_dimensions[2].height == 48 and sheet.freeze_panes == "C3"
+    cells = {(c.row, c.column): c.value for row in sheet.iter_rows() for c in row if c.value is not None}
+    top = next(pos for pos, v in cells.items() if v == "总分分布(人数)")
+    assert cells[(top[0], 6)] == "各得分档人数" and cells[(top[0], 11)] == "各项目失分合计"
+    histogram = [cells.get((r, 4), 0) for r in range(top[0] + 1, top[0] + 12)]
+    per_band = {cells[(r, 6)]: cells[(r, 9)] for r in range(top[0] + 1, top[0] + 7)}
+    members = [r for r in results if r.agent.team == "售前一组"]
+    assert sum(histogram) == len(members) == sum(per_band.values())
+    labels = {index: band.label("zh") for index, band in enumerate(report.ruleset.pay.bands)}
+    assert per_band == {label: sum(r.pay.band == index for r in members) for index, label in labels.items()}
+
+
+def test_scorecards_are_protected_outside_the_confirmation_block_and_print_with_a_footer(scored, results):
+    report, out = scored
+    result = results[2]
     path = out / "scorecards" / result.agent.team / f"{result.agent.agent_id}-{result.agent.name}.xlsx"
     book = openpyxl.load_workbook(path)
     sheet = book.active
@@ -175,17 +197,41 @@ def test_payroll_and_summary_print_fitted_to_width_with_repeated_headers(scored)
         assert sheet.print_title_rows == header_rows
 
 
-def test_reused_package_parts_give_the_bytes_xlsxwriter_writes(scored, tmp_path):
+def test_kpi_formulas_skip_xlsxwriter_rewrites_and_give_the_same_bytes(scored, results, tmp_path, monkeypatch):
+    """kpi's worksheet prepares its own formulas itself (kpi.writers.workbook.Worksheet); the
+    payroll and a scorecard must be the bytes xlsxwriter's own worksheet writes."""
+    import xlsxwriter.worksheet
+
+    from kpi import calendar, table
+    from kpi.writers import payroll, scorecard
+    from kpi.writers import workbook as xlsx
+    report, _ = scored
+    rules_, line, rows = report.ruleset, calendar.for_rules(report.ruleset), table.payroll(results, "zh")
+
+    def write(folder):
+        folder.mkdir()
+        payroll.write_xlsx(folder / "payroll.xlsx", rows, rules_, line, "zh")
+        scorecard.write(folder / "card.xlsx", results[4], rules_, line, "zh", 1)
+        return [(folder / name).read_bytes() for name in ("payroll.xlsx", "card.xlsx")]
+
+    ours = write(tmp_path / "ours")
+    monkeypatch.setattr(xlsx, "Worksheet", xlsxwriter.worksheet.Worksheet)
+    assert write(tmp_path / "xlsxwriter") == ours
+    assert xlsx._plain("=ROUND(ROUND(H4+I4*G4,6),2)") and xlsx._plain("=AND($R3>=50,$R3<60)")
+    assert not xlsx._plain("=FILTER(A1:A9,B1:B9)") and not xlsx._plain('=SUM(A1)&"x"') and not xlsx._plain("{=SUM(A1)}")
+
+
+def test_reused_package_parts_give_the_bytes_xlsxwriter_writes(scored, results, tmp_path):
     """Scorecards share rendered styles, theme and properties (kpi.writers.packaging); each must
     still be byte for byte the file xlsxwriter writes alone, whatever formats the agent's card uses."""
     from kpi import calendar, explain
     from kpi.writers import packaging, scorecard
     report, out = scored
     rules_, line = report.ruleset, calendar.for_rules(report.ruleset)
-    no_loss = report.results[0]._replace(items=tuple(i._replace(points=i.weight) for i in report.results[0].items))
+    no_loss = results[0]._replace(items=tuple(i._replace(points=i.weight) for i in results[0].items))
     for lang in ("zh", "en"):
         parts, explainer = packaging.Parts(), explain.Explainer(rules_, lang)
-        for index, result in enumerate((*report.results, no_loss)):
+        for index, result in enumerate((*results, no_loss)):
             alone, shared = tmp_path / f"alone-{lang}-{index}.xlsx", tmp_path / f"shared-{lang}-{index}.xlsx"
             scorecard.write(alone, result, rules_, line, lang, 3)
             scorecard.write(shared, result, rules_, line, lang, 3, explainer, parts)

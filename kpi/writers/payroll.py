@@ -25,7 +25,7 @@ def write_xlsx(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, li
                lang: str, columns: Sequence[table.Column] = table.COLUMNS) -> None:
     """The payroll workbook: title, rules version and dates, one row per agent, totals."""
     title = i18n.text("payroll_title", lang, period=ruleset.period)
-    workbook = xlsx.new(path, ruleset.period, title)
+    workbook = xlsx.new(path, ruleset.period, title, streaming=True)
     sheet = workbook.add_worksheet(i18n.text("payroll_sheet", lang))
     formats = _formats(workbook)
     sheet.merge_range(0, 0, 0, len(columns) - 1, title, formats["title"])

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from kpi import i18n, rules
-from kpi.scoring import AgentResult
+from kpi import i18n, rules, table
 from kpi.writers import workbook as xlsx
 
 BAND_COLOURS = ("#F8CBAD", "#FCE4D6", "#FFF2CC", "#DDEBF7", "#E2EFDA", "#C6EFCE", "#A9D08E")
@@ -24,14 +23,14 @@ HISTOGRAM_STEP = 10
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
-def write(path: Path, results: Sequence[AgentResult], ruleset: rules.Ruleset, lang: str) -> None:
-    """One sheet per team (teams in name order)."""
+def write(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, lang: str) -> None:
+    """One sheet per team (teams in name order), from the month's payroll rows."""
     title = i18n.text("summary_file_title", lang, period=ruleset.period)
-    workbook = xlsx.new(path, ruleset.period, title)
+    workbook = xlsx.new(path, ruleset.period, title, streaming=True)
     formats = _formats(workbook, len(ruleset.pay.bands))
-    teams: dict[str, list[AgentResult]] = {}
-    for result in sorted(results, key=lambda r: (r.agent.team, r.agent.agent_id)):
-        teams.setdefault(result.agent.team, []).append(result)
+    teams: dict[str, list[table.Row]] = {}
+    for row in table.ordered(rows):
+        teams.setdefault(row.team, []).append(row)
     used: set[str] = set()
     for team, members in teams.items():
         sheet = workbook.add_worksheet(sheet_name(team, used))
@@ -54,28 +53,27 @@ def _team_sheet(workbook, sheet, team: str, members, ruleset: rules.Ruleset, lan
     headers = ([i18n.text(k, lang) for k in ("col_agent_id", "col_name", "col_level")]
                + [item.label(lang) for item in items]
                + [i18n.text(k, lang) for k in ("col_total", "col_band", "col_pay")])
+    _layout(sheet, len(headers), len(items))  # first: a streamed sheet takes rows in order
     sheet.merge_range(0, 0, 0, len(headers) - 1, f"{team}  {i18n.text('summary_file_title', lang, period=ruleset.period)}",
                       formats["title"])
     sheet.write_row(1, 0, headers, formats["header"])
-    for row, result in enumerate(members, start=2):
-        _agent_row(sheet, row, result, lang, formats)
+    for index, row in enumerate(members, start=2):
+        _agent_row(sheet, index, row, formats)
     total_col = 3 + len(items)
     last = 1 + len(members)
     _band_colours(sheet, ruleset.pay.bands, 2, last, len(headers) - 1, total_col, formats)
-    _layout(sheet, len(headers), len(items))
     helper_row = last + 3
     _charts(workbook, sheet, members, ruleset, lang, helper_row, total_col, formats)
 
 
-def _agent_row(sheet, row: int, result: AgentResult, lang: str, formats) -> None:
-    agent = result.agent
-    sheet.write_row(row, 0, [agent.agent_id, agent.name, agent.level], formats["text"])
-    for col, item in enumerate(result.items, start=3):
-        sheet.write_number(row, col, float(item.points), formats["points"])
-    col = 3 + len(result.items)
-    sheet.write_number(row, col, float(result.total), formats["total"])
-    sheet.write_string(row, col + 1, result.pay.band_label(lang), formats["text"])
-    sheet.write_number(row, col + 2, float(result.pay.total_pay), formats["money"])
+def _agent_row(sheet, index: int, row: table.Row, formats) -> None:
+    sheet.write_row(index, 0, [row.agent_id, row.name, row.level], formats["text"])
+    for col, points in enumerate(row.points, start=3):
+        sheet.write_number(index, col, float(points), formats["points"])
+    col = 3 + len(row.points)
+    sheet.write_number(index, col, float(row.total), formats["total"])
+    sheet.write_string(index, col + 1, row.band, formats["text"])
+    sheet.write_number(index, col + 2, float(row.pay), formats["money"])
 
 
 def band_formula(band: rules.Band, cell: str) -> str:
@@ -109,19 +107,17 @@ def _layout(sheet, width: int, items: int) -> None:
 
 
 def _charts(workbook, sheet, members, ruleset: rules.Ruleset, lang: str, top: int, total_col: int, formats) -> None:
-    """Helper tables (totals histogram, agents per band, points lost per item) and their charts."""
+    """Helper tables side by side (totals histogram, agents per band, points lost per item),
+    written row by row as a streamed sheet needs, and a chart of each."""
     sheet_ref = sheet.get_name()
     tables = (
         ("chart_distribution", _histogram(members)),
         ("chart_bands", _per_band(members, ruleset.pay.bands, lang)),
         ("chart_lost", _lost_per_item(members, ruleset.weights.items, lang)),
     )
+    _helper_tables(sheet, tables, top, lang, formats)
     for index, (key, rows) in enumerate(tables):
         col = index * 5
-        sheet.merge_range(top, col, top, col + 3, i18n.text(key, lang), formats["header"])
-        for offset, (label, value) in enumerate(rows, start=1):
-            sheet.merge_range(top + offset, col, top + offset, col + 2, label, formats["text"])
-            sheet.write_number(top + offset, col + 3, float(value), formats["points"])
         chart = workbook.add_chart({"type": "bar" if key == "chart_lost" else "column"})
         chart.add_series({"name": i18n.text(key, lang), "categories": [sheet_ref, top + 1, col, top + len(rows), col],
                           "values": [sheet_ref, top + 1, col + 3, top + len(rows), col + 3],
@@ -132,6 +128,20 @@ def _charts(workbook, sheet, members, ruleset: rules.Ruleset, lang: str, top: in
         sheet.insert_chart(top + 17, 0, chart, {"x_offset": index * 440, "y_offset": 10})
 
 
+def _helper_tables(sheet, tables, top: int, lang: str, formats) -> None:
+    """The tables side by side, five columns apart, written row by row (a streamed sheet
+    takes its rows in order): a title, then a label and a value per line."""
+    for offset in range(1 + max(len(rows) for _, rows in tables)):
+        for index, (key, rows) in enumerate(tables):
+            row, col = top + offset, index * 5
+            if offset == 0:
+                sheet.merge_range(row, col, row, col + 3, i18n.text(key, lang), formats["header"])
+            elif offset <= len(rows):
+                label, value = rows[offset - 1]
+                sheet.merge_range(row, col, row, col + 2, label, formats["text"])
+                sheet.write_number(row, col + 3, float(value), formats["points"])
+
+
 def _histogram(members) -> list[tuple[str, int]]:
     top = max(int(r.total) for r in members) // HISTOGRAM_STEP * HISTOGRAM_STEP
     bins = range(0, max(top, 100) + HISTOGRAM_STEP, HISTOGRAM_STEP)
@@ -140,12 +150,12 @@ def _histogram(members) -> list[tuple[str, int]]:
 
 
 def _per_band(members, bands, lang: str) -> list[tuple[str, int]]:
-    return [(band.label(lang), sum(r.pay.band == index for r in members))
+    return [(band.label(lang), sum(r.band_index == index for r in members))
             for index, band in reversed(list(enumerate(bands)))]
 
 
 def _lost_per_item(members, items, lang: str) -> list[tuple[str, Decimal]]:
-    lost = [(item.label(lang), sum((r.items[i].lost for r in members), Decimal(0))) for i, item in enumerate(items)]
+    lost = [(item.label(lang), sum((r.lost[i] for r in members), Decimal(0))) for i, item in enumerate(items)]
     return sorted(lost, key=lambda pair: pair[1])
 
 

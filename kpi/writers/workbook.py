@@ -3,21 +3,56 @@
 from __future__ import annotations
 
 import datetime
+import re
 from pathlib import Path
 
 import xlsxwriter
+import xlsxwriter.worksheet
 
 from kpi import i18n, rules
 from kpi.writers import packaging
 
 # Text stays text (never a formula or a number), and no temp file per XML part.
 OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "in_memory": True}
+# A sheet with a row per agent of the month goes to a temp file row by row: memory stays
+# flat however many agents (rows must then be written in order).
+STREAMING = {"strings_to_formulas": False, "strings_to_numbers": False, "constant_memory": True}
 
 
-def new(path: Path, period: str, title: str, parts: packaging.Parts | None = None) -> xlsxwriter.Workbook:
+class Worksheet(xlsxwriter.worksheet.Worksheet):
+    """xlsxwriter's worksheet, quicker with kpi's own formulas (:mod:`kpi.writers.formulas`).
+
+    Before storing a formula xlsxwriter tries 29 rewrites, one per dynamic-array function
+    that Excel stores with a ``_xlfn.`` prefix; for the payroll's pay formula that is a
+    third of the file's time. A formula whose functions are all in :data:`PLAIN_FUNCTIONS`
+    needs none of them (tests/test_outputs.py checks the bytes are the same); any other
+    goes through xlsxwriter's own preparation."""
+
+    def _prepare_formula(self, formula, expand_future_functions=False):
+        if not expand_future_functions and _plain(formula):
+            return formula[1:] if formula.startswith("=") else formula
+        return super()._prepare_formula(formula, expand_future_functions)
+
+
+PLAIN_FUNCTIONS = frozenset({"ROUND", "ROUNDDOWN", "ROUNDUP", "SUM", "AND"})
+_FUNCTION = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\(")
+_NO_BRACES_OR_TEXT = re.compile(r"[^{}\"']*")
+
+
+def _plain(formula: str) -> bool:
+    """Whether ``formula`` (no array braces, no text) calls only functions of PLAIN_FUNCTIONS."""
+    return bool(_NO_BRACES_OR_TEXT.fullmatch(formula)) and all(
+        name in PLAIN_FUNCTIONS for name in _FUNCTION.findall(formula))
+
+
+def new(path: Path, period: str, title: str, parts: packaging.Parts | None = None,
+        streaming: bool = False) -> xlsxwriter.Workbook:
     """A workbook with kpi's options and fixed document metadata, so the same input gives the same bytes;
-    with ``parts``, package parts already rendered for an earlier workbook of the run are reused."""
-    workbook = xlsxwriter.Workbook(str(path), OPTIONS) if parts is None else packaging.Workbook(str(path), OPTIONS, parts)
+    with ``parts``, package parts already rendered for an earlier workbook of the run are reused;
+    ``streaming`` for a workbook with a row per agent of the month."""
+    options = STREAMING if streaming else OPTIONS
+    workbook = xlsxwriter.Workbook(str(path), options) if parts is None else packaging.Workbook(str(path), options, parts)
+    workbook.worksheet_class = Worksheet
     year, month = (int(part) for part in period.split("-"))
     workbook.set_properties({"title": title, "author": "kpi", "created": datetime.datetime(year, month, 1)})
     return workbook
