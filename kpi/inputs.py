@@ -10,6 +10,7 @@ problems writes nothing.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -211,12 +212,20 @@ def _notice(row: _Row, f: rules.InputField, parsed: object) -> list[InputProblem
     return [row.problem(f.id, "number_as_text")] if row.grid.typed else []
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
+def _typed_number(value: int | float) -> Decimal:
+    """``numbers.D(value)``, one instance per value recently seen: a month's counts and
+    judgement points repeat from agent to agent, and its agents are all kept until written.
+    (Not for zero, whose sign the cache would not tell apart, nor Decimals: 5 == 5.0.)"""
+    return numbers.D(value)
+
+
 def parse_number(value: object, money: bool = False) -> Decimal | None:
     """An exact Decimal from a cell: a number, or text such as '1,200', '１２００', '¥3,000'."""
     if isinstance(value, (bool, datetime.date, datetime.time)):
         return None
     if isinstance(value, (int, float, Decimal)):
-        number = numbers.D(value)
+        number = _typed_number(value) if value and not isinstance(value, Decimal) else numbers.D(value)
         return number if number.is_finite() else None
     text = unicodedata.normalize("NFKC", str(value)).strip().replace(",", "")
     if money:

@@ -178,3 +178,11 @@ def test_a_really_encrypted_workbook_is_named(tmp_path):
     with open(EXAMPLE_XLSX, "rb") as plain, open(target, "wb") as locked:
         OOXMLFile(plain).encrypt("secret", locked)
     assert [p.code for p in problems_of(target)] == ["encrypted"]
+
+
+def test_remembered_numbers_keep_their_exact_form():
+    """Typed cells share one Decimal per recent value; 5 and 5.0, 0.0 and -0.0 stay apart."""
+    from kpi.inputs import parse_number
+    seen = [str(parse_number(value)) for value in (5, 5.0, 5, 0.0, -0.0, 0.1, 0.1, Decimal("7.50"), Decimal("7.5"))]
+    assert seen == ["5", "5.0", "5", "0.0", "-0.0", "0.1", "0.1", "7.50", "7.5"]
+    assert parse_number(12.5) is parse_number(12.5)
