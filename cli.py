@@ -145,24 +145,27 @@ def fail_review(error, lang: str):
 
 @contextlib.contextmanager
 def progress_bar(lang: str):
-    """A progress callback: a bar with counts and ETA on a terminal, nothing otherwise."""
+    """A progress callback: a bar per stage with counts and ETA on a terminal, nothing otherwise."""
     if not sys.stderr.isatty():
-        yield lambda done, total: None
+        yield lambda stage, done, total: None
         return
-    bar = []
+    bars: dict[str, object] = {}
 
-    def update(done: int, total: int) -> None:
-        if not bar:
-            bar.append(click.progressbar(length=total, label=i18n.text("progress_scorecards", lang), show_pos=True,
-                                         show_eta=True, file=sys.stderr))
-            bar[0].__enter__()
-        bar[0].update(done - bar[0].pos)
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            for earlier in bars.values():
+                earlier.__exit__(None, None, None)
+            bars.clear()
+            bars[stage] = click.progressbar(length=total, label=i18n.text(f"progress_{stage}", lang), show_pos=True,
+                                            show_eta=True, file=sys.stderr).__enter__()
+        bar = bars[stage]
+        bar.update(done - bar.pos)
 
     try:
         yield update
     finally:
-        if bar:
-            bar[0].__exit__(None, None, None)
+        for bar in bars.values():
+            bar.__exit__(None, None, None)
 
 
 def today() -> datetime.date:

@@ -50,11 +50,13 @@ def validate(input_path: Path, ruleset: rules.Ruleset, prefetch: bool = False) -
 
 def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: str,
           ledger: Ledger | None = None, *, jobs: int = 1, scorecards: bool = True,
-          progress: Callable[[int, int], None] | None = None, passwords: dict[str, str] | None = None) -> MonthReport:
+          progress: Callable[[str, int, int], None] | None = None, passwords: dict[str, str] | None = None) -> MonthReport:
     """Score the month in ``input_path`` by ``ruleset``, write every output file into
     ``out_dir`` and, with a ``ledger``, record the revision: all of it or none of it.
 
-    ``jobs`` processes share the work; ``progress(done, total)`` hears of the scorecards;
+    ``jobs`` processes share the work; ``progress(stage, done, total)`` hears how far it is:
+    stage ``scorecards`` (or ``scoring`` without them) counts agents, then ``files`` the
+    payroll and summary files;
     ``passwords`` (agent id → password) encrypts each scorecard with its agent's.
     """
     input_path = Path(input_path)
@@ -67,7 +69,7 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     report = MonthReport(ruleset, calendar.for_rules(ruleset), [],
                          Path(out_dir) if out_dir else Path("kpi-out") / period, tuple(parsed.notices))
     input_info = {"file": input_path.name, "sha256": hashlib.sha256(input_path.read_bytes()).hexdigest()}
-    job = _Job(report, lang, input_info, jobs, scorecards, progress or (lambda done, total: None), passwords,
+    job = _Job(report, lang, input_info, jobs, scorecards, progress or (lambda stage, done, total: None), passwords,
                tuple(agents), scoring.contexts(ruleset, agents))
     if ledger is None:
         with staged(report.out_dir) as staging:
@@ -86,7 +88,7 @@ class _Job(NamedTuple):
     input_info: dict
     jobs: int
     scorecards: bool
-    progress: Callable[[int, int], None]
+    progress: Callable[[str, int, int], None]
     passwords: dict[str, str] | None
     agents: tuple[inputs.AgentInput, ...]
     teams: dict
@@ -169,17 +171,17 @@ def write_all(folder: Path, job: _Job, store: _Store | None = None) -> tuple[lis
             if store is not None:
                 store.add(chunk)
             rows.extend(chunk.payroll)
+            done[0] += len(chunk.payroll)
             done[1] += chunk.kept
-            if chunk.cards:
-                done[0] += chunk.cards
-                job.progress(done[0], count)
+            job.progress("scorecards" if job.scorecards else "scoring", done[0], count)
             yield from chunk.lines
 
     head = results_json.head(job.report.ruleset, job.lang, job.input_info, job.report.revision)
     results_json.write(folder / "results.json", head, lines())
     rows = table.ordered(rows)
-    for _ in workers.run(_file_tasks(folder, job, rows), job.jobs):
-        pass
+    files = _file_tasks(folder, job, rows)
+    for finished, _ in enumerate(workers.run(files, job.jobs), start=1):
+        job.progress("files", finished, len(files))
     return rows, done[1]
 
 

@@ -41,12 +41,24 @@ def test_score_rules_timeline_and_problems_on_a_narrow_console(tmp_path, encodin
 
 
 def test_a_progress_bar_on_a_terminal_and_none_otherwise(tmp_path):
+    text = _on_a_terminal(["score", str(EXAMPLE_CSV), "--period", "2026-09", "--out", str(tmp_path / "tty"), "--jobs", "1"],
+                          tmp_path)
+    assert "评分、写考核表" in text and "25/25" in text
+    assert "写工资表和团队汇总" in text and "3/3" in text
+    text = _on_a_terminal(["score", str(EXAMPLE_CSV), "--period", "2026-09", "--out", str(tmp_path / "bare"),
+                           "--no-scorecards", "--db", str(tmp_path / "kpi.db")], tmp_path)
+    assert "评分 " in text and "考核表" not in text and "25/25" in text
+    quiet = kpi(["score", EXAMPLE_CSV, "--period", "2026-09", "--out", tmp_path / "pipe"], "utf-8", tmp_path)
+    assert quiet.returncode == 0 and quiet.stderr == b""
+
+
+def _on_a_terminal(args: list[str], folder) -> str:
+    """What ``kpi`` shows on stderr when stderr is a terminal (a pseudo-terminal here)."""
     import pty
     primary, secondary = pty.openpty()
     env = {**os.environ, "KPI_LANG": "zh", "PYTHONIOENCODING": "utf-8"}
-    process = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "score", str(EXAMPLE_CSV), "--period", "2026-09",
-                                "--out", str(tmp_path / "tty"), "--jobs", "1"], stdout=subprocess.DEVNULL,
-                               stderr=secondary, env=env, cwd=tmp_path)
+    process = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *args], stdout=subprocess.DEVNULL,
+                               stderr=secondary, env=env, cwd=folder)
     os.close(secondary)
     seen = b""
     while True:
@@ -58,7 +70,4 @@ def test_a_progress_bar_on_a_terminal_and_none_otherwise(tmp_path):
             break
         seen += chunk
     assert process.wait(timeout=120) == 0
-    text = seen.decode("utf-8", "replace")
-    assert "写考核表" in text and "25/25" in text
-    quiet = kpi(["score", EXAMPLE_CSV, "--period", "2026-09", "--out", tmp_path / "pipe"], "utf-8", tmp_path)
-    assert quiet.returncode == 0 and quiet.stderr == b""
+    return seen.decode("utf-8", "replace")
