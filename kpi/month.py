@@ -91,7 +91,7 @@ class _Job(NamedTuple):
     progress: Callable[[str, int, int], None]
     passwords: dict[str, str] | None
     agents: tuple[inputs.AgentInput, ...]
-    teams: dict
+    teams: dict[str, scoring.TeamContext]
     previous: dict = {}
 
     def plan(self, results) -> list[cards.Card]:
@@ -156,7 +156,8 @@ def write_all(folder: Path, job: _Job, store: _Store | None = None) -> tuple[lis
     writes their scorecards, results.json lines, explanations and ledger rows; here the
     lines are written and the rows stored, in agent order, as they come. A result lives
     only as long as its chunk: what outlives it is its payroll row, from which the
-    summary files are then written (again as tasks). Memory stays flat however many agents.
+    summary files are then written (again as tasks). Per agent, memory holds its input
+    and its payroll row (a few KB), never its result or a workbook.
     """
     count = len(job.agents)
     size = max(1, min(CHUNK, -(-count // (job.jobs * 8))))
