@@ -34,6 +34,8 @@ class Grid(NamedTuple):
     gives the formula of a cell that holds one (xlsx only), so an empty cached
     value can be told apart from an empty cell; ``text_cells`` says whether the
     format stores numbers as numbers (xlsx) or everything as text (csv).
+    ``size``: the last row number the file declares (an xlsx sheet's dimension),
+    to show progress by; None when unknown.
     """
 
     source: str
@@ -41,6 +43,7 @@ class Grid(NamedTuple):
     where: Callable[[int, int | None], str]
     formula: Callable[[int, int], str | None] = lambda row, col: None
     typed: bool = False
+    size: int | None = None
 
 
 class Columns(NamedTuple):

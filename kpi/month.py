@@ -38,14 +38,30 @@ class MonthReport(NamedTuple):
     kept: int = 0
 
 
-def validate(input_path: Path, ruleset: rules.Ruleset, prefetch: bool = False) -> inputs.Parsed:
+def validate(input_path: Path, ruleset: rules.Ruleset, prefetch: bool = False,
+             progress: Callable[[str, int, int], None] | None = None) -> inputs.Parsed:
     """The validated sheet ``input_path``; raises InputError listing every problem.
 
-    ``prefetch``: another process reads the workbook while this one checks the rows."""
-    parsed = inputs.parse(readers.read(input_path, prefetch), ruleset)
+    ``prefetch``: another process reads the workbook while this one checks the rows;
+    ``progress("reading", row, rows)`` hears how far the reading is, when the file says
+    how many rows it has."""
+    grid = readers.read(input_path, prefetch)
+    if progress is not None and grid.size:
+        grid = grid._replace(rows=_reported(grid.rows, grid.size, progress))
+    parsed = inputs.parse(grid, ruleset)
     if parsed.problems:
         raise InputError(parsed.problems)
     return parsed
+
+
+def _reported(rows, size: int, progress: Callable[[str, int, int], None], every: int = 1000):
+    """``rows`` passed on, telling ``progress`` of every ``every``-th and of the end."""
+    number = 0
+    for number, values in rows:
+        if number % every == 0:
+            progress("reading", min(number, size), size)
+        yield number, values
+    progress("reading", size, size)
 
 
 def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: str,
@@ -55,13 +71,14 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     ``out_dir`` and, with a ``ledger``, record the revision: all of it or none of it.
 
     ``jobs`` processes share the work; ``progress(stage, done, total)`` hears how far it is:
-    stage ``scorecards`` (or ``scoring`` without them) counts agents, then ``files`` the
-    payroll and summary files;
+    stage ``reading`` counts rows, ``scorecards`` (or ``scoring`` without them) agents,
+    then ``files`` the payroll and summary files;
     ``passwords`` (agent id → password) encrypts each scorecard with its agent's.
     """
     input_path = Path(input_path)
     period = ruleset.period
-    parsed = validate(input_path, ruleset, prefetch=jobs > 1)
+    progress = progress or (lambda stage, done, total: None)
+    parsed = validate(input_path, ruleset, prefetch=jobs > 1, progress=progress)
     agents = parsed.agents
     if ledger is not None:
         review.require_open(ledger, period)
@@ -69,7 +86,7 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     report = MonthReport(ruleset, calendar.for_rules(ruleset), [],
                          Path(out_dir) if out_dir else Path("kpi-out") / period, tuple(parsed.notices))
     input_info = {"file": input_path.name, "sha256": hashlib.sha256(input_path.read_bytes()).hexdigest()}
-    job = _Job(report, lang, input_info, jobs, scorecards, progress or (lambda stage, done, total: None), passwords,
+    job = _Job(report, lang, input_info, jobs, scorecards, progress, passwords,
                tuple(agents), scoring.contexts(ruleset, agents))
     if ledger is None:
         with staged(report.out_dir) as staging:

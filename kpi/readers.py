@@ -128,8 +128,9 @@ def _read_xlsx(path: Path, prefetch: bool) -> Grid:
     book = _open_workbook(path, read_only=True, data_only=True)
     sheet = next((book[name] for name in INPUT_SHEETS if name in book.sheetnames), book.worksheets[0])
     rows = _rows_read_elsewhere(path, book, sheet) if prefetch else _xlsx_rows(path, book, sheet)
+    size = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 0 else None
     return Grid(source=path.name, rows=rows, where=_locator(sheet.title),
-                formula=_formula_lookup(path, sheet.title), typed=True)
+                formula=_formula_lookup(path, sheet.title), typed=True, size=size)
 
 
 def _xlsx_rows(path: Path, book, sheet):

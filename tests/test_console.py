@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from helpers import EXAMPLE_CSV, ROOT, example_rows, write_csv
+from helpers import EXAMPLE_CSV, EXAMPLE_XLSX, ROOT, example_rows, write_csv
 
 
 def kpi(args, encoding, cwd):
@@ -45,8 +45,9 @@ def test_a_progress_bar_on_a_terminal_and_none_otherwise(tmp_path):
                           tmp_path)
     assert "评分、写考核表" in text and "25/25" in text
     assert "写工资表和团队汇总" in text and "3/3" in text
-    text = _on_a_terminal(["score", str(EXAMPLE_CSV), "--period", "2026-09", "--out", str(tmp_path / "bare"),
+    text = _on_a_terminal(["score", str(EXAMPLE_XLSX), "--period", "2026-09", "--out", str(tmp_path / "bare"),
                            "--no-scorecards", "--db", str(tmp_path / "kpi.db")], tmp_path)
+    assert "读取填报表" in text and "26/26" in text    # a workbook says how many rows it has
     assert "评分 " in text and "考核表" not in text and "25/25" in text
     quiet = kpi(["score", EXAMPLE_CSV, "--period", "2026-09", "--out", tmp_path / "pipe"], "utf-8", tmp_path)
     assert quiet.returncode == 0 and quiet.stderr == b""
