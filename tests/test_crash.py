@@ -17,10 +17,10 @@ from helpers import ROOT, example_rows, write_csv
 AGENTS = 600
 
 
-def big_month(path):
-    """The example month repeated to AGENTS agents (new ids, same teams)."""
+def big_month(path, agents: int = AGENTS):
+    """The example month repeated to ``agents`` agents (new ids, same teams)."""
     header, *rows = example_rows()
-    many = [[f"X{i:05d}", *row[1:]] for i in range(AGENTS) for row in [rows[i % len(rows)]]]
+    many = [[f"X{i:05d}", *row[1:]] for i in range(agents) for row in [rows[i % len(rows)]]]
     return write_csv(path, [header, *many])
 
 
@@ -53,10 +53,12 @@ def test_killing_a_scoring_run_at_any_moment(tmp_path):
     source, db_path, out = big_month(tmp_path / "big.csv"), tmp_path / "kpi.db", tmp_path / "out"
     args = ["score", source, "--period", "2026-09", "--out", out, "--db", db_path]
     first = start(args, tmp_path)
-    assert first.wait(timeout=300) == 0, first.stderr.read().decode()
+    _, errors = first.communicate(timeout=300)
+    assert first.returncode == 0, errors.decode()
     started = time.monotonic()
     second = start(args, tmp_path)
-    assert second.wait(timeout=300) == 0
+    second.communicate(timeout=300)
+    assert second.returncode == 0
     duration = time.monotonic() - started
     interrupted = 0
     for fraction in (0.05, 0.2, 0.4, 0.6, 0.8, 0.95):
@@ -64,7 +66,8 @@ def test_killing_a_scoring_run_at_any_moment(tmp_path):
         process = start(args, tmp_path)
         time.sleep(duration * fraction)
         process.send_signal(signal.SIGKILL)
-        code = process.wait(timeout=60)
+        process.communicate(timeout=60)
+        code = process.returncode
         after = revisions(db_path)
         # killed before the commit: nothing recorded; after it (or finished): the whole revision
         assert after in (before, before + 1) and (code == -signal.SIGKILL or after == before + 1)
@@ -77,8 +80,8 @@ def test_two_processes_on_one_ledger(tmp_path):
     source, db_path = big_month(tmp_path / "big.csv"), tmp_path / "kpi.db"
     runs = [start(["score", source, "--period", "2026-09", "--out", tmp_path / f"out{i}", "--db", db_path],
                   tmp_path, KPI_DB_TIMEOUT="120") for i in range(2)]
-    codes = [run.wait(timeout=300) for run in runs]
-    assert codes == [0, 0], [run.stderr.read().decode() for run in runs]
+    errors = [run.communicate(timeout=300)[1].decode() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], errors
     assert revisions(db_path) == 2
     outputs = sorted(json.loads((tmp_path / f"out{i}" / "results.json").read_text())["revision"] for i in range(2))
     assert outputs == [1, 2]
@@ -87,14 +90,33 @@ def test_two_processes_on_one_ledger(tmp_path):
 def test_ctrl_c_stops_cleanly_with_exit_130(tmp_path):
     source, db_path, out = big_month(tmp_path / "big.csv"), tmp_path / "kpi.db", tmp_path / "out"
     process = start(["score", source, "--period", "2026-09", "--out", out, "--db", db_path], tmp_path)
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".out.tmp-*/scorecards")) and time.monotonic() < deadline:
-        time.sleep(0.01)    # wait until scorecards are being written
+    interrupt_when(process, tmp_path, ".out.tmp-*/scorecards")    # scorecards are being written
+    assert_stopped_cleanly(process, out, db_path, tmp_path)
+
+
+def test_ctrl_c_while_the_payroll_and_summary_are_written(tmp_path):
+    """The payroll and summary come last, from the rows of every agent (one process: summary, then payroll)."""
+    source, db_path, out = big_month(tmp_path / "big.csv", 5000), tmp_path / "kpi.db", tmp_path / "out"
+    process = start(["score", source, "--period", "2026-09", "--out", out, "--db", db_path, "--no-scorecards",
+                     "--jobs", "1"], tmp_path)
+    interrupt_when(process, tmp_path, ".out.tmp-*/team-summary-2026-09.xlsx")
+    assert_stopped_cleanly(process, out, db_path, tmp_path)
+
+
+def interrupt_when(process, folder, pattern: str, seconds: float = 120) -> None:
+    """Ctrl-C to ``process`` as soon as a path matching ``pattern`` shows in ``folder``."""
+    deadline = time.monotonic() + seconds
+    while not list(folder.glob(pattern)) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.01)
     process.send_signal(signal.SIGINT)
-    code = process.wait(timeout=60)
-    stderr = process.stderr.read().decode()
-    assert code == 130, stderr
+
+
+def assert_stopped_cleanly(process, out, db_path, folder) -> None:
+    """Exit 130 with the one-line message; no output, no staging folder, nothing in the ledger."""
+    _, stderr = process.communicate(timeout=60)
+    stderr = stderr.decode()
+    assert process.returncode == 130, stderr
     assert stderr.strip().splitlines()[-1] == "已中断:台账未改动,未留下写了一半的文件"
     assert "Traceback" not in stderr
     assert not out.exists() and revisions(db_path) == 0
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".out")] == []
