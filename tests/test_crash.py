@@ -74,6 +74,10 @@ def test_killing_a_scoring_run_at_any_moment(tmp_path):
         interrupted += after == before
         check_outputs(out, after)
     assert interrupted >= 4
+    last = start(args, tmp_path)    # clears what the killed runs left (their processes are gone)
+    _, errors = last.communicate(timeout=300)
+    assert last.returncode == 0, errors.decode()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
 
 
 def test_two_processes_on_one_ledger(tmp_path):
