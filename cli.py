@@ -149,23 +149,21 @@ def progress_bar(lang: str):
     if not sys.stderr.isatty():
         yield lambda stage, done, total: None
         return
-    bars: dict[str, object] = {}
+    current: list = [None, None]   # the stage shown and its bar
 
     def update(stage: str, done: int, total: int) -> None:
-        if stage not in bars:
-            for earlier in bars.values():
-                earlier.__exit__(None, None, None)
-            bars.clear()
-            bars[stage] = click.progressbar(length=total, label=i18n.text(f"progress_{stage}", lang), show_pos=True,
-                                            show_eta=True, file=sys.stderr).__enter__()
-        bar = bars[stage]
-        bar.update(done - bar.pos)
+        if current[0] != stage:
+            if current[1] is not None:
+                current[1].__exit__(None, None, None)
+            current[:] = [stage, click.progressbar(length=total, label=i18n.text(f"progress_{stage}", lang),
+                                                   show_pos=True, show_eta=True, file=sys.stderr).__enter__()]
+        current[1].update(done - current[1].pos)
 
     try:
         yield update
     finally:
-        for bar in bars.values():
-            bar.__exit__(None, None, None)
+        if current[1] is not None:
+            current[1].__exit__(None, None, None)
 
 
 def today() -> datetime.date:

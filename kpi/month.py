@@ -56,7 +56,6 @@ def validate(input_path: Path, ruleset: rules.Ruleset, prefetch: bool = False,
 
 def _reported(rows, size: int, progress: Callable[[str, int, int], None], every: int = 1000):
     """``rows`` passed on, telling ``progress`` of every ``every``-th and of the end."""
-    number = 0
     for number, values in rows:
         if number % every == 0:
             progress("reading", min(number, size), size)
