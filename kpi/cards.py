@@ -35,11 +35,12 @@ class Card(NamedTuple):
 
 
 class Previous(NamedTuple):
-    """What the ledger knows of an agent's last scorecard."""
+    """What the ledger knows of an agent's last scorecard (``path`` relative to the output directory)."""
 
     key: str
     revision: int
     stat: str
+    path: str = ""
 
 
 def key(result: AgentResult, ruleset: rules.Ruleset, deadline, lang: str, password: str | None = None) -> str:
@@ -58,7 +59,7 @@ def file_stat(path: Path | str) -> str:
     return f"{info.st_size}:{info.st_mtime_ns}"
 
 
-def _unchanged(path: str, stat: str) -> bool:
+def unchanged(path: str | Path, stat: str) -> bool:
     """Whether ``path`` is still the file whose stat was ``stat`` (one system call)."""
     try:
         return file_stat(path) == stat
@@ -76,7 +77,7 @@ def plan(results: Sequence[AgentResult], ruleset: rules.Ruleset, timeline: calen
         password = (passwords or {}).get(result.agent.agent_id)
         path, new_key = scorecard.relative_path(result), key(result, ruleset, deadline, lang, password)
         before = previous.get(result.agent.agent_id)
-        kept = before is not None and before.key == new_key and _unchanged(os.path.join(old_dir, path), before.stat)
+        kept = before is not None and before.key == new_key and unchanged(os.path.join(old_dir, path), before.stat)
         cards.append(Card(result, path, new_key, before.revision if kept else revision, kept, password))
     return cards
 
@@ -103,7 +104,15 @@ def put(card: Card, folder: Path, old_dir: Path, timeline: calendar.Timeline, ex
     return file_stat(target)
 
 
-def _link(source: Path, target: Path) -> None:
+def keep(paths: Sequence[str], folder: Path, old_dir: Path) -> None:
+    """Put the unchanged scorecards at ``paths`` (relative) into ``folder``, linked from ``old_dir``."""
+    for directory in {os.path.dirname(path) for path in paths}:
+        (folder / directory).mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        _link(os.path.join(old_dir, path), os.path.join(folder, path))
+
+
+def _link(source: Path | str, target: Path | str) -> None:
     try:
         os.link(source, target)
     except OSError:

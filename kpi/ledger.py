@@ -67,6 +67,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE results ADD COLUMN card_stat TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE results ADD COLUMN card_path TEXT NOT NULL DEFAULT ''",
     ),
+    (
+        "ALTER TABLE results ADD COLUMN input_key TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE results ADD COLUMN payroll_row TEXT NOT NULL DEFAULT ''",
+    ),
 )
 
 

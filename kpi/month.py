@@ -8,6 +8,7 @@ the summary files from those rows. Any input problem stops it before a file is w
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import functools
 import hashlib
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+import kpi
 from kpi import calendar, cards, explain, i18n, inputs, readers, review, rules, scoring, table, workers
 from kpi.errors import InputError
 from kpi.ledger import Ledger
@@ -85,8 +87,10 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     report = MonthReport(ruleset, calendar.for_rules(ruleset), [],
                          Path(out_dir) if out_dir else Path("kpi-out") / period, tuple(parsed.notices))
     input_info = {"file": input_path.name, "sha256": hashlib.sha256(input_path.read_bytes()).hexdigest()}
+    deadline = report.timeline.date("confirm_deadline")
+    settings = (kpi.__version__, ruleset.version.sha256, lang, str(deadline), scorecards)
     job = _Job(report, lang, input_info, jobs, scorecards, progress, passwords,
-               tuple(agents), scoring.contexts(ruleset, agents))
+               tuple(agents), scoring.contexts(ruleset, agents), settings)
     if ledger is None:
         with staged(report.out_dir) as staging:
             rows, _ = write_all(staging, job)
@@ -96,8 +100,9 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
 
 class _Job(NamedTuple):
     """One scoring run: the agents and their teams, the settings passed to the writers;
+    ``settings``: what besides its row and team an agent's result and files follow from;
     ``previous``: agent id → the scorecard of the last revision (``cards.Previous``), to
-    keep the unchanged ones."""
+    keep the unchanged ones; ``before``: agent id → its input key and payroll row then."""
 
     report: MonthReport
     lang: str
@@ -108,7 +113,23 @@ class _Job(NamedTuple):
     passwords: dict[str, str] | None
     agents: tuple[inputs.AgentInput, ...]
     teams: dict[str, scoring.TeamContext]
+    settings: tuple = ()
     previous: dict = {}
+    before: dict = {}
+
+    def input_key(self, agent: inputs.AgentInput) -> str:
+        """The agent's input key (:func:`kpi.review.input_key`) in this run."""
+        password = (self.passwords or {}).get(agent.agent_id)
+        return review.input_key(agent, self.teams[agent.team], (*self.settings, password))
+
+    def card_intact(self, agent_id: str) -> bool:
+        """Whether the agent's last scorecard is still the file written then (always true
+        without scorecards: the input key tells a run with them from one without)."""
+        if not self.scorecards:
+            return True
+        card = self.previous.get(agent_id)
+        return (card is not None and bool(card.path)
+                and cards.unchanged(os.path.join(self.report.out_dir, card.path), card.stat))
 
     def plan(self, results) -> list[cards.Card]:
         """The scorecards of ``results`` to write or keep, in the same order (none when not asked)."""
@@ -134,12 +155,13 @@ def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
     with ledger.write() as db:
         review.require_open(ledger, period)
         revision = review.next_revision(ledger, db, period)
-        job = job._replace(report=job.report._replace(revision=revision), previous=review.previous_cards(ledger, period))
+        job = job._replace(report=job.report._replace(revision=revision),
+                           previous=review.previous_cards(ledger, period), before=review.previous_rows(ledger, period))
         started = review.begin(ledger, db, job.report.ruleset, revision, job.input_info)
         fingerprints: list[tuple[str, str]] = []
 
         def add(chunk: _Chunk) -> None:
-            review.add(db, chunk.rows, chunk.copies)
+            review.add(db, chunk.rows, chunk.copies, chunk.carried)
             fingerprints.extend(chunk.fingerprints)
 
         with staged(job.report.out_dir) as staging:
@@ -151,17 +173,21 @@ def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
 CHUNK = 200  # agents per task at most: small enough to share the work evenly and show progress
 
 
-class _Chunk(NamedTuple):
-    """What a chunk of agents gave: results.json lines, payroll rows, ledger rows (new, and
-    copied for agents whose scorecard was kept), each agent's fingerprint, scorecards put and kept."""
+@dataclasses.dataclass
+class _Chunk:
+    """What a chunk of agents gave: results.json lines (in agent order), payroll rows (those
+    carried over as the ledger encoded them: decoding them here costs less than pickling
+    them back), ledger rows (new; copied for agents whose scorecard was kept; carried over
+    for agents unchanged), the fingerprints of the new ones, scorecards kept."""
 
-    lines: list[str]
-    payroll: list[table.Row]
-    rows: list[tuple]
-    copies: list[tuple]
-    fingerprints: list[tuple[str, str]]
-    cards: int
-    kept: int
+    lines: list[str | results_json.Taken] = dataclasses.field(default_factory=list)
+    payroll: list[table.Row] = dataclasses.field(default_factory=list)
+    rows: list[tuple] = dataclasses.field(default_factory=list)
+    copies: list[tuple] = dataclasses.field(default_factory=list)
+    carried: list[tuple] = dataclasses.field(default_factory=list)
+    taken_rows: list[str] = dataclasses.field(default_factory=list)
+    fingerprints: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    kept: int = 0
 
 
 def write_all(folder: Path, job: _Job, store: _Store | None = None) -> tuple[list[table.Row], int]:
@@ -188,13 +214,14 @@ def write_all(folder: Path, job: _Job, store: _Store | None = None) -> tuple[lis
             if store is not None:
                 store.add(chunk)
             rows.extend(chunk.payroll)
-            done[0] += len(chunk.payroll)
+            rows.extend(map(table.decoded, chunk.taken_rows))
+            done[0] += len(chunk.lines)
             done[1] += chunk.kept
             job.progress("scorecards" if job.scorecards else "scoring", done[0], count)
             yield from chunk.lines
 
     head = results_json.head(job.report.ruleset, job.lang, job.input_info, job.report.revision)
-    results_json.write(folder / "results.json", head, lines())
+    results_json.write(folder / "results.json", head, lines(), earlier)
     rows = table.ordered(rows)
     files = _file_tasks(folder, job, rows)
     for finished, _ in enumerate(workers.run(files, job.jobs), start=1):
@@ -218,44 +245,83 @@ def _file_tasks(folder: Path, job: _Job, rows: list[table.Row]) -> list[workers.
 
 def _chunk(folder: Path, job: _Job, store: _Store | None, earlier: results_json.Earlier | None,
            start: int, stop: int) -> _Chunk:
-    """Agents ``start:stop``: scored, then scorecards, results.json lines, payroll rows and,
-    with a ``store``, ledger rows.
+    """Agents ``start:stop``: their scorecards, results.json lines, payroll rows and, with a
+    ``store``, ledger rows. Those unchanged since the last revision are carried over
+    (:func:`_carry`), the others scored (:func:`_score`)."""
+    agents = job.agents[start:stop]
+    keys = {agent.agent_id: job.input_key(agent) for agent in agents} if store is not None else {}
+    out = _Chunk()
+    lines = _carry(out, folder, job, store, earlier, agents, keys)
+    lines.update(_score(out, folder, job, store, earlier, [a for a in agents if a.agent_id not in lines], keys))
+    out.lines.extend(lines[agent.agent_id] for agent in agents)
+    return out
 
-    An agent whose scorecard is kept has not changed since the last revision: its
-    results.json line (from ``earlier``) and ledger row are taken over, not rendered again.
-    """
+
+def _carry(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: results_json.Earlier | None,
+           agents, keys: dict[str, str]) -> dict[str, results_json.Taken]:
+    """Carry over the agents whose input key is the last revision's and whose files are still
+    there (scorecard as written, line in the earlier results.json): nothing is scored or
+    rendered; the scorecard is linked, the ledger row copied, the payroll row taken back.
+    Returns agent id → results.json line (to take over) of those carried."""
+    if store is None or earlier is None or store.previous_id is None:
+        return {}
+    carried = [agent for agent in agents if job.before.get(agent.agent_id, ("",))[0] == keys[agent.agent_id]
+               and agent.agent_id in earlier.spans and job.card_intact(agent.agent_id)]
+    if job.scorecards:
+        cards.keep([job.previous[agent.agent_id].path for agent in carried], folder, job.report.out_dir)
+        out.kept += len(carried)
+    for agent in carried:
+        out.carried.append(review.carried_row(store.revision_id, agent, store.previous_id))
+        out.taken_rows.append(job.before[agent.agent_id][1])
+    return {agent.agent_id: results_json.Taken(agent.agent_id) for agent in carried}
+
+
+def _score(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: results_json.Earlier | None,
+           agents, keys: dict[str, str]) -> dict[str, str | results_json.Taken]:
+    """Score ``agents``, write their scorecards (keeping those whose content key has not
+    changed) and their rows; returns agent id → results.json line.
+
+    An agent whose scorecard is kept has the result of the last revision: its results.json
+    line (from ``earlier``) and ledger row are taken over, not rendered again."""
     report, lang = job.report, job.lang
-    results = scoring.score_agents(report.ruleset, job.agents[start:stop], job.teams)
+    results = scoring.score_agents(report.ruleset, agents, job.teams)
     explainers = {code: explain.Explainer(report.ruleset, code) for code in (review.LANGS if store else (lang,))}
     mine, parts = job.plan(results), packaging.Parts()
     cards.make_folders(mine, folder)
     put = {card.result.agent.agent_id: (card, cards.put(card, folder, report.out_dir, report.timeline,
                                                         explainers[lang], parts)) for card in mine}
     kept = {card.result.agent.agent_id for card in mine if card.reuse and store and store.previous_id}
-    taken = earlier.lines(kept) if earlier is not None else {}
-    out = _Chunk([], [table.row(result, lang) for result in results], [], [], [], len(mine),
-                 sum(card.reuse for card in mine))
+    out.kept += sum(card.reuse for card in mine)
+    taken = kept & earlier.spans.keys() if earlier is not None else set()
+    lines: dict[str, str | results_json.Taken] = {}
     for result in results:
-        agent_id = result.agent.agent_id
+        agent_id, row = result.agent.agent_id, table.row(result, lang)
+        out.payroll.append(row)
         texts = {} if agent_id in kept else {code: {record.item_id: explainer.item(record) for record in result.items}
                                             for code, explainer in explainers.items()}
-        if agent_id not in taken:
+        if agent_id in taken:
+            lines[agent_id] = results_json.Taken(agent_id)
+        else:
             texts = texts or {lang: {record.item_id: explainers[lang].item(record) for record in result.items}}
-        out.lines.append(taken.get(agent_id) or results_json.line(report.ruleset, result, lang, texts[lang]))
+            lines[agent_id] = results_json.line(report.ruleset, result, lang, texts[lang])
         if store is not None:
-            _store_row(out, store, result, put.get(agent_id), agent_id in kept, texts)
-    return out
+            _store_row(out, store, result, put.get(agent_id), agent_id in kept, texts, (keys[agent_id], row))
+    return lines
 
 
-def _store_row(out: _Chunk, store: _Store, result, put: tuple | None, kept: bool, texts: dict) -> None:
+def _store_row(out: _Chunk, store: _Store, result, put: tuple | None, kept: bool, texts: dict,
+               reuse: tuple[str, table.Row]) -> None:
     """The agent's ledger row into ``out``: copied from the last revision when ``kept`` (its
-    scorecard key, which covers everything the fingerprint does, has not changed: neither has that)."""
+    scorecard key, which covers everything the fingerprint does, has not changed: neither has
+    that); ``reuse`` is its input key and payroll row."""
+    key, row = reuse
     if kept:
-        out.copies.append(review.copied_row(store.revision_id, result, store.previous_id))
+        out.copies.append(review.copied_row(store.revision_id, result.agent, store.previous_id, key,
+                                            table.encoded(row)))
         return
     out.fingerprints.append((result.agent.agent_id, review.fingerprint(result)))
     columns = review.NO_CARD if put is None else (put[0].key, put[0].revision, put[1], str(put[0].path))
-    out.rows.append(review.result_row(store.revision_id, result, texts, columns))
+    out.rows.append(review.result_row(store.revision_id, result, texts, columns, key, table.encoded(row)))
 
 
 def _earlier_lines(job: _Job) -> results_json.Earlier | None:

@@ -47,6 +47,12 @@ def shared(value: Decimal) -> Decimal:
     return _SHARED.setdefault(str(value), value) if len(_SHARED) < 1 << 14 else value
 
 
+def parsed(text: str) -> Decimal:
+    """The Decimal of ``text``, as the shared instance of :func:`shared`."""
+    known = _SHARED.get(text)
+    return shared(Decimal(text)) if known is None else known
+
+
 def json_number(value: Decimal) -> int | float:
     """A JSON number for points and multipliers (halves and tenths are exact)."""
     if value == value.to_integral_value():

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from dateutil.relativedelta import relativedelta
 
 from kpi import cards, ladder, numbers, rules
-from kpi.agents import AgentInput
+from kpi.agents import AgentInput, TeamContext
 from kpi.errors import KpiError
 from kpi.ledger import Ledger, now, user
 from kpi.scoring import AgentResult
@@ -119,6 +119,12 @@ def stored_inputs(agent: AgentInput) -> dict:
             "values": {k: (None if v is None else numbers.plain(v)) for k, v in agent.values.items()}}
 
 
+def _compact(document: dict) -> str:
+    """JSON without spaces, as SQLite's json_set writes it (:data:`CARRY_RESULT`): a carried
+    row's inputs read the same as a fresh row's."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
 def next_revision(ledger: Ledger, db, period: str) -> int:
     """The next revision number of ``period`` (inside the write transaction)."""
     return db.execute("SELECT COALESCE(MAX(revision), 0) + 1 FROM revisions WHERE period = ?",
@@ -130,9 +136,31 @@ def previous_cards(ledger: Ledger, period: str) -> dict:
     latest = latest_revision(ledger, period)
     if latest is None:
         return {}
-    rows = ledger.rows("SELECT agent_id, card_key, card_revision, card_stat FROM results "
+    rows = ledger.rows("SELECT agent_id, card_key, card_revision, card_stat, card_path FROM results "
                        "WHERE revision_id = ? AND card_key != ''", latest["id"])
-    return {r["agent_id"]: cards.Previous(r["card_key"], r["card_revision"], r["card_stat"]) for r in rows}
+    return {r["agent_id"]: cards.Previous(r["card_key"], r["card_revision"], r["card_stat"], r["card_path"])
+            for r in rows}
+
+
+def previous_rows(ledger: Ledger, period: str) -> dict[str, tuple[str, str]]:
+    """agent id → (input key, payroll row) as the last revision stored them, for the agents
+    it can give back unchanged (:func:`input_key`); older revisions stored no key."""
+    latest = latest_revision(ledger, period)
+    if latest is None:
+        return {}
+    rows = ledger.rows("SELECT agent_id, input_key, payroll_row FROM results "
+                       "WHERE revision_id = ? AND input_key != '' AND payroll_row != ''", latest["id"])
+    return {r["agent_id"]: (r["input_key"], r["payroll_row"]) for r in rows}
+
+
+def input_key(agent: AgentInput, team: TeamContext, settings: tuple) -> str:
+    """A hash of everything an agent's result and its files follow from: the agent's row
+    (values as typed: 5 and 5.0 stay apart), its team's context and ``settings`` (kpi's
+    version, the rules, language, deadline, scorecard and its password). A re-score that
+    finds the key of the last revision takes that revision's result instead of scoring."""
+    content = repr((settings, agent.agent_id, agent.name, agent.team, agent.level, tuple(agent.values.items()),
+                    tuple(agent.filled.items()), team.size, tuple(team.totals.items())))
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 class Revision(NamedTuple):
@@ -159,16 +187,26 @@ def begin(ledger: Ledger, db, ruleset: rules.Ruleset, revision: int, input_info:
     return Revision(cursor.lastrowid, revision, before, None if previous is None else previous["id"])
 
 
-def add(db, rows: Sequence[tuple], copies: Sequence[tuple] = ()) -> None:
-    """Store result rows made by :func:`result_row`, and copy those of :func:`copied_row`."""
+def add(db, rows: Sequence[tuple], copies: Sequence[tuple] = (), carried: Sequence[tuple] = ()) -> None:
+    """Store result rows made by :func:`result_row`, and copy those of :func:`copied_row`
+    and :func:`carried_row`."""
     db.executemany(INSERT_RESULT, rows)
     db.executemany(COPY_RESULT, copies)
+    db.executemany(CARRY_RESULT, carried)
 
 
-def copied_row(revision_id: int, result: AgentResult, from_revision_id: int) -> tuple:
+def copied_row(revision_id: int, agent: AgentInput, from_revision_id: int, key: str, row: str) -> tuple:
     """An unchanged agent's row copied from revision ``from_revision_id`` (figures, explanations
-    and scorecard as they were), with the inputs as read this time (the row may have moved)."""
-    return revision_id, json.dumps(stored_inputs(result.agent), ensure_ascii=False), from_revision_id, result.agent.agent_id
+    and scorecard as they were), with the inputs as read this time (the row may have moved),
+    their ``key`` and the encoded payroll ``row``."""
+    return revision_id, _compact(stored_inputs(agent)), key, row, from_revision_id, agent.agent_id
+
+
+def carried_row(revision_id: int, agent: AgentInput, from_revision_id: int) -> tuple:
+    """The row of an agent whose input key is the one stored in revision ``from_revision_id``
+    (:func:`input_key` covers its values and their sources): copied whole, but for where
+    the row was read this time."""
+    return revision_id, agent.origin, from_revision_id, agent.agent_id
 
 
 def finish(ledger: Ledger, db, period: str, started: Revision, fingerprints: Sequence[tuple[str, str]],
@@ -183,26 +221,25 @@ def finish(ledger: Ledger, db, period: str, started: Revision, fingerprints: Seq
     return changed
 
 
-INSERT_RESULT = (
-    "INSERT INTO results (revision_id, agent_id, name, team, level, inputs, result, fingerprint, total, band, pay, "
-    "level_change, card_key, card_revision, card_stat, card_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-
-
+_KEPT = ("name", "team", "level", "result", "fingerprint", "total", "band", "pay", "level_change", "card_key",
+         "card_revision", "card_stat", "card_path")  # what a copied row takes over
+_COLUMNS = ", ".join(("revision_id", "agent_id", "inputs", "input_key", "payroll_row") + _KEPT)
+INSERT_RESULT = f"INSERT INTO results ({_COLUMNS}) VALUES ({', '.join('?' for _ in range(5 + len(_KEPT)))})"
+COPY_RESULT = (f"INSERT INTO results ({_COLUMNS}) SELECT ?, agent_id, ?, ?, ?, {', '.join(_KEPT)} FROM results "
+               "WHERE revision_id = ? AND agent_id = ?")
+CARRY_RESULT = (f"INSERT INTO results ({_COLUMNS}) SELECT ?, agent_id, json_set(inputs, '$.origin', ?), input_key, "
+                f"payroll_row, {', '.join(_KEPT)} FROM results WHERE revision_id = ? AND agent_id = ?")
 NO_CARD = ("", None, "", "")
-COPY_RESULT = (
-    "INSERT INTO results (revision_id, agent_id, name, team, level, inputs, result, fingerprint, total, band, pay, "
-    "level_change, card_key, card_revision, card_stat, card_path) SELECT ?, agent_id, name, team, level, ?, result, "
-    "fingerprint, total, band, pay, level_change, card_key, card_revision, card_stat, card_path FROM results "
-    "WHERE revision_id = ? AND agent_id = ?")
 
 
-def result_row(revision_id: int, result: AgentResult, texts: dict, card: tuple = NO_CARD) -> tuple:
+def result_row(revision_id: int, result: AgentResult, texts: dict, card: tuple = NO_CARD, key: str = "",
+               row: str = "") -> tuple:
     """The ledger row of ``result``: ``texts`` (lang → item → explanation), ``card`` (key,
-    revision that wrote it, file stat, path) of its scorecard."""
+    revision that wrote it, file stat, path) of its scorecard; its input ``key`` and encoded
+    payroll ``row``, for a re-score to take it back."""
     agent, pay = result.agent, result.pay
-    return (revision_id, agent.agent_id, agent.name, agent.team, agent.level,
-            json.dumps(stored_inputs(agent), ensure_ascii=False),
-            json.dumps(stored_result(result, texts), ensure_ascii=False),
+    return (revision_id, agent.agent_id, _compact(stored_inputs(agent)), key, row,
+            agent.name, agent.team, agent.level, json.dumps(stored_result(result, texts), ensure_ascii=False),
             fingerprint(result), numbers.plain(result.total), str(pay.band), numbers.money(pay.total_pay),
             pay.level_change.value, *card)
 

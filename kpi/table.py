@@ -7,6 +7,7 @@ xlsx, CSV and terminal renderers all walk these, none recomputes a figure.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import NamedTuple
@@ -88,6 +89,34 @@ def row(result: AgentResult, lang: str) -> Row:
     return Row(agent.agent_id, agent.name, agent.team, agent.level, result.total, pay.band_label(lang),
                pay.multiplier, pay.base_pay, pay.performance_pay, pay.total_pay, pay.level_change(lang),
                points=points, lost=lost, band_index=pay.band)
+
+
+def encoded(row: Row) -> str:
+    """``row`` as JSON text, numbers as their exact text: the ledger keeps it so that a
+    re-score can take an unchanged agent's row back (:func:`decoded`) instead of scoring again."""
+    return json.dumps([_text(value) for value in row], ensure_ascii=False, separators=(",", ":"))
+
+
+def _text(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, tuple):
+        return [str(number) for number in value]
+    return value
+
+
+_DECIMALS = tuple(Row._fields.index(name) for name in ("total", "multiplier", "base_pay", "performance_pay", "pay"))
+_SHARED = tuple(Row._fields.index(name) for name in ("points", "lost"))
+
+
+def decoded(text: str) -> Row:
+    """The row :func:`encoded` gave ``text`` for, equal to it value for value (5.0 stays 5.0)."""
+    values = json.loads(text)
+    for index in _DECIMALS:
+        values[index] = Decimal(values[index])
+    for index in _SHARED:
+        values[index] = tuple(map(numbers.parsed, values[index]))
+    return Row._make(values)
 
 
 def totals(rows: Sequence[Row]) -> dict[str, Decimal]:

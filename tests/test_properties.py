@@ -90,3 +90,25 @@ def test_pay_is_rounded_once_to_the_cent(base, performance, total):
     exact = base + performance * result.multiplier
     assert result.total_pay == exact.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
     assert result.total_pay.as_tuple().exponent == -2
+
+
+exact = st.decimals(allow_nan=False, allow_infinity=False, places=None)
+texts = st.text(max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(names=st.lists(texts, min_size=8, max_size=8), numbers=st.lists(exact, min_size=5, max_size=5),
+       points=st.lists(exact, max_size=10), band=st.one_of(st.none(), st.integers(0, 9)))
+def test_an_encoded_payroll_row_decodes_to_the_same_row(names, numbers, points, band):
+    """A carried-over agent's row comes back from the ledger exactly: 5.0 stays 5.0, -0 stays -0."""
+    from kpi import table
+    agent_id, name, team, level, band_label, change, status, flag = names
+    total, multiplier, base, performance, paid = numbers
+    row = table.Row(agent_id, name, team, level, total=total, band=band_label, multiplier=multiplier,
+                    base_pay=base, performance_pay=performance, pay=paid, level_change=change, status=status,
+                    flag=flag, points=tuple(points), lost=tuple(reversed(points)), band_index=band)
+    back = table.decoded(table.encoded(row))
+    assert back == row
+    assert [str(value) for value in back if isinstance(value, Decimal)] == [
+        str(value) for value in row if isinstance(value, Decimal)]
+    assert [str(p) for p in back.points] == [str(p) for p in row.points]

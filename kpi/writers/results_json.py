@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -63,6 +64,12 @@ _LINE_START = b'{"agent_id":'
 _DECODER = json.JSONDecoder()
 
 
+class Taken(NamedTuple):
+    """In place of a line: the agent whose line the earlier results.json holds, to copy as it is."""
+
+    agent_id: str
+
+
 class Earlier(NamedTuple):
     """A results.json written before: everything but its agents, and where each agent's line lies."""
 
@@ -70,16 +77,32 @@ class Earlier(NamedTuple):
     head: dict
     spans: dict[str, tuple[int, int]]
 
-    def lines(self, agent_ids) -> dict[str, str]:
-        """agent id → line, for those of ``agent_ids`` the file has."""
+    def raw(self, agent_ids) -> dict[str, bytes]:
+        """agent id → its line's bytes, for those of ``agent_ids`` the file has; lines that lie
+        close together (as consecutive agents do) are read in one go."""
         found = {}
         with open(self.path, "rb") as handle:
-            for agent_id in agent_ids:
-                if agent_id in self.spans:
-                    start, length = self.spans[agent_id]
-                    handle.seek(start)
-                    found[agent_id] = handle.read(length).decode("utf-8")
+            for run in _runs(sorted((self.spans[a], a) for a in agent_ids if a in self.spans)):
+                first = run[0][0][0]
+                handle.seek(first)
+                block = handle.read(run[-1][0][0] + run[-1][0][1] - first)
+                for (start, length), agent_id in run:
+                    found[agent_id] = block[start - first:start - first + length]
         return found
+
+
+def _runs(spans: list, gap: int = 1 << 14, most: int = 1 << 22):
+    """``spans`` ((start, length), id), sorted, cut into runs read at once: a run ends where
+    the next line starts more than ``gap`` bytes after it or where it would pass ``most`` bytes."""
+    run: list = []
+    for item in spans:
+        (start, length), _ = item
+        if run and (start - sum(run[-1][0]) > gap or start + length - run[0][0][0] > most):
+            yield run
+            run = []
+        run.append(item)
+    if run:
+        yield run
 
 
 def index(path: Path) -> Earlier | None:
@@ -109,12 +132,28 @@ def _head(handle) -> dict:
     raise ValueError("no agents")
 
 
-def write(path: Path, top: dict, lines: Iterable[str]) -> None:
-    """The document ``top`` with the agents of ``lines`` (from :func:`line`), one per line:
-    readable, and written as the lines come, so 100,000 agents never sit in memory at once."""
+def write(path: Path, top: dict, lines: Iterable[str | Taken], earlier: Earlier | None = None) -> None:
+    """The document ``top`` with the agents of ``lines`` (from :func:`line`, or :class:`Taken`
+    from ``earlier`` byte for byte), one per line: readable, and written as the lines come,
+    so 100,000 agents never sit in memory at once."""
     text = json.dumps(top, ensure_ascii=False, indent=1)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text[:-2] + ",\n" + AGENTS_START + "\n")
-        for index, agent in enumerate(lines):
-            handle.write(("," if index else "") + agent + "\n")
-        handle.write("]}\n")
+    with open(path, "wb") as handle:
+        handle.write((text[:-2] + ",\n" + AGENTS_START + "\n").encode("utf-8"))
+        for index, agent in enumerate(_bytes(lines, earlier)):
+            if index:
+                handle.write(b",")
+            handle.write(agent)
+            handle.write(b"\n")
+        handle.write(b"]}\n")
+
+
+def _bytes(lines: Iterable[str | Taken], earlier: Earlier | None, batch: int = 2000):
+    """The lines as bytes, those :class:`Taken` read from ``earlier`` a batch at a time."""
+    for taken, group in itertools.groupby(lines, key=lambda line: isinstance(line, Taken)):
+        if not taken:
+            yield from (line.encode("utf-8") for line in group)
+            continue
+        ids = (line.agent_id for line in group)
+        while chunk := list(itertools.islice(ids, batch)):
+            found = earlier.raw(chunk)
+            yield from (found[agent_id] for agent_id in chunk)
