@@ -70,6 +70,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "ALTER TABLE results ADD COLUMN input_key TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE results ADD COLUMN payroll_row TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE revisions ADD COLUMN summary TEXT NOT NULL DEFAULT ''",
     ),
 )
 

@@ -93,7 +93,7 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
                tuple(agents), scoring.contexts(ruleset, agents), settings)
     if ledger is None:
         with staged(report.out_dir) as staging:
-            rows, _ = write_all(staging, job)
+            rows = write_all(staging, job).rows
         return report._replace(rows=rows)
     return _score_into_ledger(ledger, job)
 
@@ -102,7 +102,8 @@ class _Job(NamedTuple):
     """One scoring run: the agents and their teams, the settings passed to the writers;
     ``settings``: what besides its row and team an agent's result and files follow from;
     ``previous``: agent id → the scorecard of the last revision (``cards.Previous``), to
-    keep the unchanged ones; ``before``: agent id → its input key and payroll row then."""
+    keep the unchanged ones; ``before``: agent id → its input key and payroll row then;
+    ``summary``: the last revision's team summary, to take unchanged sheets from."""
 
     report: MonthReport
     lang: str
@@ -116,6 +117,7 @@ class _Job(NamedTuple):
     settings: tuple = ()
     previous: dict = {}
     before: dict = {}
+    summary: team_summary.Earlier | None = None
 
     def input_key(self, agent: inputs.AgentInput) -> str:
         """The agent's input key (:func:`kpi.review.input_key`) in this run."""
@@ -157,6 +159,7 @@ def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
         revision = review.next_revision(ledger, db, period)
         job = job._replace(report=job.report._replace(revision=revision),
                            previous=review.previous_cards(ledger, period), before=review.previous_rows(ledger, period))
+        job = job._replace(summary=_earlier_summary(ledger, job))
         started = review.begin(ledger, db, job.report.ruleset, revision, job.input_info)
         fingerprints: list[tuple[str, str]] = []
 
@@ -165,9 +168,21 @@ def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
             fingerprints.extend(chunk.fingerprints)
 
         with staged(job.report.out_dir) as staging:
-            rows, kept = write_all(staging, job, _Store(started.id, started.previous_id, add))
+            written = write_all(staging, job, _Store(started.id, started.previous_id, add))
+            review.record_summary(db, started, cards.file_stat(staging / _summary_name(period)), written.sheets)
         changed = review.finish(ledger, db, period, started, fingerprints, job.input_info)
-    return job.report._replace(rows=rows, cleared=tuple(changed), kept=kept)
+    return job.report._replace(rows=written.rows, cleared=tuple(changed), kept=written.kept)
+
+
+def _summary_name(period: str) -> str:
+    return f"team-summary-{period}.xlsx"
+
+
+def _earlier_summary(ledger: Ledger, job: _Job) -> team_summary.Earlier | None:
+    """The team summary of the last revision if it is still the file written then."""
+    before = review.previous_summary(ledger, job.report.ruleset.period)
+    path = job.report.out_dir / _summary_name(job.report.ruleset.period)
+    return team_summary.Earlier(path, before["sheets"]) if before and cards.unchanged(path, before["stat"]) else None
 
 
 CHUNK = 200  # agents per task at most: small enough to share the work evenly and show progress
@@ -190,9 +205,17 @@ class _Chunk:
     kept: int = 0
 
 
-def write_all(folder: Path, job: _Job, store: _Store | None = None) -> tuple[list[table.Row], int]:
-    """Every output file of a month into ``folder``, and with ``store`` every ledger row;
-    returns the payroll rows and how many scorecards were kept.
+class _Written(NamedTuple):
+    """What :func:`write_all` wrote: the payroll rows, how many scorecards it kept, the team
+    summary's sheet keys."""
+
+    rows: list[table.Row]
+    kept: int
+    sheets: list[str]
+
+
+def write_all(folder: Path, job: _Job, store: _Store | None = None) -> _Written:
+    """Every output file of a month into ``folder``, and with ``store`` every ledger row.
 
     First the chunks of agents, tasks for :mod:`kpi.workers`: each scores its agents and
     writes their scorecards, results.json lines, explanations and ledger rows; here the
@@ -224,16 +247,19 @@ def write_all(folder: Path, job: _Job, store: _Store | None = None) -> tuple[lis
     results_json.write(folder / "results.json", head, lines(), earlier)
     rows = table.ordered(rows)
     files = _file_tasks(folder, job, rows)
-    for finished, _ in enumerate(workers.run(files, job.jobs), start=1):
-        job.progress("files", finished, len(files))
-    return rows, done[1]
+    values = {}
+    for index, value in workers.run(files, job.jobs):
+        values[index] = value
+        job.progress("files", len(values), len(files))
+    return _Written(rows, done[1], values[0])
 
 
 def _file_tasks(folder: Path, job: _Job, rows: list[table.Row]) -> list[workers.Task]:
-    """The month's files other than results.json and the scorecards, each a task."""
+    """The month's files other than results.json and the scorecards, each a task (the team
+    summary first: its value is its sheet keys)."""
     report, lang = job.report, job.lang
     ruleset, period = report.ruleset, report.ruleset.period
-    tasks = [functools.partial(team_summary.write, folder / f"team-summary-{period}.xlsx", rows, ruleset, lang),
+    tasks = [functools.partial(team_summary.write, folder / _summary_name(period), rows, ruleset, lang, job.summary),
              functools.partial(payroll.write_xlsx, folder / f"payroll-{period}.xlsx", rows, ruleset,
                                report.timeline, lang),
              functools.partial(payroll.write_csv, folder / f"payroll-{period}.csv", rows, lang)]

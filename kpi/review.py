@@ -153,6 +153,18 @@ def previous_rows(ledger: Ledger, period: str) -> dict[str, tuple[str, str]]:
     return {r["agent_id"]: (r["input_key"], r["payroll_row"]) for r in rows}
 
 
+def previous_summary(ledger: Ledger, period: str) -> dict:
+    """The team summary the last revision wrote: its file stat and its sheets' keys ({} if none)."""
+    latest = latest_revision(ledger, period)
+    return json.loads(latest["summary"]) if latest is not None and latest["summary"] else {}
+
+
+def record_summary(db, started: Revision, stat: str, sheets: Sequence[str]) -> None:
+    """Remember the team summary of the revision being stored, for the next to take sheets from."""
+    db.execute("UPDATE revisions SET summary = ? WHERE id = ?",
+               (json.dumps({"stat": stat, "sheets": list(sheets)}), started.id))
+
+
 def input_key(agent: AgentInput, team: TeamContext, settings: tuple) -> str:
     """A hash of everything an agent's result and its files follow from: the agent's row
     (values as typed: 5 and 5.0 stay apart), its team's context and ``settings`` (kpi's

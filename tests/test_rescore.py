@@ -107,6 +107,8 @@ def test_a_carried_over_month_writes_what_a_fresh_run_writes(tmp_path, scored_id
     scored_ids(changed)
     monkeypatch.setenv("KPI_DB", str(tmp_path / "other.db"))
     scored_ids(changed, out="alone")
+    summaries = ((tmp_path / folder / "team-summary-2026-09.xlsx").read_bytes() for folder in ("out", "alone"))
+    assert next(summaries) == next(summaries)
     for name in ("payroll-2026-09.csv", "results.json"):
         carried, alone = ((tmp_path / folder / name).read_text(encoding="utf-8") for folder in ("out", "alone"))
         if name == "results.json":
@@ -139,3 +141,36 @@ def test_lines_taken_over_are_copied_byte_for_byte_in_runs(tmp_path):
     runs = list(results_json._runs(spans, gap=2, most=400))
     assert [item for run in runs for item in run] == spans and 1 < len(runs) < 40
     assert all(sum(run[-1][0]) - run[0][0][0] <= 400 or len(run) == 1 for run in runs)
+
+
+@pytest.fixture
+def summary_rows(monkeypatch):
+    """The agent ids whose team-summary rows are written, run by run."""
+    from kpi.writers import team_summary
+    written: list[str] = []
+    real = team_summary._agent_row
+
+    def recording(sheet, index, row, formats):
+        written.append(row.agent_id)
+        real(sheet, index, row, formats)
+
+    monkeypatch.setattr(team_summary, "_agent_row", recording)
+    return written
+
+
+def test_the_team_summary_takes_unchanged_teams_sheets_from_the_last_revision(tmp_path, scored_ids, summary_rows):
+    scored_ids()
+    assert len(summary_rows) == 25
+    summary_rows.clear()
+    scored_ids(changed_input(tmp_path, "个人订单量", "999"))
+    assert sorted(summary_rows) == team_of(CHANGED)
+
+
+def test_a_team_summary_edited_since_is_written_whole(tmp_path, scored_ids, summary_rows):
+    scored_ids()
+    path = tmp_path / "out" / "team-summary-2026-09.xlsx"
+    fresh = path.read_bytes()
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))   # opened and saved again
+    summary_rows.clear()
+    scored_ids()
+    assert len(summary_rows) == 25 and path.read_bytes() == fresh

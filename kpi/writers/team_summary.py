@@ -8,13 +8,18 @@ points the team lost per item (where it loses most).
 
 from __future__ import annotations
 
+import hashlib
 import re
+import zipfile
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
+import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+import kpi
 from kpi import i18n, rules, table
 from kpi.writers import workbook as xlsx
 
@@ -23,8 +28,26 @@ HISTOGRAM_STEP = 10
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
-def write(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, lang: str) -> None:
-    """One sheet per team (teams in name order), from the month's payroll rows."""
+class Earlier(NamedTuple):
+    """A team summary written before, unchanged since (its sheets' keys as :func:`write` gave them)."""
+
+    path: Path
+    keys: Sequence[str]
+
+    def sheets(self, keys: Sequence[str]) -> dict[int, str]:
+        """Sheet index → its XML in the earlier file, for the sheets whose key is the same there."""
+        same = [index for index, key in enumerate(keys) if index < len(self.keys) and self.keys[index] == key]
+        if not same:
+            return {}
+        with zipfile.ZipFile(self.path) as package:
+            return {index: package.read(f"xl/worksheets/sheet{index + 1}.xml").decode("utf-8") for index in same}
+
+
+def write(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, lang: str,
+          earlier: Earlier | None = None) -> list[str]:
+    """One sheet per team (teams in name order), from the month's payroll rows; returns each
+    sheet's key (:func:`sheet_key`). A sheet whose key ``earlier`` has too is taken from it:
+    its agent rows, the bulk of the file, are not written again."""
     title = i18n.text("summary_file_title", lang, period=ruleset.period)
     workbook = xlsx.new(path, ruleset.period, title, streaming=True)
     formats = _formats(workbook, len(ruleset.pay.bands))
@@ -32,10 +55,25 @@ def write(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, lang: s
     for row in table.ordered(rows):
         teams.setdefault(row.team, []).append(row)
     used: set[str] = set()
-    for team, members in teams.items():
-        sheet = workbook.add_worksheet(sheet_name(team, used))
+    names = [sheet_name(team, used) for team in teams]
+    keys = [sheet_key(index, name, team, members, ruleset, lang)
+            for index, (name, (team, members)) in enumerate(zip(names, teams.items()))]
+    reused = earlier.sheets(keys) if earlier is not None else {}
+    for index, (name, (team, members)) in enumerate(zip(names, teams.items())):
+        sheet = workbook.add_worksheet(name)
+        sheet.reused_xml = reused.get(index)
         _team_sheet(workbook, sheet, team, members, ruleset, lang, formats)
     workbook.close()
+    return keys
+
+
+def sheet_key(index: int, name: str, team: str, members: Sequence[table.Row], ruleset: rules.Ruleset,
+              lang: str) -> str:
+    """A hash of everything a team's sheet XML follows from: its place and name, its rows, the
+    rules, the language, and the code that draws it (kpi, xlsxwriter)."""
+    content = repr((kpi.__version__, xlsxwriter.__version__, ruleset.version.sha256, ruleset.period, lang,
+                    index, name, team, tuple(members)))
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 def sheet_name(team: str, used: set[str]) -> str:
@@ -57,8 +95,9 @@ def _team_sheet(workbook, sheet, team: str, members, ruleset: rules.Ruleset, lan
     sheet.merge_range(0, 0, 0, len(headers) - 1, f"{team}  {i18n.text('summary_file_title', lang, period=ruleset.period)}",
                       formats["title"])
     sheet.write_row(1, 0, headers, formats["header"])
-    for index, row in enumerate(members, start=2):
-        _agent_row(sheet, index, row, formats)
+    if sheet.reused_xml is None:  # else the earlier XML has the rows; the rest sets up the other parts
+        for index, row in enumerate(members, start=2):
+            _agent_row(sheet, index, row, formats)
     total_col = 3 + len(items)
     last = 1 + len(members)
     _band_colours(sheet, ruleset.pay.bands, 2, last, len(headers) - 1, total_col, formats)
@@ -160,9 +199,11 @@ def _lost_per_item(members, items, lang: str) -> list[tuple[str, Decimal]]:
 
 
 def _formats(workbook, band_count: int) -> dict:
+    """The sheets' formats, their style numbers fixed here in this order (xlsxwriter would
+    number them as cells first use them): a sheet taken from an earlier file refers to them."""
     add = workbook.add_format
     border = {"border": 1}
-    return {
+    formats = {
         "title": add({"bold": True, "font_size": 13}),
         "header": add({**border, "bold": True, "text_wrap": True, "bg_color": "#DDEBF7", "valign": "vcenter",
                        "align": "center"}),
@@ -172,3 +213,9 @@ def _formats(workbook, band_count: int) -> dict:
         "money": add({**border, "num_format": "#,##0.00"}),
         "bands": [add({"bg_color": BAND_COLOURS[i % len(BAND_COLOURS)]}) for i in range(band_count)],
     }
+    for name, cell in formats.items():
+        if name != "bands":
+            cell._get_xf_index()
+    for band in formats["bands"]:
+        band._get_dxf_index()
+    return formats

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import re
 from pathlib import Path
 
@@ -20,13 +21,28 @@ STREAMING = {"strings_to_formulas": False, "strings_to_numbers": False, "constan
 
 
 class Worksheet(xlsxwriter.worksheet.Worksheet):
-    """xlsxwriter's worksheet, quicker with kpi's own formulas (:mod:`kpi.writers.formulas`).
+    """xlsxwriter's worksheet, quicker with kpi's own formulas (:mod:`kpi.writers.formulas`)
+    and able to take its XML from an earlier file.
 
     Before storing a formula xlsxwriter tries 29 rewrites, one per dynamic-array function
     that Excel stores with a ``_xlfn.`` prefix; for the payroll's pay formula that is a
     third of the file's time. A formula whose functions are all in :data:`PLAIN_FUNCTIONS`
     needs none of them (tests/test_outputs.py checks the bytes are the same); any other
     goes through xlsxwriter's own preparation."""
+
+    reused_xml: str | None = None  # the sheet's XML as an earlier file holds it, written instead
+
+    def _assemble_xml_file(self) -> None:
+        """The sheet's XML: as assembled by xlsxwriter, or :attr:`reused_xml` when a sheet of
+        an earlier file holds it (:mod:`kpi.writers.team_summary`); its temp row data then goes."""
+        if self.reused_xml is None:
+            super()._assemble_xml_file()
+            return
+        if self.constant_memory:
+            self._opt_close()
+            os.unlink(self.row_data_filename)
+        self.fh.write(self.reused_xml)
+        self._xml_close()
 
     def _prepare_formula(self, formula, expand_future_functions=False):
         if not expand_future_functions and _plain(formula):
