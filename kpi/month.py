@@ -190,17 +190,15 @@ CHUNK = 200  # agents per task at most: small enough to share the work evenly an
 
 @dataclasses.dataclass
 class _Chunk:
-    """What a chunk of agents gave: results.json lines (in agent order), payroll rows (those
-    carried over as the ledger encoded them: decoding them here costs less than pickling
-    them back), ledger rows (new; copied for agents whose scorecard was kept; carried over
-    for agents unchanged), the fingerprints of the new ones, scorecards kept."""
+    """What a chunk of agents gave: results.json lines (in agent order), payroll rows, ledger
+    rows (new; copied for agents whose scorecard was kept; carried over for agents
+    unchanged), the fingerprints of the new ones, scorecards kept."""
 
     lines: list[str | results_json.Taken] = dataclasses.field(default_factory=list)
     payroll: list[table.Row] = dataclasses.field(default_factory=list)
     rows: list[tuple] = dataclasses.field(default_factory=list)
     copies: list[tuple] = dataclasses.field(default_factory=list)
     carried: list[tuple] = dataclasses.field(default_factory=list)
-    taken_rows: list[str] = dataclasses.field(default_factory=list)
     fingerprints: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     kept: int = 0
 
@@ -237,7 +235,6 @@ def write_all(folder: Path, job: _Job, store: _Store | None = None) -> _Written:
             if store is not None:
                 store.add(chunk)
             rows.extend(chunk.payroll)
-            rows.extend(map(table.decoded, chunk.taken_rows))
             done[0] += len(chunk.lines)
             done[1] += chunk.kept
             job.progress("scorecards" if job.scorecards else "scoring", done[0], count)
@@ -298,7 +295,7 @@ def _carry(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
         out.kept += len(carried)
     for agent in carried:
         out.carried.append(review.carried_row(store.revision_id, agent, store.previous_id))
-        out.taken_rows.append(job.before[agent.agent_id][1])
+        out.payroll.append(table.decoded(job.before[agent.agent_id][1]))
     return {agent.agent_id: results_json.Taken(agent.agent_id) for agent in carried}
 
 

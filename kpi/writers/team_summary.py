@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import zipfile
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -34,13 +33,10 @@ class Earlier(NamedTuple):
     path: Path
     keys: Sequence[str]
 
-    def sheets(self, keys: Sequence[str]) -> dict[int, str]:
-        """Sheet index → its XML in the earlier file, for the sheets whose key is the same there."""
-        same = [index for index, key in enumerate(keys) if index < len(self.keys) and self.keys[index] == key]
-        if not same:
-            return {}
-        with zipfile.ZipFile(self.path) as package:
-            return {index: package.read(f"xl/worksheets/sheet{index + 1}.xml").decode("utf-8") for index in same}
+    def sheets(self, keys: Sequence[str]) -> dict[int, tuple[Path, str]]:
+        """Sheet index → (file, part) holding its XML, for the sheets whose key is the same there."""
+        return {index: (self.path, f"xl/worksheets/sheet{index + 1}.xml") for index, key in enumerate(keys)
+                if index < len(self.keys) and self.keys[index] == key}
 
 
 def write(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, lang: str,
@@ -61,7 +57,7 @@ def write(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, lang: s
     reused = earlier.sheets(keys) if earlier is not None else {}
     for index, (name, (team, members)) in enumerate(zip(names, teams.items())):
         sheet = workbook.add_worksheet(name)
-        sheet.reused_xml = reused.get(index)
+        sheet.reused = reused.get(index)
         _team_sheet(workbook, sheet, team, members, ruleset, lang, formats)
     workbook.close()
     return keys
@@ -95,7 +91,7 @@ def _team_sheet(workbook, sheet, team: str, members, ruleset: rules.Ruleset, lan
     sheet.merge_range(0, 0, 0, len(headers) - 1, f"{team}  {i18n.text('summary_file_title', lang, period=ruleset.period)}",
                       formats["title"])
     sheet.write_row(1, 0, headers, formats["header"])
-    if sheet.reused_xml is None:  # else the earlier XML has the rows; the rest sets up the other parts
+    if sheet.reused is None:  # else the earlier XML has the rows; the rest sets up the other parts
         for index, row in enumerate(members, start=2):
             _agent_row(sheet, index, row, formats)
     total_col = 3 + len(items)

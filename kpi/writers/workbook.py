@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import io
 import os
 import re
+import shutil
+import zipfile
 from pathlib import Path
 
 import xlsxwriter
@@ -30,18 +33,20 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
     needs none of them (tests/test_outputs.py checks the bytes are the same); any other
     goes through xlsxwriter's own preparation."""
 
-    reused_xml: str | None = None  # the sheet's XML as an earlier file holds it, written instead
+    reused: tuple[Path, str] | None = None  # (workbook, part) of an earlier file holding this sheet's XML
 
     def _assemble_xml_file(self) -> None:
-        """The sheet's XML: as assembled by xlsxwriter, or :attr:`reused_xml` when a sheet of
-        an earlier file holds it (:mod:`kpi.writers.team_summary`); its temp row data then goes."""
-        if self.reused_xml is None:
+        """The sheet's XML: as assembled by xlsxwriter, or copied from :attr:`reused` when an
+        earlier file holds it (:mod:`kpi.writers.team_summary`); its temp row data then goes."""
+        if self.reused is None:
             super()._assemble_xml_file()
             return
         if self.constant_memory:
             self._opt_close()
             os.unlink(self.row_data_filename)
-        self.fh.write(self.reused_xml)
+        path, part = self.reused
+        with zipfile.ZipFile(path) as package, package.open(part) as source:
+            shutil.copyfileobj(io.TextIOWrapper(source, encoding="utf-8"), self.fh)
         self._xml_close()
 
     def _prepare_formula(self, formula, expand_future_functions=False):
