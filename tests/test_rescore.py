@@ -174,3 +174,17 @@ def test_a_team_summary_edited_since_is_written_whole(tmp_path, scored_ids, summ
     summary_rows.clear()
     scored_ids()
     assert len(summary_rows) == 25 and path.read_bytes() == fresh
+
+
+def test_a_ledger_of_schema_2_is_migrated_and_then_carries_agents_over(tmp_path, scored_ids):
+    with sqlite3.connect(os.environ["KPI_DB"]) as db:
+        for statement in ledger.MIGRATIONS[0] + ledger.MIGRATIONS[1]:
+            db.execute(statement)
+        db.execute("PRAGMA user_version = 2")
+    scored_ids()
+    with ledger.Ledger(os.environ["KPI_DB"]) as book:
+        assert book.schema_version == len(ledger.MIGRATIONS)
+        keys = book.rows("SELECT input_key, payroll_row FROM results")
+    assert len(keys) == 25 and all(len(row["input_key"]) == 64 and row["payroll_row"] for row in keys)
+    report, scored = scored_ids()
+    assert (scored, report.kept) == ([], 25)
