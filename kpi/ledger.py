@@ -71,6 +71,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE results ADD COLUMN input_key TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE results ADD COLUMN payroll_row TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE revisions ADD COLUMN summary TEXT NOT NULL DEFAULT ''",
+        "CREATE TABLE explanations (sha256 TEXT PRIMARY KEY, texts TEXT NOT NULL)",
+        "ALTER TABLE results ADD COLUMN explain_sha256 TEXT NOT NULL DEFAULT ''",
     ),
 )
 

@@ -164,7 +164,7 @@ def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
         fingerprints: list[tuple[str, str]] = []
 
         def add(chunk: _Chunk) -> None:
-            review.add(db, chunk.rows, chunk.copies, chunk.carried)
+            review.add(db, chunk.rows, chunk.copies, chunk.carried, chunk.texts)
             fingerprints.extend(chunk.fingerprints)
 
         with staged(job.report.out_dir) as staging:
@@ -191,14 +191,15 @@ CHUNK = 200  # agents per task at most: small enough to share the work evenly an
 @dataclasses.dataclass
 class _Chunk:
     """What a chunk of agents gave: results.json lines (in agent order), payroll rows, ledger
-    rows (new; copied for agents whose scorecard was kept; carried over for agents
-    unchanged), the fingerprints of the new ones, scorecards kept."""
+    rows (new, with their explanations; copied for agents whose scorecard was kept; carried
+    over for agents unchanged), the fingerprints of the new ones, scorecards kept."""
 
     lines: list[str | results_json.Taken] = dataclasses.field(default_factory=list)
     payroll: list[table.Row] = dataclasses.field(default_factory=list)
     rows: list[tuple] = dataclasses.field(default_factory=list)
     copies: list[tuple] = dataclasses.field(default_factory=list)
     carried: list[tuple] = dataclasses.field(default_factory=list)
+    texts: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     fingerprints: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     kept: int = 0
 
@@ -349,7 +350,9 @@ def _store_row(out: _Chunk, store: _Store, result, put: tuple | None, kept: bool
         return
     out.fingerprints.append((result.agent.agent_id, review.fingerprint(result)))
     columns = review.NO_CARD if put is None else (put[0].key, put[0].revision, put[1], str(put[0].path))
-    out.rows.append(review.result_row(store.revision_id, result, texts, columns, key, table.encoded(row)))
+    sha256, body = review.stored_texts(texts)
+    out.texts.append((sha256, body))
+    out.rows.append(review.result_row(store.revision_id, result, sha256, columns, key, table.encoded(row)))
 
 
 def _earlier_lines(job: _Job) -> results_json.Earlier | None:

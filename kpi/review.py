@@ -61,12 +61,21 @@ def latest_revision(ledger: Ledger, period: str) -> sqlite3.Row | None:
 def results_of(ledger: Ledger, revision_id: int, agent_id: str | None = None) -> dict[str, dict]:
     """agent id → stored result (identity, inputs, result document, fingerprint); one agent's
     only when ``agent_id`` is given (no need to decode the whole month for one answer)."""
+    query = ("SELECT s.*, e.texts AS explain_texts FROM results s "
+             "LEFT JOIN explanations e ON e.sha256 = s.explain_sha256 WHERE s.revision_id = ?")
     if agent_id is not None:
-        rows = ledger.rows("SELECT * FROM results WHERE revision_id = ? AND agent_id = ?", revision_id, agent_id)
+        rows = ledger.rows(query + " AND s.agent_id = ?", revision_id, agent_id)
     else:
-        rows = ledger.rows("SELECT * FROM results WHERE revision_id = ? ORDER BY team, agent_id", revision_id)
-    return {row["agent_id"]: {**dict(row), "inputs": json.loads(row["inputs"]), "result": json.loads(row["result"])}
-            for row in rows}
+        rows = ledger.rows(query + " ORDER BY s.team, s.agent_id", revision_id)
+    return {row["agent_id"]: {**dict(row), "inputs": json.loads(row["inputs"]), "result": _result(row)} for row in rows}
+
+
+def _result(row) -> dict:
+    """The stored result document with its explanations (kept apart since schema 3, inline before)."""
+    result = json.loads(row["result"])
+    if row["explain_texts"]:
+        result["explain"] = json.loads(row["explain_texts"])
+    return result
 
 
 def fill_from_ledger(ledger: Ledger, period: str, agents: Sequence[AgentInput], field: str, source: str):
@@ -102,16 +111,22 @@ def fingerprint(result: AgentResult) -> str:
     return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()
 
 
-def stored_result(result: AgentResult, texts: dict[str, dict[str, str]]) -> dict:
-    """The result as the ledger keeps it: figures, labels and explanations (``texts``: lang → item → text)."""
+def stored_result(result: AgentResult) -> dict:
+    """The result as the ledger keeps it: figures and labels (the explanations apart, :func:`stored_texts`)."""
     pay = result.pay
     return {
         "points": {i.item_id: numbers.plain(i.points) for i in result.items}, "total": numbers.plain(result.total),
         "band": pay.band, "band_label": pay.band_label.model_dump(), "multiplier": numbers.plain(pay.multiplier),
         "base_pay": numbers.money(pay.base_pay), "performance_pay": numbers.money(pay.performance_pay),
         "total_pay": numbers.money(pay.total_pay), "level_change": pay.level_change.model_dump(),
-        "explain": texts,
     }
+
+
+def stored_texts(texts: dict[str, dict[str, str]]) -> tuple[str, str]:
+    """The explanations (lang → item → text) as the ledger keeps them: (sha256, JSON), in a
+    table of their own, once however many revisions carry the agent over unchanged."""
+    body = json.dumps(texts, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest(), body
 
 
 def stored_inputs(agent: AgentInput) -> dict:
@@ -199,9 +214,11 @@ def begin(ledger: Ledger, db, ruleset: rules.Ruleset, revision: int, input_info:
     return Revision(cursor.lastrowid, revision, before, None if previous is None else previous["id"])
 
 
-def add(db, rows: Sequence[tuple], copies: Sequence[tuple] = (), carried: Sequence[tuple] = ()) -> None:
-    """Store result rows made by :func:`result_row`, and copy those of :func:`copied_row`
-    and :func:`carried_row`."""
+def add(db, rows: Sequence[tuple], copies: Sequence[tuple] = (), carried: Sequence[tuple] = (),
+        texts: Sequence[tuple[str, str]] = ()) -> None:
+    """Store result rows made by :func:`result_row` with their ``texts`` (:func:`stored_texts`),
+    and copy those of :func:`copied_row` and :func:`carried_row`."""
+    db.executemany("INSERT OR IGNORE INTO explanations (sha256, texts) VALUES (?, ?)", texts)
     db.executemany(INSERT_RESULT, rows)
     db.executemany(COPY_RESULT, copies)
     db.executemany(CARRY_RESULT, carried)
@@ -234,7 +251,7 @@ def finish(ledger: Ledger, db, period: str, started: Revision, fingerprints: Seq
 
 
 _KEPT = ("name", "team", "level", "result", "fingerprint", "total", "band", "pay", "level_change", "card_key",
-         "card_revision", "card_stat", "card_path")  # what a copied row takes over
+         "card_revision", "card_stat", "card_path", "explain_sha256")  # what a copied row takes over
 _COLUMNS = ", ".join(("revision_id", "agent_id", "inputs", "input_key", "payroll_row") + _KEPT)
 INSERT_RESULT = f"INSERT INTO results ({_COLUMNS}) VALUES ({', '.join('?' for _ in range(5 + len(_KEPT)))})"
 COPY_RESULT = (f"INSERT INTO results ({_COLUMNS}) SELECT ?, agent_id, ?, ?, ?, {', '.join(_KEPT)} FROM results "
@@ -244,16 +261,16 @@ CARRY_RESULT = (f"INSERT INTO results ({_COLUMNS}) SELECT ?, agent_id, json_set(
 NO_CARD = ("", None, "", "")
 
 
-def result_row(revision_id: int, result: AgentResult, texts: dict, card: tuple = NO_CARD, key: str = "",
+def result_row(revision_id: int, result: AgentResult, texts_sha256: str, card: tuple = NO_CARD, key: str = "",
                row: str = "") -> tuple:
-    """The ledger row of ``result``: ``texts`` (lang → item → explanation), ``card`` (key,
-    revision that wrote it, file stat, path) of its scorecard; its input ``key`` and encoded
-    payroll ``row``, for a re-score to take it back."""
+    """The ledger row of ``result``: its explanations' hash (:func:`stored_texts`), ``card``
+    (key, revision that wrote it, file stat, path) of its scorecard; its input ``key`` and
+    encoded payroll ``row``, for a re-score to take it back."""
     agent, pay = result.agent, result.pay
     return (revision_id, agent.agent_id, _compact(stored_inputs(agent)), key, row,
-            agent.name, agent.team, agent.level, json.dumps(stored_result(result, texts), ensure_ascii=False),
+            agent.name, agent.team, agent.level, json.dumps(stored_result(result), ensure_ascii=False),
             fingerprint(result), numbers.plain(result.total), str(pay.band), numbers.money(pay.total_pay),
-            pay.level_change.value, *card)
+            pay.level_change.value, *card, texts_sha256)
 
 
 def _clear_answers(db, period: str, agent_ids: Sequence[str], revision: int) -> None:

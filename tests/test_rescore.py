@@ -61,6 +61,18 @@ def test_only_the_changed_agent_is_scored_again(tmp_path, scored_ids):
     assert (report.revision, report.kept) == (2, 24)
 
 
+def test_carried_agents_share_their_explanations_with_the_revision_before(tmp_path, scored_ids):
+    from kpi import review
+    scored_ids()
+    scored_ids(changed_input(tmp_path, "咨询应答量", "400"))
+    with ledger.Ledger(os.environ["KPI_DB"]) as book:
+        first, second = (review.results_of(book, revision) for revision in (1, 2))
+        assert book.rows("SELECT COUNT(*) AS n FROM explanations")[0]["n"] == 26   # 25, and the changed agent's new ones
+    assert second["KF1001"]["result"] == first["KF1001"]["result"]
+    assert second["KF1001"]["result"]["explain"]["en"]["sales_completion"].startswith("completion = Sales 145,029.62")
+    assert second[CHANGED]["result"]["explain"] != first[CHANGED]["result"]["explain"]
+
+
 def test_a_change_to_a_team_total_scores_the_whole_team_again(tmp_path, scored_ids):
     """Personal share compares each agent's orders with the team's: a teammate's orders move it."""
     scored_ids()
@@ -115,7 +127,8 @@ def test_a_carried_over_month_writes_what_a_fresh_run_writes(tmp_path, scored_id
             carried, alone = json.loads(carried), json.loads(alone)
             assert carried.pop("revision") == 2 and alone.pop("revision") == 1
         assert carried == alone, name
-    columns = "agent_id, inputs, input_key, result, fingerprint, total, band, pay, level_change, card_key, payroll_row"
+    columns = ("agent_id, inputs, input_key, result, fingerprint, total, band, pay, level_change, card_key, payroll_row, "
+               "explain_sha256")
     with sqlite3.connect(tmp_path / "kpi.db") as rescored, sqlite3.connect(tmp_path / "other.db") as fresh:
         carried = rescored.execute(f"SELECT {columns} FROM results WHERE revision_id = 2 ORDER BY agent_id").fetchall()
         assert carried == fresh.execute(f"SELECT {columns} FROM results ORDER BY agent_id").fetchall()
