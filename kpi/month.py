@@ -157,9 +157,9 @@ def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
     with ledger.write() as db:
         review.require_open(ledger, period)
         revision = review.next_revision(ledger, db, period)
-        job = job._replace(report=job.report._replace(revision=revision),
-                           previous=review.previous_cards(ledger, period), before=review.previous_rows(ledger, period))
-        job = job._replace(summary=_earlier_summary(ledger, job))
+        before = review.previous(ledger, period)
+        job = job._replace(report=job.report._replace(revision=revision), previous=before.cards, before=before.rows)
+        job = job._replace(summary=_earlier_summary(job, before.summary))
         started = review.begin(ledger, db, job.report.ruleset, revision, job.input_info)
         fingerprints: list[tuple[str, str]] = []
 
@@ -178,9 +178,9 @@ def _summary_name(period: str) -> str:
     return f"team-summary-{period}.xlsx"
 
 
-def _earlier_summary(ledger: Ledger, job: _Job) -> team_summary.Earlier | None:
-    """The team summary of the last revision if it is still the file written then."""
-    before = review.previous_summary(ledger, job.report.ruleset.period)
+def _earlier_summary(job: _Job, before: dict) -> team_summary.Earlier | None:
+    """The team summary of the last revision (``before``: its stat and sheet keys) if it is
+    still the file written then."""
     path = job.report.out_dir / _summary_name(job.report.ruleset.period)
     return team_summary.Earlier(path, before["sheets"]) if before and cards.unchanged(path, before["stat"]) else None
 

@@ -146,32 +146,28 @@ def next_revision(ledger: Ledger, db, period: str) -> int:
                       (period,)).fetchone()[0]
 
 
-def previous_cards(ledger: Ledger, period: str) -> dict:
-    """agent id → the last revision's scorecard (key, revision that wrote it, file stat)."""
+class Before(NamedTuple):
+    """What the last revision of a month stored that a re-score can reuse: agent id → its
+    scorecard (``cards.Previous``); agent id → (input key, payroll row), for the agents it can
+    give back unchanged (:func:`input_key`; older revisions stored no key); its team
+    summary's file stat and sheet keys ({} if none)."""
+
+    cards: dict[str, cards.Previous]
+    rows: dict[str, tuple[str, str]]
+    summary: dict
+
+
+def previous(ledger: Ledger, period: str) -> Before:
+    """What the last revision of ``period`` stored for a re-score to reuse (one read of its rows)."""
     latest = latest_revision(ledger, period)
     if latest is None:
-        return {}
-    rows = ledger.rows("SELECT agent_id, card_key, card_revision, card_stat, card_path FROM results "
-                       "WHERE revision_id = ? AND card_key != ''", latest["id"])
-    return {r["agent_id"]: cards.Previous(r["card_key"], r["card_revision"], r["card_stat"], r["card_path"])
-            for r in rows}
-
-
-def previous_rows(ledger: Ledger, period: str) -> dict[str, tuple[str, str]]:
-    """agent id → (input key, payroll row) as the last revision stored them, for the agents
-    it can give back unchanged (:func:`input_key`); older revisions stored no key."""
-    latest = latest_revision(ledger, period)
-    if latest is None:
-        return {}
-    rows = ledger.rows("SELECT agent_id, input_key, payroll_row FROM results "
-                       "WHERE revision_id = ? AND input_key != '' AND payroll_row != ''", latest["id"])
-    return {r["agent_id"]: (r["input_key"], r["payroll_row"]) for r in rows}
-
-
-def previous_summary(ledger: Ledger, period: str) -> dict:
-    """The team summary the last revision wrote: its file stat and its sheets' keys ({} if none)."""
-    latest = latest_revision(ledger, period)
-    return json.loads(latest["summary"]) if latest is not None and latest["summary"] else {}
+        return Before({}, {}, {})
+    rows = ledger.rows("SELECT agent_id, card_key, card_revision, card_stat, card_path, input_key, payroll_row "
+                       "FROM results WHERE revision_id = ?", latest["id"])
+    scorecards = {r["agent_id"]: cards.Previous(r["card_key"], r["card_revision"], r["card_stat"], r["card_path"])
+                  for r in rows if r["card_key"]}
+    reusable = {r["agent_id"]: (r["input_key"], r["payroll_row"]) for r in rows if r["input_key"] and r["payroll_row"]}
+    return Before(scorecards, reusable, json.loads(latest["summary"]) if latest["summary"] else {})
 
 
 def record_summary(db, started: Revision, stat: str, sheets: Sequence[str]) -> None:
