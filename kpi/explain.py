@@ -9,8 +9,9 @@ each such piece once and remembers it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import NamedTuple
 
 from kpi import i18n, numbers, rules
 from kpi.scoring import AgentResult, ItemResult
@@ -27,13 +28,24 @@ class Explainer:
         self._money: dict[str, bool] = {}
         self._rules: dict[tuple, str] = {}
         self._points: dict[tuple, str] = {}
+        self._tails: dict[tuple, str] = {}
+        self._formulas: dict[str, _Formula | None] = {}
 
     def item(self, record: ItemResult) -> str:
         """One line: formula; rule applied → points."""
         if record.group == "qualitative":
             return self.points(record)
-        text = self.lang_text("explain_sep") + i18n.text("explain_tier", self.lang, tier=self.rule(record))
-        return self.formula(record) + text + self.lang_text("explain_arrow") + self.points(record)
+        return self.formula(record) + self._tail(record)
+
+    def _tail(self, record: ItemResult) -> str:
+        """``; rule: … → points``: the same words for every agent in the same tier with the same points."""
+        key = (self._rule_key(record), record.points, record.weight)
+        text = self._tails.get(key)
+        if text is None:
+            text = self._tails[key] = (self.lang_text("explain_sep")
+                                       + i18n.text("explain_tier", self.lang, tier=self.rule(record))
+                                       + self.lang_text("explain_arrow") + self.points(record))
+        return text
 
     def value(self, field_id: str, amount: Decimal | None) -> str:
         """A field's value as people read it: money grouped, counts whole."""
@@ -74,32 +86,60 @@ class Explainer:
 
     def formula(self, record: ItemResult) -> str:
         """How the measured value was computed, with the agent's figures."""
-        item = self.ruleset.weights.item(record.item_id)
-        if item.kind == "judgement":
+        plan = self._formula(record.item_id)
+        if plan is None:
             return ""
-        spec, pairs = item.measure, dict(record.inputs)
-        params = {"measure": item.measure_label(self.lang), "rate": self.measured(record)}
+        rate = "—" if record.measure is None else plan.rate(record.measure)
         if record.measure is None and "no_base" in record.notes:
-            return i18n.text("explain_no_base", self.lang, **params)
+            return plan.no_base
+        pairs = dict(record.inputs)
+        num, den = pairs[plan.num_id], pairs.get(plan.den_id)
+        return plan.text.format(rate=rate, num="—" if num is None else plan.num_value(num),
+                                den="—" if den is None else plan.den_value(den),
+                                size=numbers.plain(pairs.get("team.size", numbers.ZERO)))
+
+    def _formula(self, item_id: str) -> _Formula | None:
+        """The formula of an item with its words in place (None for judgement items), made once:
+        a month applies it to every agent."""
+        if item_id not in self._formulas:
+            item = self.ruleset.weights.item(item_id)
+            self._formulas[item_id] = None if item.kind == "judgement" else self._prepared(item)
+        return self._formulas[item_id]
+
+    def _prepared(self, item) -> _Formula:
+        spec = item.measure
         num_id = spec.numerator if spec.kind == "ratio" else spec.value
         den_id = _denominator(spec)
-        params.update(num_label=self.label(num_id), num=self.value(num_id, pairs[num_id]),
-                      den_label=self.label(den_id),
-                      den=self.value(num_id if spec.kind == "team_share" else den_id, pairs.get(den_id)),
-                      size=numbers.plain(pairs.get("team.size", Decimal(0))))
+        words = {"measure": _literal(item.measure_label(self.lang)), "num_label": _literal(self.label(num_id)),
+                 "den_label": _literal(self.label(den_id))}
+        blanks = {name: "{" + name + "}" for name in ("rate", "num", "den", "size")}
         key = "explain_standard" if spec.kind == "ratio" and spec.standard is not None else f"explain_{spec.kind}"
-        return i18n.text(key, self.lang, **params)
+        return _Formula(i18n.text(key, self.lang, **words, **blanks),
+                        i18n.text("explain_no_base", self.lang, measure=item.measure_label(self.lang), rate="—"),
+                        num_id, den_id, self._shown(num_id),
+                        self._shown(num_id if spec.kind == "team_share" else den_id),
+                        numbers.percent if spec.kind in RATE_KINDS else numbers.plain)
+
+    def _shown(self, field_id: str) -> Callable[[Decimal], str]:
+        """How a field's values are written: money grouped, counts whole (:meth:`value`)."""
+        f = self.ruleset.field(field_id.removeprefix("team."))
+        return numbers.grouped if f is not None and f.type == "money" else numbers.plain
 
     def rule(self, record: ItemResult) -> str:
         """The tier that matched, in plain words, with steps, scaling and notes."""
         if record.tier_label is None:
             return ""
-        scaled = record.bracket if "scaled" in record.notes else None
-        key = (record.item_id, record.tier, record.steps, scaled, record.notes,
-               record.measure if "zero_denominator" in record.notes else None)
+        key = self._rule_key(record)
         if key not in self._rules:
-            self._rules[key] = self._rule(record, scaled)
+            self._rules[key] = self._rule(record, key[3])
         return self._rules[key]
+
+    @staticmethod
+    def _rule_key(record: ItemResult) -> tuple:
+        """What the words of the tier that matched follow from."""
+        scaled = record.bracket if "scaled" in record.notes else None
+        return (record.item_id, record.tier, record.steps, scaled, record.notes,
+                record.measure if "zero_denominator" in record.notes else None)
 
     def _rule(self, record: ItemResult, scaled) -> str:
         text = record.tier_label(self.lang)
@@ -135,6 +175,25 @@ class Explainer:
 
     def lang_text(self, key: str) -> str:
         return i18n.text(key, self.lang)
+
+
+class _Formula(NamedTuple):
+    """An item's formula in one language, its words in place and its figures blank
+    (``{rate}``, ``{num}``, ``{den}``, ``{size}``), and how to write those figures; the
+    words for a growth without base month."""
+
+    text: str
+    no_base: str
+    num_id: str
+    den_id: str
+    num_value: Callable[[Decimal], str]
+    den_value: Callable[[Decimal], str]
+    rate: Callable[[Decimal], str]
+
+
+def _literal(words: str) -> str:
+    """``words`` as literal text in a format string."""
+    return words.replace("{", "{{").replace("}", "}}")
 
 
 def _denominator(spec) -> str:

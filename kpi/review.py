@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import orjson
 from dateutil.relativedelta import relativedelta
 
 from kpi import cards, ladder, numbers, rules
@@ -125,8 +126,8 @@ def stored_result(result: AgentResult) -> dict:
 def stored_texts(texts: dict[str, dict[str, str]]) -> tuple[str, str]:
     """The explanations (lang → item → text) as the ledger keeps them: (sha256, JSON), in a
     table of their own, once however many revisions carry the agent over unchanged."""
-    body = json.dumps(texts, ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256(body.encode("utf-8")).hexdigest(), body
+    body = orjson.dumps(texts, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(body).hexdigest(), body.decode("utf-8")
 
 
 def stored_inputs(agent: AgentInput) -> dict:
@@ -137,7 +138,7 @@ def stored_inputs(agent: AgentInput) -> dict:
 def _compact(document: dict) -> str:
     """JSON without spaces, as SQLite's json_set writes it (:data:`CARRY_RESULT`): a carried
     row's inputs read the same as a fresh row's."""
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(document).decode("utf-8")
 
 
 def next_revision(ledger: Ledger, db, period: str) -> int:
@@ -264,7 +265,7 @@ def result_row(revision_id: int, result: AgentResult, texts_sha256: str, card: t
     encoded payroll ``row``, for a re-score to take it back."""
     agent, pay = result.agent, result.pay
     return (revision_id, agent.agent_id, _compact(stored_inputs(agent)), key, row,
-            agent.name, agent.team, agent.level, json.dumps(stored_result(result), ensure_ascii=False),
+            agent.name, agent.team, agent.level, _compact(stored_result(result)),
             fingerprint(result), numbers.plain(result.total), str(pay.band), numbers.money(pay.total_pay),
             pay.level_change.value, *card, texts_sha256)
 

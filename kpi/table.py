@@ -7,10 +7,11 @@ xlsx, CSV and terminal renderers all walk these, none recomputes a figure.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import NamedTuple
+
+import orjson
 
 from kpi import i18n, numbers
 from kpi.scoring import AgentResult
@@ -94,7 +95,7 @@ def row(result: AgentResult, lang: str) -> Row:
 def encoded(row: Row) -> str:
     """``row`` as JSON text, numbers as their exact text: the ledger keeps it so that a
     re-score can take an unchanged agent's row back (:func:`decoded`) instead of scoring again."""
-    return json.dumps([_text(value) for value in row], ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps([_text(value) for value in row]).decode("utf-8")
 
 
 def _text(value: object) -> object:
@@ -111,7 +112,7 @@ _SHARED = tuple(Row._fields.index(name) for name in ("points", "lost"))
 
 def decoded(text: str) -> Row:
     """The row :func:`encoded` gave ``text`` for, equal to it value for value (5.0 stays 5.0)."""
-    values = json.loads(text)
+    values = orjson.loads(text)
     for index in _DECIMALS:
         values[index] = Decimal(values[index])
     for index in _SHARED:

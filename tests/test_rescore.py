@@ -138,12 +138,13 @@ def test_a_carried_over_month_writes_what_a_fresh_run_writes(tmp_path, scored_id
 def test_lines_taken_over_are_copied_byte_for_byte_in_runs(tmp_path):
     from kpi.writers import results_json
     first = tmp_path / "first.json"
-    lines = [json.dumps({"agent_id": f"A{i}", "note": "说明" * i}, ensure_ascii=False, separators=(",", ":"))
+    lines = [json.dumps({"agent_id": f"A{i}", "note": "说明" * i}, ensure_ascii=False, separators=(",", ":")).encode()
              for i in range(40)]
     results_json.write(first, {"period": "2026-09"}, lines)
     earlier = results_json.index(first)
     assert sorted(earlier.spans) == sorted(f"A{i}" for i in range(40))
-    mixed = [results_json.Taken(f"A{i}") if i % 7 else f'{{"agent_id":"A{i}","new":true}}' for i in range(40)]
+    mixed = [results_json.Taken(f"A{i}") if i % 7 else f'{{"agent_id":"A{i}","new":true}}'.encode()
+             for i in range(40)]
     second = tmp_path / "second.json"
     results_json.write(second, {"period": "2026-09"}, mixed, earlier)
     agents = json.loads(second.read_text(encoding="utf-8"))["agents"]

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
+import orjson
+
 from kpi import numbers, rules
 from kpi.scoring import AgentResult, ItemResult
 
@@ -25,9 +27,9 @@ def head(ruleset: rules.Ruleset, lang: str, input_info: dict, revision: int | No
     }
 
 
-def line(ruleset: rules.Ruleset, result: AgentResult, lang: str, text: dict[str, str]) -> str:
-    """One agent as one line of JSON; ``text`` is its explanations in ``lang``."""
-    return json.dumps(_agent(ruleset, result, lang, text), ensure_ascii=False, separators=(",", ":"))
+def line(ruleset: rules.Ruleset, result: AgentResult, lang: str, text: dict[str, str]) -> bytes:
+    """One agent as one line of JSON (UTF-8, no spaces); ``text`` is its explanations in ``lang``."""
+    return orjson.dumps(_agent(ruleset, result, lang, text))
 
 
 def _agent(ruleset: rules.Ruleset, result: AgentResult, lang: str, text: dict[str, str]) -> dict:
@@ -132,7 +134,7 @@ def _head(handle) -> dict:
     raise ValueError("no agents")
 
 
-def write(path: Path, top: dict, lines: Iterable[str | Taken], earlier: Earlier | None = None) -> None:
+def write(path: Path, top: dict, lines: Iterable[bytes | Taken], earlier: Earlier | None = None) -> None:
     """The document ``top`` with the agents of ``lines`` (from :func:`line`, or :class:`Taken`
     from ``earlier`` byte for byte), one per line: readable, and written as the lines come,
     so 100,000 agents never sit in memory at once."""
@@ -147,11 +149,11 @@ def write(path: Path, top: dict, lines: Iterable[str | Taken], earlier: Earlier 
         handle.write(b"]}\n")
 
 
-def _bytes(lines: Iterable[str | Taken], earlier: Earlier | None, batch: int = 2000):
-    """The lines as bytes, those :class:`Taken` read from ``earlier`` a batch at a time."""
+def _bytes(lines: Iterable[bytes | Taken], earlier: Earlier | None, batch: int = 2000):
+    """The lines, those :class:`Taken` read from ``earlier`` a batch at a time."""
     for taken, group in itertools.groupby(lines, key=lambda line: isinstance(line, Taken)):
         if not taken:
-            yield from (line.encode("utf-8") for line in group)
+            yield from group
             continue
         ids = (line.agent_id for line in group)
         while chunk := list(itertools.islice(ids, batch)):
