@@ -4,7 +4,9 @@ Scorecards, results.json, the ledger and the terminal all use an
 :class:`Explainer`; it only formats what :mod:`kpi.scoring` recorded and never
 recomputes a rate or a tier. A month has many agents whose records share most
 words (labels, the wording of a tier, the points line), so an explainer renders
-each such piece once and remembers it.
+each such piece once and remembers it: an item's formula with its words in place
+and its figures blank, and the rule-and-points tail per tier and points. Only
+the agent's own figures are written per line.
 """
 
 from __future__ import annotations
