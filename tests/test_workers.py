@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
 
@@ -26,6 +27,23 @@ def test_tasks_run_in_workers_and_every_value_comes_back():
     values = dict(workers.run(tasks, 2))
     assert {index: square for index, (square, _) in values.items()} == {n: n * n for n in range(9)}
     assert os.getpid() not in {pid for _, pid in values.values()}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_what_exists_before_the_tasks_is_kept_from_the_collector_while_they_run(jobs):
+    made_before = [[n] for n in range(1000)]
+    tasks = [gc.get_freeze_count, gc.get_freeze_count]
+    counts = [count for _, count in workers.run(tasks, jobs)]
+    assert all(count >= len(made_before) for count in counts)  # in this process or inherited by the workers
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_failing_task_leaves_nothing_frozen():
+    def fails():
+        raise ValueError("task failed")
+    with pytest.raises(ValueError):
+        list(workers.run([fails, fails], 1))
+    assert gc.get_freeze_count() == 0
 
 
 def test_several_jobs_write_the_files_and_ledger_rows_one_job_writes(tmp_path):
