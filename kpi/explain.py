@@ -27,7 +27,7 @@ class Explainer:
     def __init__(self, ruleset: rules.Ruleset, lang: str):
         self.ruleset, self.lang = ruleset, lang
         self._labels: dict[str, str] = {}
-        self._money: dict[str, bool] = {}
+        self._shows: dict[str, Callable[[Decimal], str]] = {}
         self._rules: dict[tuple, str] = {}
         self._points: dict[tuple, str] = {}
         self._tails: dict[tuple, str] = {}
@@ -51,12 +51,7 @@ class Explainer:
 
     def value(self, field_id: str, amount: Decimal | None) -> str:
         """A field's value as people read it: money grouped, counts whole."""
-        if amount is None:
-            return "—"
-        if field_id not in self._money:
-            f = self.ruleset.field(field_id)
-            self._money[field_id] = f is not None and f.type == "money"
-        return numbers.grouped(amount) if self._money[field_id] else numbers.plain(amount)
+        return "—" if amount is None else self._shown(field_id)(amount)
 
     def measured(self, record: ItemResult) -> str:
         """The measured value alone: a percentage for rates, the number otherwise."""
@@ -123,9 +118,11 @@ class Explainer:
                         numbers.percent if spec.kind in RATE_KINDS else numbers.plain)
 
     def _shown(self, field_id: str) -> Callable[[Decimal], str]:
-        """How a field's values are written: money grouped, counts whole (:meth:`value`)."""
-        f = self.ruleset.field(field_id.removeprefix("team."))
-        return numbers.grouped if f is not None and f.type == "money" else numbers.plain
+        """How a field's values are written (money grouped, counts whole), looked up once per field."""
+        if field_id not in self._shows:
+            f = self.ruleset.field(field_id.removeprefix("team."))
+            self._shows[field_id] = numbers.grouped if f is not None and f.type == "money" else numbers.plain
+        return self._shows[field_id]
 
     def rule(self, record: ItemResult) -> str:
         """The tier that matched, in plain words, with steps, scaling and notes."""
