@@ -12,13 +12,12 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import kpi
-from kpi import calendar, explain, rules
+from kpi import calendar, explain, output, rules
 from kpi.scoring import AgentResult
 from kpi.writers import packaging, scorecard
 
@@ -95,7 +94,7 @@ def put(card: Card, folder: Path, old_dir: Path, timeline: calendar.Timeline, ex
     ``explainer`` and ``parts`` are shared by the cards of a chunk: what repeats is rendered once."""
     target = folder / card.path
     if card.reuse:
-        _link(old_dir / card.path, target)
+        output.link(old_dir / card.path, target)
     else:
         scorecard.write(target, card.result, explainer.ruleset, timeline, explainer.lang, card.revision, explainer,
                         parts)
@@ -109,14 +108,7 @@ def keep(paths: Sequence[str], folder: Path, old_dir: Path) -> None:
     for directory in {os.path.dirname(path) for path in paths}:
         (folder / directory).mkdir(parents=True, exist_ok=True)
     for path in paths:
-        _link(os.path.join(old_dir, path), os.path.join(folder, path))
-
-
-def _link(source: Path | str, target: Path | str) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
+        output.link(os.path.join(old_dir, path), os.path.join(folder, path))
 
 
 def encrypt(path: Path, password: str) -> None:

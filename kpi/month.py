@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import kpi
-from kpi import calendar, cards, explain, i18n, inputs, readers, review, rules, scoring, table, workers
+from kpi import calendar, cards, explain, i18n, inputs, output, readers, review, rules, scoring, table, workers
 from kpi.errors import InputError
 from kpi.ledger import Ledger
 from kpi.output import staged, staged_file
@@ -103,7 +103,8 @@ class _Job(NamedTuple):
     ``settings``: what besides its row and team an agent's result and files follow from;
     ``previous``: agent id → the scorecard of the last revision (``cards.Previous``), to
     keep the unchanged ones; ``before``: agent id → its input key and payroll row then;
-    ``summary``: the last revision's team summary, to take unchanged sheets from."""
+    ``summary``: the last revision's team summary, to take unchanged sheets from; ``files``:
+    name → [content key, stat] of its files that can be taken whole (:func:`_taken_or_written`)."""
 
     report: MonthReport
     lang: str
@@ -118,6 +119,7 @@ class _Job(NamedTuple):
     previous: dict = {}
     before: dict = {}
     summary: team_summary.Earlier | None = None
+    files: dict = {}
 
     def input_key(self, agent: inputs.AgentInput) -> str:
         """The agent's input key (:func:`kpi.review.input_key`) in this run."""
@@ -159,7 +161,7 @@ def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
         revision = review.next_revision(ledger, db, period)
         before = review.previous(ledger, period)
         job = job._replace(report=job.report._replace(revision=revision), previous=before.cards, before=before.rows)
-        job = job._replace(summary=_earlier_summary(job, before.summary))
+        job = job._replace(summary=_earlier_summary(job, before.summary), files=before.summary.get("files", {}))
         started = review.begin(ledger, db, job.report.ruleset, revision, job.input_info)
         fingerprints: list[tuple[str, str]] = []
 
@@ -169,7 +171,8 @@ def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
 
         with staged(job.report.out_dir) as staging:
             written = write_all(staging, job, _Store(started.id, started.previous_id, add))
-            review.record_summary(db, started, cards.file_stat(staging / _summary_name(period)), written.sheets)
+            files = {name: [key, cards.file_stat(staging / name)] for name, key in written.files.items()}
+            review.record_summary(db, started, cards.file_stat(staging / _summary_name(period)), written.sheets, files)
         changed = review.finish(ledger, db, period, started, fingerprints, job.input_info)
     return job.report._replace(rows=written.rows, cleared=tuple(changed), kept=written.kept)
 
@@ -206,11 +209,12 @@ class _Chunk:
 
 class _Written(NamedTuple):
     """What :func:`write_all` wrote: the payroll rows, how many scorecards it kept, the team
-    summary's sheet keys."""
+    summary's sheet keys, the content keys of the files a re-score may take whole."""
 
     rows: list[table.Row]
     kept: int
     sheets: list[str]
+    files: dict[str, str]
 
 
 def write_all(folder: Path, job: _Job, store: _Store | None = None) -> _Written:
@@ -244,27 +248,43 @@ def write_all(folder: Path, job: _Job, store: _Store | None = None) -> _Written:
     head = results_json.head(job.report.ruleset, job.lang, job.input_info, job.report.revision)
     results_json.write(folder / "results.json", head, lines(), earlier)
     rows = table.ordered(rows)
-    files = _file_tasks(folder, job, rows)
+    files, named = _file_tasks(folder, job, rows)
     values = {}
     for index, value in workers.run(files, job.jobs):
         values[index] = value
         job.progress("files", len(values), len(files))
-    return _Written(rows, done[1], values[0])
+    return _Written(rows, done[1], values[0], {name: values[index] for index, name in named.items()})
 
 
-def _file_tasks(folder: Path, job: _Job, rows: list[table.Row]) -> list[workers.Task]:
-    """The month's files other than results.json and the scorecards, each a task (the team
-    summary first: its value is its sheet keys)."""
+def _file_tasks(folder: Path, job: _Job, rows: list[table.Row]) -> tuple[list[workers.Task], dict[int, str]]:
+    """The month's files other than results.json and the scorecards, each a task: the team
+    summary first (its value is its sheet keys), then the payroll files (their values are their
+    content keys; which task writes which file is returned alongside)."""
     report, lang = job.report, job.lang
-    ruleset, period = report.ruleset, report.ruleset.period
+    ruleset, period, line = report.ruleset, report.ruleset.period, report.timeline
+    xlsx, csv_name = f"payroll-{period}.xlsx", f"payroll-{period}.csv"
     tasks = [functools.partial(team_summary.write, folder / _summary_name(period), rows, ruleset, lang, job.summary),
-             functools.partial(payroll.write_xlsx, folder / f"payroll-{period}.xlsx", rows, ruleset,
-                               report.timeline, lang),
-             functools.partial(payroll.write_csv, folder / f"payroll-{period}.csv", rows, lang)]
+             functools.partial(_taken_or_written, folder, xlsx, job, rows,
+                               functools.partial(payroll.write_xlsx, rows=rows, ruleset=ruleset, line=line, lang=lang)),
+             functools.partial(_taken_or_written, folder, csv_name, job, rows,
+                               functools.partial(payroll.write_csv, rows=rows, lang=lang))]
     if job.passwords:
         tasks.append(functools.partial(write_passwords, folder / "hr-only" / f"passwords-{period}.csv",
                                        rows, job.passwords, lang))
-    return tasks
+    return tasks, {1: xlsx, 2: csv_name}
+
+
+def _taken_or_written(folder: Path, name: str, job: _Job, rows: list[table.Row], write: Callable[[Path], None]) -> str:
+    """The payroll file ``name`` into ``folder``: linked from the last revision's output (same
+    bytes, same mtime) if that was written from the same content and is untouched since, else
+    written by ``write(path)``. Returns the content key (:func:`kpi.writers.payroll.content_key`)."""
+    key = payroll.content_key(name, rows, job.report.ruleset, job.report.timeline, job.lang)
+    earlier, old = job.files.get(name), job.report.out_dir / name
+    if earlier and earlier[0] == key and cards.unchanged(old, earlier[1]):
+        output.link(old, folder / name)
+    else:
+        write(folder / name)
+    return key
 
 
 def _chunk(folder: Path, job: _Job, store: _Store | None, earlier: results_json.Earlier | None,

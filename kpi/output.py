@@ -93,6 +93,15 @@ def _swap(staging: Path, destination: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def link(source: Path | str, target: Path | str) -> None:
+    """Put the file ``source`` at ``target`` as it is (same bytes, same mtime): a hard link, or
+    a copy where the filesystem has none."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
 @contextlib.contextmanager
 def staged_file(destination: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``destination``; on success it replaces it."""

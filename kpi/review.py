@@ -171,10 +171,11 @@ def previous(ledger: Ledger, period: str) -> Before:
     return Before(scorecards, reusable, json.loads(latest["summary"]) if latest["summary"] else {})
 
 
-def record_summary(db, started: Revision, stat: str, sheets: Sequence[str]) -> None:
-    """Remember the team summary of the revision being stored, for the next to take sheets from."""
+def record_summary(db, started: Revision, stat: str, sheets: Sequence[str], files: dict | None = None) -> None:
+    """Remember the team summary of the revision being stored, for the next to take sheets from,
+    and ``files`` (name → [content key, stat]) that the next may take whole."""
     db.execute("UPDATE revisions SET summary = ? WHERE id = ?",
-               (json.dumps({"stat": stat, "sheets": list(sheets)}), started.id))
+               (json.dumps({"stat": stat, "sheets": list(sheets), "files": files or {}}), started.id))
 
 
 def input_key(agent: AgentInput, team: TeamContext, settings: tuple) -> str:

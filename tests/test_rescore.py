@@ -202,3 +202,33 @@ def test_a_ledger_of_schema_2_is_migrated_and_then_carries_agents_over(tmp_path,
     assert len(keys) == 25 and all(len(row["input_key"]) == 64 and row["payroll_row"] for row in keys)
     report, scored = scored_ids()
     assert (scored, report.kept) == ([], 25)
+
+
+PAYROLL_FILES = ("payroll-2026-09.xlsx", "payroll-2026-09.csv", "team-summary-2026-09.xlsx")
+
+
+def _inodes(folder):
+    return {name: (folder / name).stat().st_ino for name in PAYROLL_FILES}
+
+
+def test_files_whose_rows_are_unchanged_are_taken_whole_and_the_others_written(tmp_path, scored_ids, summary_rows):
+    scored_ids()
+    first = _inodes(tmp_path / "out")
+    summary_rows.clear()
+    scored_ids()                                                         # same month again: same rows
+    assert _inodes(tmp_path / "out") == first and summary_rows == []
+    scored_ids(changed_input(tmp_path, "实际销售额", "1000"))              # a pay changes
+    again = _inodes(tmp_path / "out")
+    assert all(again[name] != first[name] for name in PAYROLL_FILES)
+
+
+def test_a_payroll_file_edited_since_is_written_again(tmp_path, scored_ids):
+    scored_ids()
+    before = _inodes(tmp_path / "out")
+    path = tmp_path / "out" / "payroll-2026-09.xlsx"
+    fresh = path.read_bytes()
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))   # opened and saved again
+    scored_ids()
+    after = _inodes(tmp_path / "out")
+    assert after[path.name] != before[path.name] and path.read_bytes() == fresh
+    assert after["payroll-2026-09.csv"] == before["payroll-2026-09.csv"]            # the untouched one is taken

@@ -7,12 +7,15 @@ version and a totals row.
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
+import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+import kpi
 from kpi import calendar, i18n, numbers, rules, table
 from kpi.writers import formulas, safe
 from kpi.writers import workbook as xlsx
@@ -40,6 +43,16 @@ def write_xlsx(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, li
     _write_totals(sheet, 3 + len(rows), table.totals(rows), columns, lang, formats, ruleset.pay.rounding)
     _print_setup(sheet, len(rows), len(columns))
     workbook.close()
+
+
+def content_key(name: str, rows: Sequence[table.Row], ruleset: rules.Ruleset, line: calendar.Timeline,
+                lang: str) -> str:
+    """A hash of everything the payroll file ``name`` is written from: its rows, the rules, the
+    language, the review dates it prints and the code that writes it (kpi, xlsxwriter). A
+    re-score whose payroll has the same key takes the file written before."""
+    dates = (str(line.date("summary")), str(line.date("hr_finance")))
+    content = repr((name, kpi.__version__, xlsxwriter.__version__, ruleset.version.sha256, lang, dates, tuple(rows)))
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 def _write_row(sheet, index: int, row: table.Row, columns, formats, cols: dict[str, int], rounding) -> None:

@@ -19,7 +19,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 import kpi
-from kpi import i18n, rules, table
+from kpi import i18n, output, rules, table
 from kpi.writers import workbook as xlsx
 
 BAND_COLOURS = ("#F8CBAD", "#FCE4D6", "#FFF2CC", "#DDEBF7", "#E2EFDA", "#C6EFCE", "#A9D08E")
@@ -55,6 +55,9 @@ def write(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, lang: s
     keys = [sheet_key(index, name, team, members, ruleset, lang)
             for index, (name, (team, members)) in enumerate(zip(names, teams.items()))]
     reused = earlier.sheets(keys) if earlier is not None else {}
+    if earlier is not None and len(reused) == len(keys) == len(earlier.keys):
+        output.link(earlier.path, path)  # every sheet the same: so is the whole file
+        return keys
     for index, (name, (team, members)) in enumerate(zip(names, teams.items())):
         sheet = workbook.add_worksheet(name)
         sheet.reused = reused.get(index)
