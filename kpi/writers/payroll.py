@@ -51,8 +51,11 @@ def content_key(name: str, rows: Sequence[table.Row], ruleset: rules.Ruleset, li
     language, the review dates it prints and the code that writes it (kpi, xlsxwriter). A
     re-score whose payroll has the same key takes the file written before."""
     dates = (str(line.date("summary")), str(line.date("hr_finance")))
-    content = repr((name, kpi.__version__, xlsxwriter.__version__, ruleset.version.sha256, lang, dates, tuple(rows)))
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(repr((name, kpi.__version__, xlsxwriter.__version__, ruleset.version.sha256, lang,
+                                  dates, len(rows))).encode("utf-8"))
+    for row in rows:  # row by row: 100,000 rows never sit in memory as one text
+        digest.update(repr(row).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def _write_row(sheet, index: int, row: table.Row, columns, formats, cols: dict[str, int], rounding) -> None:
