@@ -197,7 +197,7 @@ class _Chunk:
     rows (new, with their explanations; copied for agents whose scorecard was kept; carried
     over for agents unchanged), the fingerprints of the new ones, scorecards kept."""
 
-    lines: list[str | results_json.Taken] = dataclasses.field(default_factory=list)
+    lines: list[bytes | results_json.Taken] = dataclasses.field(default_factory=list)
     payroll: list[table.Row] = dataclasses.field(default_factory=list)
     rows: list[tuple] = dataclasses.field(default_factory=list)
     copies: list[tuple] = dataclasses.field(default_factory=list)
@@ -321,7 +321,7 @@ def _carry(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
 
 
 def _score(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: results_json.Earlier | None,
-           agents, keys: dict[str, str]) -> dict[str, str | results_json.Taken]:
+           agents, keys: dict[str, str]) -> dict[str, bytes | results_json.Taken]:
     """Score ``agents``, write their scorecards (keeping those whose content key has not
     changed) and their rows; returns agent id → results.json line.
 
@@ -337,7 +337,7 @@ def _score(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
     kept = {card.result.agent.agent_id for card in mine if card.reuse and store and store.previous_id}
     out.kept += sum(card.reuse for card in mine)
     taken = kept & earlier.spans.keys() if earlier is not None else set()
-    lines: dict[str, str | results_json.Taken] = {}
+    lines: dict[str, bytes | results_json.Taken] = {}
     for result in results:
         agent_id, row = result.agent.agent_id, table.row(result, lang)
         out.payroll.append(row)

@@ -44,9 +44,6 @@ def write(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, lang: s
     """One sheet per team (teams in name order), from the month's payroll rows; returns each
     sheet's key (:func:`sheet_key`). A sheet whose key ``earlier`` has too is taken from it:
     its agent rows, the bulk of the file, are not written again."""
-    title = i18n.text("summary_file_title", lang, period=ruleset.period)
-    workbook = xlsx.new(path, ruleset.period, title, streaming=True)
-    formats = _formats(workbook, len(ruleset.pay.bands))
     teams: dict[str, list[table.Row]] = {}
     for row in table.ordered(rows):
         teams.setdefault(row.team, []).append(row)
@@ -58,6 +55,9 @@ def write(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, lang: s
     if earlier is not None and len(reused) == len(keys) == len(earlier.keys):
         output.link(earlier.path, path)  # every sheet the same: so is the whole file
         return keys
+    title = i18n.text("summary_file_title", lang, period=ruleset.period)
+    workbook = xlsx.new(path, ruleset.period, title, streaming=True)
+    formats = _formats(workbook, len(ruleset.pay.bands))
     for index, (name, (team, members)) in enumerate(zip(names, teams.items())):
         sheet = workbook.add_worksheet(name)
         sheet.reused = reused.get(index)
