@@ -37,6 +37,26 @@ def test_formula_looking_names_stay_text_in_every_output(tmp_path):
     assert len(report.rows) == 25
 
 
+MARKUP = ["<r><t>李四</t></r>", "<r></t></r>", "http://example.com/工资", "mailto:hr@example.com"]
+
+
+def test_markup_and_link_looking_names_stay_plain_text_in_every_workbook(tmp_path):
+    """xlsxwriter takes text shaped like ``<r>…</r>`` for rich-text XML and writes it unescaped,
+    and text shaped like a URL as a link: a name must show as typed, and link nowhere."""
+    rows = example_rows()
+    for index, name in enumerate(MARKUP, start=1):
+        rows[index][1] = name
+    out = tmp_path / "out"
+    month.score(write_csv(tmp_path / "in.csv", rows), ruleset(), out, "zh")
+    cards = sorted((out / "scorecards").rglob("*.xlsx"))[:len(MARKUP)]
+    for path in [out / "payroll-2026-09.xlsx", out / "team-summary-2026-09.xlsx", *cards]:
+        book = openpyxl.load_workbook(path)
+        texts = {cell.value for sheet in book.worksheets for row in sheet.iter_rows() for cell in row}
+        assert not any(cell.hyperlink for sheet in book.worksheets for row in sheet.iter_rows() for cell in row)
+        expected = set(MARKUP) if "scorecards" not in path.parts else {MARKUP[cards.index(path)]}
+        assert expected <= texts, path.name
+
+
 def _rewrite_part(source, target, part, transform):
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
         for name in old.namelist():

@@ -197,13 +197,26 @@ def test_payroll_and_summary_print_fitted_to_width_with_repeated_headers(scored)
         assert sheet.print_title_rows == header_rows
 
 
-def test_kpi_formulas_skip_xlsxwriter_rewrites_and_give_the_same_bytes(scored, results, tmp_path, monkeypatch):
-    """kpi's worksheet prepares its own formulas itself (kpi.writers.workbook.Worksheet); the
-    payroll and a scorecard must be the bytes xlsxwriter's own worksheet writes."""
+def _per_cell_worksheet():
+    """xlsxwriter's own worksheet, taking kpi's whole rows one cell at a time through its
+    public calls: the reference kpi's worksheet must match byte for byte."""
     import xlsxwriter.worksheet
 
+    from kpi.writers import workbook as xlsx
+
+    class PerCell(xlsxwriter.worksheet.Worksheet):
+        reused = None
+        write_cells = xlsx.Worksheet._write_each
+
+    return PerCell
+
+
+def test_kpi_worksheet_gives_the_bytes_xlsxwriter_writes_cell_by_cell(scored, results, tmp_path, monkeypatch):
+    """kpi's worksheet prepares its own formulas and renders whole rows itself
+    (kpi.writers.workbook.Worksheet); the payroll, the team summary and a scorecard must be
+    the bytes xlsxwriter's own worksheet writes, cell by cell."""
     from kpi import calendar, table
-    from kpi.writers import payroll, scorecard
+    from kpi.writers import payroll, scorecard, team_summary
     from kpi.writers import workbook as xlsx
     report, _ = scored
     rules_, line, rows = report.ruleset, calendar.for_rules(report.ruleset), table.payroll(results, "zh")
@@ -211,14 +224,65 @@ def test_kpi_formulas_skip_xlsxwriter_rewrites_and_give_the_same_bytes(scored, r
     def write(folder):
         folder.mkdir()
         payroll.write_xlsx(folder / "payroll.xlsx", rows, rules_, line, "zh")
+        team_summary.write(folder / "summary.xlsx", rows, rules_, "en")
         scorecard.write(folder / "card.xlsx", results[4], rules_, line, "zh", 1)
-        return [(folder / name).read_bytes() for name in ("payroll.xlsx", "card.xlsx")]
+        return [(folder / name).read_bytes() for name in ("payroll.xlsx", "summary.xlsx", "card.xlsx")]
 
     ours = write(tmp_path / "ours")
-    monkeypatch.setattr(xlsx, "Worksheet", xlsxwriter.worksheet.Worksheet)
+    monkeypatch.setattr(xlsx, "Worksheet", _per_cell_worksheet())
     assert write(tmp_path / "xlsxwriter") == ours
     assert xlsx._plain("=ROUND(ROUND(H4+I4*G4,6),2)") and xlsx._plain("=AND($R3>=50,$R3<60)")
     assert not xlsx._plain("=FILTER(A1:A9,B1:B9)") and not xlsx._plain('=SUM(A1)&"x"') and not xlsx._plain("{=SUM(A1)}")
+
+
+AWKWARD_TEXT = ["张伟", " leading", "trailing ", "tab\t", "a&b<c>\"d\"", "x_x0041_y", "bell\x07", "two\nlines",
+                "", "\ufffe", "长" * 20000, "😀" * 17000, "=1+1", "http://example.com"]
+AWKWARD_NUMBERS = [0.1, 1e-07, 123456789.125, -5.5, 3, 0.0, 1e20, 2 ** 53 + 1]
+
+
+@pytest.mark.parametrize("fallback", [None, float("inf"), "=FILTER(A1:A2,B1:B2)"])
+def test_whole_rows_are_the_bytes_of_cell_by_cell_writes(tmp_path, monkeypatch, fallback):
+    """Text that needs escaping, truncating or keeping its spaces, numbers of every size, kpi's
+    formulas and cells without a format come out as xlsxwriter writes them one by one; a row
+    with a cell only xlsxwriter's own calls can write (a non-finite number, a formula it
+    rewrites) goes through those calls."""
+    from kpi.writers import workbook as xlsx
+
+    def write(path):
+        book = xlsx.new(path, "2026-09", "t", streaming=True)
+        book.nan_inf_to_errors = True
+        sheet, bold, money = book.add_worksheet("s"), book.add_format({"bold": True}), book.add_format({"num_format": "0.00"})
+        sheet.set_column(3, 3, 10, money)
+        sheet.write_string(0, 0, "head", bold)
+        for row, text in enumerate(AWKWARD_TEXT, start=1):
+            number = AWKWARD_NUMBERS[row % len(AWKWARD_NUMBERS)]
+            cells = [(0, text, bold), (1, number, money), (2, xlsx.Formula("=ROUND(B%d*2,2)" % (row + 1), number * 2), money),
+                     (3, number, None), (5, text, None)]
+            if row == 3 and fallback is not None:
+                cells.append((6, xlsx.Formula(fallback, 0) if isinstance(fallback, str) else fallback, bold))
+            sheet.write_cells(row, cells)
+        sheet.write_string(len(AWKWARD_TEXT) + 1, 0, "end", bold)
+        book.close()
+        return path.read_bytes()
+
+    ours = write(tmp_path / "ours.xlsx")
+    monkeypatch.setattr(xlsx, "Worksheet", _per_cell_worksheet())
+    assert write(tmp_path / "per-cell.xlsx") == ours
+
+
+def test_whole_rows_need_a_later_row_of_a_streamed_sheet(tmp_path):
+    from kpi.writers import workbook as xlsx
+    book = xlsx.new(tmp_path / "a.xlsx", "2026-09", "t", streaming=True)
+    sheet = book.add_worksheet("s")
+    sheet.write_cells(2, [(0, "x", None)])
+    with pytest.raises(ValueError, match="row 2 must be a later row"):
+        sheet.write_cells(2, [(1, "y", None)])
+    with pytest.raises(ValueError, match="outside the sheet"):
+        sheet.write_cells(3, [(0, "x", None), (20000, "y", None)])
+    book.close()
+    memory = xlsx.new(tmp_path / "b.xlsx", "2026-09", "t").add_worksheet("s")
+    with pytest.raises(ValueError, match="streamed sheet"):
+        memory.write_cells(1, [(0, "x", None)])
 
 
 def test_reused_package_parts_give_the_bytes_xlsxwriter_writes(scored, results, tmp_path):

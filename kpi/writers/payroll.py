@@ -61,14 +61,17 @@ def content_key(name: str, rows: Sequence[table.Row], ruleset: rules.Ruleset, li
 def _write_row(sheet, index: int, row: table.Row, columns, formats, cols: dict[str, int], rounding) -> None:
     cell = lambda key: xl_rowcol_to_cell(index, cols[key])  # noqa: E731
     formula = formulas.pay(rounding, cell("base_pay"), cell("performance_pay"), cell("multiplier"))
-    for col, column in enumerate(columns):
-        value = getattr(row, column.key)
-        if column.kind == "text":
-            sheet.write_string(index, col, str(value), formats["text"])
-        elif column.key == "pay" and formula:
-            sheet.write_formula(index, col, formula, formats[column.kind], float(value))
-        else:
-            sheet.write_number(index, col, float(value), formats[column.kind])
+    sheet.write_cells(index, [(col, _value(column, getattr(row, column.key), formula), formats[column.kind])
+                              for col, column in enumerate(columns)])
+
+
+def _value(column: table.Column, value, formula: str | None):
+    """A payroll cell's value as the sheet takes it: text, a number, or the pay formula with its value."""
+    if column.kind == "text":
+        return str(value)
+    if column.key == "pay" and formula:
+        return xlsx.Formula(formula, float(value))
+    return float(value)
 
 
 def _write_totals(sheet, index: int, sums: dict[str, Decimal], columns, lang: str, formats, rounding) -> None:

@@ -8,7 +8,9 @@ points the team lost per item (where it loses most).
 
 from __future__ import annotations
 
+import collections
 import hashlib
+import math
 import re
 from collections.abc import Sequence
 from decimal import Decimal
@@ -105,13 +107,12 @@ def _team_sheet(workbook, sheet, team: str, members, ruleset: rules.Ruleset, lan
 
 
 def _agent_row(sheet, index: int, row: table.Row, formats) -> None:
-    sheet.write_row(index, 0, [row.agent_id, row.name, row.level], formats["text"])
-    for col, points in enumerate(row.points, start=3):
-        sheet.write_number(index, col, float(points), formats["points"])
+    text, points = formats["text"], formats["points"]
+    cells = [(0, row.agent_id, text), (1, row.name, text), (2, row.level, text)]
+    cells.extend((col, float(value), points) for col, value in enumerate(row.points, start=3))
     col = 3 + len(row.points)
-    sheet.write_number(index, col, float(row.total), formats["total"])
-    sheet.write_string(index, col + 1, row.band, formats["text"])
-    sheet.write_number(index, col + 2, float(row.pay), formats["money"])
+    cells += [(col, float(row.total), formats["total"]), (col + 1, row.band, text), (col + 2, float(row.pay), formats["money"])]
+    sheet.write_cells(index, cells)
 
 
 def band_formula(band: rules.Band, cell: str) -> str:
@@ -181,19 +182,20 @@ def _helper_tables(sheet, tables, top: int, lang: str, formats) -> None:
 
 
 def _histogram(members) -> list[tuple[str, int]]:
+    counts = collections.Counter(math.floor(r.total) // HISTOGRAM_STEP * HISTOGRAM_STEP for r in members)
     top = max(int(r.total) for r in members) // HISTOGRAM_STEP * HISTOGRAM_STEP
     bins = range(0, max(top, 100) + HISTOGRAM_STEP, HISTOGRAM_STEP)
-    return [(f"{low}–{low + HISTOGRAM_STEP}", sum(low <= r.total < low + HISTOGRAM_STEP for r in members))
-            for low in bins]
+    return [(f"{low}–{low + HISTOGRAM_STEP}", counts[low]) for low in bins]
 
 
 def _per_band(members, bands, lang: str) -> list[tuple[str, int]]:
-    return [(band.label(lang), sum(r.band_index == index for r in members))
-            for index, band in reversed(list(enumerate(bands)))]
+    counts = collections.Counter(r.band_index for r in members)
+    return [(band.label(lang), counts[index]) for index, band in reversed(list(enumerate(bands)))]
 
 
 def _lost_per_item(members, items, lang: str) -> list[tuple[str, Decimal]]:
-    lost = [(item.label(lang), sum((r.lost[i] for r in members), Decimal(0))) for i, item in enumerate(items)]
+    sums = [sum(column, Decimal(0)) for column in zip(*(r.lost for r in members))] or [Decimal(0)] * len(items)
+    lost = [(item.label(lang), sums[i]) for i, item in enumerate(items)]
     return sorted(lost, key=lambda pair: pair[1])
 
 

@@ -3,29 +3,37 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import io
+import math
 import os
 import re
 import shutil
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import xlsxwriter
+import xlsxwriter.utility
 import xlsxwriter.worksheet
+from xlsxwriter.format import Format
 
 from kpi import i18n, rules
 from kpi.writers import packaging
 
-# Text stays text (never a formula or a number), and no temp file per XML part.
-OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "in_memory": True}
+# Text stays text (never a formula, a number or a link), and no temp file per XML part.
+TEXT = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+OPTIONS = {**TEXT, "in_memory": True}
 # A sheet with a row per agent of the month goes to a temp file row by row: memory stays
 # flat however many agents (rows must then be written in order).
-STREAMING = {"strings_to_formulas": False, "strings_to_numbers": False, "constant_memory": True}
+STREAMING = {**TEXT, "constant_memory": True}
 
 
 class Worksheet(xlsxwriter.worksheet.Worksheet):
     """xlsxwriter's worksheet, quicker with kpi's own formulas (:mod:`kpi.writers.formulas`)
-    and able to take its XML from an earlier file.
+    and with whole rows (:meth:`write_cells`), able to take its XML from an earlier file,
+    and writing text shaped like rich-text XML as text.
 
     Before storing a formula xlsxwriter tries 29 rewrites, one per dynamic-array function
     that Excel stores with a ``_xlfn.`` prefix; for the payroll's pay formula that is a
@@ -54,10 +62,101 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
             return formula[1:] if formula.startswith("=") else formula
         return super()._prepare_formula(formula, expand_future_functions)
 
+    def _write_string(self, row, col, string, cell_format=None):
+        """Text is text: xlsxwriter takes a string shaped like ``<r>…</r>`` for rich-text XML
+        and writes it unescaped (an agent named ``<r><t>X</t></r>`` would show as ``X``, or
+        break the file). Such a string goes in as plain runs, which read as the same text."""
+        if isinstance(string, str) and string.startswith("<r>") and string.endswith("</r>"):
+            runs = (string[:1], string[1:2], string[2:])  # xlsxwriter wants three pieces at least
+            return self._write_rich_string(row, col, *runs, *([cell_format] if cell_format else []))
+        return super()._write_string(row, col, string, cell_format)
+
+    def write_cells(self, row: int, cells: Sequence[tuple[int, str | float | Formula, Format | None]]) -> None:
+        """A whole row of a streamed sheet at once: ``cells`` are (column, value, format) in column
+        order, a value being text, a number or a :class:`Formula`.
+
+        The XML is what ``write_string`` / ``write_number`` / ``write_formula`` of each cell
+        give (tests/test_outputs.py compares the bytes), without their bookkeeping per cell,
+        which is most of the time of a payroll or summary with a row per agent. A row holding
+        a number that is not finite or a formula that needs xlsxwriter's rewriting goes
+        through those calls instead."""
+        if not self.constant_memory or row <= self.previous_row or row in self.row_info or row in self.comments:
+            raise ValueError(f"write_cells: row {row} must be a later row of a streamed sheet, without row options")
+        if not cells:
+            return
+        for col in (cells[0][0], cells[-1][0]):
+            if self._check_dimensions(row, col):
+                raise ValueError(f"write_cells: cell ({row}, {col}) is outside the sheet")
+        self._write_single_row(row)  # first the row before, which xlsxwriter holds until a later one comes
+        number = str(row + 1)
+        xml = [self._cell_xml(col, number, value, cell_format) for col, value, cell_format in cells]
+        if None in xml:
+            self._write_each(row, cells)
+            return
+        self._write_row(row, None)
+        self.fh.write("".join(xml))
+        self._xml_end_tag("row")
+
+    def _write_each(self, row: int, cells) -> None:
+        for col, value, cell_format in cells:
+            if isinstance(value, Formula):
+                self.write_formula(row, col, value.text, cell_format, value.value)
+            elif isinstance(value, str):
+                self.write_string(row, col, value, cell_format)
+            else:
+                self.write_number(row, col, value, cell_format)
+
+    def _cell_xml(self, col: int, number: str, value, cell_format) -> str | None:
+        """One ``<c>`` element as xlsxwriter's ``_write_cell`` renders it in a streamed sheet
+        (``number``: the row's, as Excel counts), or None if only xlsxwriter's own calls can."""
+        ref = _column_name(col) + number
+        style = f' s="{cell_format._get_xf_index()}"' if cell_format is not None else self._column_style(col)
+        kind = value.__class__
+        if kind is float or kind is int:
+            return f'<c r="{ref}"{style}><v>{value:.16G}</v></c>' if math.isfinite(value) else None
+        if kind is str:
+            text, space = self._text(value)
+            return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{text}</t></is></c>'
+        if kind is Formula and _plain(value.text) and value.value.__class__ in (float, int):
+            formula = self._escape_data(self._prepare_formula(value.text))
+            return f'<c r="{ref}"{style}><f>{formula}</f><v>{value.value}</v></c>'
+        return None
+
+    def _text(self, value: str) -> tuple[str, str]:
+        """An inline string's escaped text and its whitespace attribute, as xlsxwriter makes them."""
+        if (len(value) <= self.xls_strmax // 2 and _PLAIN_TEXT.fullmatch(value)
+                and not (value[:1].isspace() or value[-1:].isspace())):
+            return value, ""  # the usual name or id: nothing to escape, truncate or preserve
+        if len(value) > self.xls_strmax // 2 and xlsxwriter.utility._utf16_len(value) > self.xls_strmax:
+            value = xlsxwriter.utility._utf16_truncate(value, self.xls_strmax)
+        value = self._escape_control_characters(value)
+        space = ' xml:space="preserve"' if xlsxwriter.utility._preserve_whitespace(value) else ""
+        return self._escape_data(value), space
+
+    def _column_style(self, col: int) -> str:
+        """The style attribute of a cell without a format: its column's format, as in xlsxwriter."""
+        info = self.col_info.get(col)
+        cell_format = info.column_format if info is not None else None
+        return "" if cell_format is None else f' s="{cell_format._get_xf_index()}"'
+
+
+class Formula(NamedTuple):
+    """A formula cell for :meth:`Worksheet.write_cells`: its text and the value kpi computed."""
+
+    text: str
+    value: float
+
+
+@functools.cache
+def _column_name(col: int) -> str:
+    return xlsxwriter.utility.xl_col_to_name(col)
+
 
 PLAIN_FUNCTIONS = frozenset({"ROUND", "ROUNDDOWN", "ROUNDUP", "SUM", "AND"})
 _FUNCTION = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\(")
 _NO_BRACES_OR_TEXT = re.compile(r"[^{}\"']*")
+# Text xlsxwriter writes as it is: no XML markup, control character or _xHHHH_ escape to handle.
+_PLAIN_TEXT = re.compile("[^\x00-\x08\x0b-\x1f&<>_\ufffe\uffff]*")
 
 
 def _plain(formula: str) -> bool:
