@@ -260,14 +260,15 @@ NO_CARD = ("", None, "", "")
 
 
 def result_row(revision_id: int, result: AgentResult, texts_sha256: str, card: tuple = NO_CARD, key: str = "",
-               row: str = "") -> tuple:
+               row: str = "", sealed: str | None = None) -> tuple:
     """The ledger row of ``result``: its explanations' hash (:func:`stored_texts`), ``card``
     (key, revision that wrote it, file stat, path) of its scorecard; its input ``key`` and
-    encoded payroll ``row``, for a re-score to take it back."""
+    encoded payroll ``row``, for a re-score to take it back; ``sealed``: its :func:`fingerprint`
+    if the caller has it already."""
     agent, pay = result.agent, result.pay
     return (revision_id, agent.agent_id, _compact(stored_inputs(agent)), key, row,
             agent.name, agent.team, agent.level, _compact(stored_result(result)),
-            fingerprint(result), numbers.plain(result.total), str(pay.band), numbers.money(pay.total_pay),
+            sealed or fingerprint(result), numbers.plain(result.total), str(pay.band), numbers.money(pay.total_pay),
             pay.level_change.value, *card, texts_sha256)
 
 

@@ -55,11 +55,14 @@ def test_killing_a_scoring_run_at_any_moment(tmp_path):
     first = start(args, tmp_path)
     _, errors = first.communicate(timeout=300)
     assert first.returncode == 0, errors.decode()
-    started = time.monotonic()
-    second = start(args, tmp_path)
-    second.communicate(timeout=300)
-    assert second.returncode == 0
-    duration = time.monotonic() - started
+    durations = []
+    for _ in range(2):  # a re-score's length, the shorter of two: a busy machine slows one now and then
+        started = time.monotonic()
+        second = start(args, tmp_path)
+        second.communicate(timeout=300)
+        assert second.returncode == 0
+        durations.append(time.monotonic() - started)
+    duration = min(durations)
     interrupted = 0
     for fraction in (0.05, 0.2, 0.4, 0.6, 0.8, 0.95):
         before = revisions(db_path)

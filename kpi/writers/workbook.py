@@ -109,18 +109,31 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
     def _cell_xml(self, col: int, number: str, value, cell_format) -> str | None:
         """One ``<c>`` element as xlsxwriter's ``_write_cell`` renders it in a streamed sheet
         (``number``: the row's, as Excel counts), or None if only xlsxwriter's own calls can."""
-        ref = _column_name(col) + number
-        style = f' s="{cell_format._get_xf_index()}"' if cell_format is not None else self._column_style(col)
+        column, style = self._heads.get((col, id(cell_format))) or self._head(col, cell_format)
         kind = value.__class__
         if kind is float or kind is int:
-            return f'<c r="{ref}"{style}><v>{value:.16G}</v></c>' if math.isfinite(value) else None
+            return f'{column}{number}{style}><v>{value:.16G}</v></c>' if math.isfinite(value) else None
         if kind is str:
             text, space = self._text(value)
-            return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{text}</t></is></c>'
+            return f'{column}{number}{style} t="inlineStr"><is><t{space}>{text}</t></is></c>'
         if kind is Formula and _plain(value.text) and value.value.__class__ in (float, int):
             formula = self._escape_data(self._prepare_formula(value.text))
-            return f'<c r="{ref}"{style}><f>{formula}</f><v>{value.value}</v></c>'
+            return f'{column}{number}{style}><f>{formula}</f><v>{value.value}</v></c>'
         return None
+
+    @functools.cached_property
+    def _heads(self) -> dict[tuple[int, int], tuple[str, str]]:
+        return {}
+
+    def _head(self, col: int, cell_format) -> tuple[str, str]:
+        """``<c r="D`` and ``" s="5"`` of the cells of column ``col`` in ``cell_format``: the
+        style is the format's, else the column's (as in xlsxwriter), numbered on first use."""
+        if cell_format is None:
+            info = self.col_info.get(col)
+            cell_format = info.column_format if info is not None else None
+        style = "" if cell_format is None else f' s="{cell_format._get_xf_index()}"'
+        head = self._heads[col, id(cell_format)] = (f'<c r="{_column_name(col)}', f'"{style}')
+        return head
 
     def _text(self, value: str) -> tuple[str, str]:
         """An inline string's escaped text and its whitespace attribute, as xlsxwriter makes them."""
@@ -132,13 +145,6 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
         value = self._escape_control_characters(value)
         space = ' xml:space="preserve"' if xlsxwriter.utility._preserve_whitespace(value) else ""
         return self._escape_data(value), space
-
-    def _column_style(self, col: int) -> str:
-        """The style attribute of a cell without a format: its column's format, as in xlsxwriter."""
-        info = self.col_info.get(col)
-        cell_format = info.column_format if info is not None else None
-        return "" if cell_format is None else f' s="{cell_format._get_xf_index()}"'
-
 
 class Formula(NamedTuple):
     """A formula cell for :meth:`Worksheet.write_cells`: its text and the value kpi computed."""
