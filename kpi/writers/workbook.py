@@ -126,13 +126,14 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
         return {}
 
     def _head(self, col: int, cell_format) -> tuple[str, str]:
-        """``<c r="D`` and ``" s="5"`` of the cells of column ``col`` in ``cell_format``: the
-        style is the format's, else the column's (as in xlsxwriter), numbered on first use."""
+        """``<c r="D`` and ``" s="5"`` of the cells of column ``col`` in ``cell_format``, the
+        style numbered on first use; without a format, the column's as it is now (as in
+        xlsxwriter, so that one is not remembered)."""
         if cell_format is None:
             info = self.col_info.get(col)
-            cell_format = info.column_format if info is not None else None
-        style = "" if cell_format is None else f' s="{cell_format._get_xf_index()}"'
-        head = self._heads[col, id(cell_format)] = (f'<c r="{_column_name(col)}', f'"{style}')
+            column_format = info.column_format if info is not None else None
+            return f'<c r="{_column_name(col)}', '"' if column_format is None else f'" s="{column_format._get_xf_index()}"'
+        head = self._heads[col, id(cell_format)] = (f'<c r="{_column_name(col)}', f'" s="{cell_format._get_xf_index()}"')
         return head
 
     def _text(self, value: str) -> tuple[str, str]:
@@ -145,6 +146,7 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
         value = self._escape_control_characters(value)
         space = ' xml:space="preserve"' if xlsxwriter.utility._preserve_whitespace(value) else ""
         return self._escape_data(value), space
+
 
 class Formula(NamedTuple):
     """A formula cell for :meth:`Worksheet.write_cells`: its text and the value kpi computed."""
