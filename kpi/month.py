@@ -373,7 +373,7 @@ def _store_row(out: _Chunk, store: _Store, result, put: tuple | None, kept: bool
     columns = review.NO_CARD if put is None else (put[0].key, put[0].revision, put[1], str(put[0].path))
     sha256, body = review.stored_texts(texts)
     out.texts.append((sha256, body))
-    out.rows.append(review.result_row(store.revision_id, result, sha256, columns, key, table.encoded(row), sealed))
+    out.rows.append(review.result_row(store.revision_id, result, sealed, sha256, columns, key, table.encoded(row)))
 
 
 def _earlier_lines(job: _Job) -> results_json.Earlier | None:

@@ -259,16 +259,16 @@ CARRY_RESULT = (f"INSERT INTO results ({_COLUMNS}) SELECT ?, agent_id, json_set(
 NO_CARD = ("", None, "", "")
 
 
-def result_row(revision_id: int, result: AgentResult, texts_sha256: str, card: tuple = NO_CARD, key: str = "",
-               row: str = "", sealed: str | None = None) -> tuple:
-    """The ledger row of ``result``: its explanations' hash (:func:`stored_texts`), ``card``
-    (key, revision that wrote it, file stat, path) of its scorecard; its input ``key`` and
-    encoded payroll ``row``, for a re-score to take it back; ``sealed``: its :func:`fingerprint`
-    if the caller has it already."""
+def result_row(revision_id: int, result: AgentResult, sealed: str, texts_sha256: str, card: tuple = NO_CARD,
+               key: str = "", row: str = "") -> tuple:
+    """The ledger row of ``result``: its :func:`fingerprint` ``sealed`` (the caller keeps it for
+    :func:`finish` too), its explanations' hash (:func:`stored_texts`), ``card`` (key, revision
+    that wrote it, file stat, path) of its scorecard; its input ``key`` and encoded payroll
+    ``row``, for a re-score to take it back."""
     agent, pay = result.agent, result.pay
     return (revision_id, agent.agent_id, _compact(stored_inputs(agent)), key, row,
             agent.name, agent.team, agent.level, _compact(stored_result(result)),
-            sealed or fingerprint(result), numbers.plain(result.total), str(pay.band), numbers.money(pay.total_pay),
+            sealed, numbers.plain(result.total), str(pay.band), numbers.money(pay.total_pay),
             pay.level_change.value, *card, texts_sha256)
 
 

@@ -194,7 +194,7 @@ def _per_band(members, bands, lang: str) -> list[tuple[str, int]]:
 
 
 def _lost_per_item(members, items, lang: str) -> list[tuple[str, Decimal]]:
-    sums = [sum(column, Decimal(0)) for column in zip(*(r.lost for r in members))] or [Decimal(0)] * len(items)
+    sums = [sum(column, Decimal(0)) for column in zip(*(r.lost for r in members), strict=True)]
     lost = [(item.label(lang), sums[i]) for i, item in enumerate(items)]
     return sorted(lost, key=lambda pair: pair[1])
 
