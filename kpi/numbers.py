@@ -13,6 +13,8 @@ from decimal import Decimal
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
+PERCENT_QUANTUM = Decimal("0.0001")  # of a percentage: four decimals are shown
 
 
 def D(value: object) -> Decimal:
@@ -53,6 +55,7 @@ def parsed(text: str) -> Decimal:
     return shared(Decimal(text)) if known is None else known
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def json_number(value: Decimal) -> int | float:
     """A JSON number for points and multipliers (halves and tenths are exact)."""
     if value == value.to_integral_value():
@@ -60,24 +63,29 @@ def json_number(value: Decimal) -> int | float:
     return float(plain(value))
 
 
+# The texts below depend on a value alone (1.5 and 1.50 read the same; a zero is 0 whatever
+# its sign), so each is remembered: a month writes the same pay and rates in several places.
+@functools.lru_cache(maxsize=1 << 14)
 def money(value: Decimal) -> str:
     """Money as text with two decimals, the way payroll shows it: 1234.50."""
-    return format(value.quantize(Decimal("0.01")), "f")
+    return format((value or ZERO).quantize(CENT), "f")
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def grouped(value: Decimal) -> str:
     """Money with thousands separators for people: 92,000.00."""
-    return format(value.quantize(Decimal("0.01")), ",f")
+    return format((value or ZERO).quantize(CENT), ",f")
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def percent(rate: Decimal) -> str:
     """A rate as a percentage, exact to four decimals, truncated with '…'.
 
     Truncation (toward minus infinity) never moves a value across a threshold
     in the reader's eyes: 1.49999% shows as 1.4999…%, not as 1.50%.
     """
-    scaled = rate * HUNDRED
-    shown = scaled.quantize(Decimal("0.0001"), rounding=decimal.ROUND_FLOOR)
+    scaled = (rate or ZERO) * HUNDRED
+    shown = scaled.quantize(PERCENT_QUANTUM, rounding=decimal.ROUND_FLOOR)
     text = format(shown, "f").rstrip("0")
     whole, _, frac = text.partition(".")
     text = f"{whole}.{frac.ljust(2, '0')}"

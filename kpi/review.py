@@ -7,6 +7,7 @@ one ledger transaction. A closed month refuses every change until reopened.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import json
 import sqlite3
@@ -109,7 +110,16 @@ def fingerprint(result: AgentResult) -> str:
             "band": result.pay.band, "pay": numbers.money(result.pay.total_pay),
             "base": numbers.money(result.pay.base_pay), "performance": numbers.money(result.pay.performance_pay),
             "level_change": result.pay.level_change.value, "level": result.agent.level}
-    return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(_SORTED.encode(core).encode()).hexdigest()
+
+
+_SORTED = json.JSONEncoder(sort_keys=True)  # what json.dumps(..., sort_keys=True) makes anew on every call
+
+
+@functools.lru_cache(maxsize=256)
+def _dumped(label: rules.Label) -> dict:
+    """A label's (frozen) fields as a dict, made once per label: every agent in a band has the same."""
+    return label.model_dump()
 
 
 def stored_result(result: AgentResult) -> dict:
@@ -117,9 +127,9 @@ def stored_result(result: AgentResult) -> dict:
     pay = result.pay
     return {
         "points": {i.item_id: numbers.plain(i.points) for i in result.items}, "total": numbers.plain(result.total),
-        "band": pay.band, "band_label": pay.band_label.model_dump(), "multiplier": numbers.plain(pay.multiplier),
+        "band": pay.band, "band_label": _dumped(pay.band_label), "multiplier": numbers.plain(pay.multiplier),
         "base_pay": numbers.money(pay.base_pay), "performance_pay": numbers.money(pay.performance_pay),
-        "total_pay": numbers.money(pay.total_pay), "level_change": pay.level_change.model_dump(),
+        "total_pay": numbers.money(pay.total_pay), "level_change": _dumped(pay.level_change),
     }
 
 

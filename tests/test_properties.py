@@ -112,3 +112,19 @@ def test_an_encoded_payroll_row_decodes_to_the_same_row(names, numbers, points, 
     assert [str(value) for value in back if isinstance(value, Decimal)] == [
         str(value) for value in row if isinstance(value, Decimal)]
     assert [str(p) for p in back.points] == [str(p) for p in row.points]
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.decimals(min_value=-10_000_000, max_value=10_000_000, places=6), zeros=st.integers(0, 4),
+       order=st.booleans())
+def test_a_figure_reads_the_same_whatever_its_exponent_or_the_calls_before(value, zeros, order):
+    """Money, grouped money, percentages and plain numbers are remembered per value, so each
+    must depend on the value alone: 1.5 and 1.50000 (equal, one entry) give one text, and so do
+    0 and -0, whichever came first."""
+    from kpi import numbers
+    longer = value.quantize(Decimal(1).scaleb(value.as_tuple().exponent - zeros)) if value else -value
+    first, second = (value, longer) if order else (longer, value)
+    for show in (numbers.money, numbers.grouped, numbers.percent, numbers.plain):
+        fresh = show.__wrapped__(first)
+        assert show.__wrapped__(second) == fresh and show(first) == fresh and show(second) == fresh
+        assert show.__wrapped__(Decimal("-0")) == show.__wrapped__(Decimal("0.000"))
