@@ -104,7 +104,7 @@ class _Job(NamedTuple):
     ``previous``: agent id → the scorecard of the last revision (``cards.Previous``), to
     keep the unchanged ones; ``before``: agent id → its input key and payroll row then;
     ``summary``: the last revision's team summary, to take unchanged sheets from; ``files``:
-    name → [content key, stat] of its files that can be taken whole (:func:`_taken_or_written`)."""
+    name → [content key, stat] of its files that can be taken whole (:func:`_payroll_files`)."""
 
     report: MonthReport
     lang: str
@@ -248,43 +248,44 @@ def write_all(folder: Path, job: _Job, store: _Store | None = None) -> _Written:
     head = results_json.head(job.report.ruleset, job.lang, job.input_info, job.report.revision)
     results_json.write(folder / "results.json", head, lines(), earlier)
     rows = table.ordered(rows)
-    files, named = _file_tasks(folder, job, rows)
+    files = _file_tasks(folder, job, rows)
     values = {}
     for index, value in workers.run(files, job.jobs):
         values[index] = value
         job.progress("files", len(values), len(files))
-    return _Written(rows, done[1], values[0], {name: values[index] for index, name in named.items()})
+    return _Written(rows, done[1], values[0], values[1])
 
 
-def _file_tasks(folder: Path, job: _Job, rows: list[table.Row]) -> tuple[list[workers.Task], dict[int, str]]:
-    """The month's files other than results.json and the scorecards, each a task: the team
-    summary first (its value is its sheet keys), then the payroll files (their values are their
-    content keys; which task writes which file is returned alongside)."""
+def _file_tasks(folder: Path, job: _Job, rows: list[table.Row]) -> list[workers.Task]:
+    """The month's files other than results.json and the scorecards, as tasks: the team summary
+    first (its value is its sheet keys), then the payroll files (theirs, name → content key)."""
     report, lang = job.report, job.lang
-    ruleset, period, line = report.ruleset, report.ruleset.period, report.timeline
-    xlsx, csv_name = f"payroll-{period}.xlsx", f"payroll-{period}.csv"
-    tasks = [functools.partial(team_summary.write, folder / _summary_name(period), rows, ruleset, lang, job.summary),
-             functools.partial(_taken_or_written, folder, xlsx, job, rows,
-                               functools.partial(payroll.write_xlsx, rows=rows, ruleset=ruleset, line=line, lang=lang)),
-             functools.partial(_taken_or_written, folder, csv_name, job, rows,
-                               functools.partial(payroll.write_csv, rows=rows, lang=lang))]
+    tasks = [functools.partial(team_summary.write, folder / _summary_name(report.ruleset.period), rows,
+                               report.ruleset, lang, job.summary),
+             functools.partial(_payroll_files, folder, job, rows)]
     if job.passwords:
-        tasks.append(functools.partial(write_passwords, folder / "hr-only" / f"passwords-{period}.csv",
+        tasks.append(functools.partial(write_passwords, folder / "hr-only" / f"passwords-{report.ruleset.period}.csv",
                                        rows, job.passwords, lang))
-    return tasks, {1: xlsx, 2: csv_name}
+    return tasks
 
 
-def _taken_or_written(folder: Path, name: str, job: _Job, rows: list[table.Row], write: Callable[[Path], None]) -> str:
-    """The payroll file ``name`` into ``folder``: linked from the last revision's output (same
+def _payroll_files(folder: Path, job: _Job, rows: list[table.Row]) -> dict[str, str]:
+    """HR's payroll files into ``folder``, each linked from the last revision's output (same
     bytes, same mtime) if that was written from the same content and is untouched since, else
-    written by ``write(path)``. Returns the content key (:func:`kpi.writers.payroll.content_key`)."""
-    key = payroll.content_key(name, rows, job.report.ruleset, job.report.timeline, job.lang)
-    earlier, old = job.files.get(name), job.report.out_dir / name
-    if earlier and earlier[0] == key and cards.unchanged(old, earlier[1]):
-        output.link(old, folder / name)
-    else:
-        write(folder / name)
-    return key
+    written. Returns name → content key (:func:`kpi.writers.payroll.content_keys`)."""
+    report, lang = job.report, job.lang
+    period, ruleset, line = report.ruleset.period, report.ruleset, report.timeline
+    writers = {f"payroll-{period}.xlsx": functools.partial(payroll.write_xlsx, rows=rows, ruleset=ruleset, line=line,
+                                                           lang=lang),
+               f"payroll-{period}.csv": functools.partial(payroll.write_csv, rows=rows, lang=lang)}
+    keys = payroll.content_keys(list(writers), rows, ruleset, line, lang)
+    for name, write in writers.items():
+        earlier, old = job.files.get(name), report.out_dir / name
+        if earlier and earlier[0] == keys[name] and cards.unchanged(old, earlier[1]):
+            output.link(old, folder / name)
+        else:
+            write(folder / name)
+    return keys
 
 
 def _chunk(folder: Path, job: _Job, store: _Store | None, earlier: results_json.Earlier | None,

@@ -204,9 +204,14 @@ def _per_cell_worksheet():
 
     from kpi.writers import workbook as xlsx
 
+    each = xlsx.Worksheet._write_each
+
     class PerCell(xlsxwriter.worksheet.Worksheet):
         reused = None
-        write_cells = xlsx.Worksheet._write_each
+        write_cells = each
+
+        def write_values(self, row, layout, values):
+            each(self, row, zip(layout.columns, values, layout.formats))
 
     return PerCell
 
@@ -241,12 +246,15 @@ AWKWARD_NUMBERS = [0.1, 1e-07, 123456789.125, -5.5, 3, 0.0, 1e20, 2 ** 53 + 1]
 
 
 @pytest.mark.parametrize("fallback", [None, float("inf"), "=FILTER(A1:A2,B1:B2)"])
-def test_whole_rows_are_the_bytes_of_cell_by_cell_writes(tmp_path, monkeypatch, fallback):
+@pytest.mark.parametrize("whole", ["write_cells", "write_values"])
+def test_whole_rows_are_the_bytes_of_cell_by_cell_writes(tmp_path, monkeypatch, fallback, whole):
     """Text that needs escaping, truncating or keeping its spaces, numbers of every size, kpi's
-    formulas and cells without a format come out as xlsxwriter writes them one by one; a row
+    formulas and cells without a format come out as xlsxwriter writes them one by one, as
+    cells or as values filling a row template (plain rows in between take that way); a row
     with a cell only xlsxwriter's own calls can write (a non-finite number, a formula it
     rewrites) goes through those calls."""
     from kpi.writers import workbook as xlsx
+    templates = []
 
     def write(path):
         book = xlsx.new(path, "2026-09", "t", streaming=True)
@@ -254,20 +262,29 @@ def test_whole_rows_are_the_bytes_of_cell_by_cell_writes(tmp_path, monkeypatch, 
         sheet, bold, money = book.add_worksheet("s"), book.add_format({"bold": True}), book.add_format({"num_format": "0.00"})
         sheet.set_column(3, 3, 10, money)
         sheet.write_string(0, 0, "head", bold)
-        for row, text in enumerate(AWKWARD_TEXT, start=1):
+        texts = [text for awkward in AWKWARD_TEXT for text in (awkward, "王芳 A-7")]
+        for row, text in enumerate(texts, start=1):
             number = AWKWARD_NUMBERS[row % len(AWKWARD_NUMBERS)]
-            cells = [(0, text, bold), (1, number, money), (2, xlsx.Formula("=ROUND(B%d*2,2)" % (row + 1), number * 2), money),
-                     (3, number, None), (5, text, None)]
-            if row == 3 and fallback is not None:
+            formula = (xlsx.Formula("=ROUND(B%d*2,2)" % (row + 1), number * 2) if row % 3 else
+                       xlsx.Formula("=AND(B{0}>=0,B{0}<1E+300)".format(row + 1), 1))
+            cells = [(0, text, bold), (1, number, money), (2, formula, money),
+                     (3, number, None if row % 4 == 1 else money), (5, text, None if row % 4 == 1 else bold)]
+            if row == 4 and fallback is not None:
                 cells.append((6, xlsx.Formula(fallback, 0) if isinstance(fallback, str) else fallback, bold))
-            sheet.write_cells(row, cells)
-        sheet.write_string(len(AWKWARD_TEXT) + 1, 0, "end", bold)
+            if whole == "write_cells":
+                sheet.write_cells(row, cells)
+            else:
+                columns, values, formats = zip(*cells)
+                sheet.write_values(row, xlsx.Layout(columns, formats), values)
+        sheet.write_string(len(texts) + 1, 0, "end", bold)
+        templates.append(len(getattr(sheet, "_templates", ())))
         book.close()
         return path.read_bytes()
 
     ours = write(tmp_path / "ours.xlsx")
     monkeypatch.setattr(xlsx, "Worksheet", _per_cell_worksheet())
     assert write(tmp_path / "per-cell.xlsx") == ours
+    assert templates[0] >= (1 if whole == "write_values" else 0)
 
 
 def test_whole_rows_need_a_later_row_of_a_streamed_sheet(tmp_path):
@@ -279,6 +296,11 @@ def test_whole_rows_need_a_later_row_of_a_streamed_sheet(tmp_path):
         sheet.write_cells(2, [(1, "y", None)])
     with pytest.raises(ValueError, match="outside the sheet"):
         sheet.write_cells(3, [(0, "x", None), (20000, "y", None)])
+    bold = book.add_format({"bold": True})
+    with pytest.raises(ValueError, match="2 values for the 1 columns"):
+        sheet.write_values(4, xlsx.Layout((0,), (bold,)), ["x", "y"])
+    with pytest.raises(ValueError, match="row 2 must be a later row"):
+        sheet.write_values(2, xlsx.Layout((0,), (bold,)), ["x"])
     book.close()
     memory = xlsx.new(tmp_path / "b.xlsx", "2026-09", "t").add_worksheet("s")
     with pytest.raises(ValueError, match="streamed sheet"):

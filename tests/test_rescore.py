@@ -164,9 +164,9 @@ def summary_rows(monkeypatch):
     written: list[str] = []
     real = team_summary._agent_row
 
-    def recording(sheet, index, row, formats):
+    def recording(sheet, index, row, layout):
         written.append(row.agent_id)
-        real(sheet, index, row, formats)
+        real(sheet, index, row, layout)
 
     monkeypatch.setattr(team_summary, "_agent_row", recording)
     return written

@@ -38,31 +38,32 @@ def write_xlsx(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, li
         sheet.write_string(2, col, header, formats["header"])
         sheet.set_column(col, col, WIDTHS[column.kind] + {"band": 4, "level_change": 14, "flag": 18}.get(column.key, 0))
     cols = {column.key: col for col, column in enumerate(columns)}
+    layout = xlsx.Layout(tuple(range(len(columns))), tuple(formats[column.kind] for column in columns))
     for index, row in enumerate(rows, start=3):
-        _write_row(sheet, index, row, columns, formats, cols, ruleset.pay.rounding)
+        _write_row(sheet, index, row, columns, layout, cols, ruleset.pay.rounding)
     _write_totals(sheet, 3 + len(rows), table.totals(rows), columns, lang, formats, ruleset.pay.rounding)
     _print_setup(sheet, len(rows), len(columns))
     workbook.close()
 
 
-def content_key(name: str, rows: Sequence[table.Row], ruleset: rules.Ruleset, line: calendar.Timeline,
-                lang: str) -> str:
-    """A hash of everything the payroll file ``name`` is written from: its rows, the rules, the
-    language, the review dates it prints and the code that writes it (kpi, xlsxwriter). A
-    re-score whose payroll has the same key takes the file written before."""
+def content_keys(names: Sequence[str], rows: Sequence[table.Row], ruleset: rules.Ruleset,
+                 line: calendar.Timeline, lang: str) -> dict[str, str]:
+    """A hash per payroll file (``names``) of everything it is written from: its name and rows,
+    the rules, the language, the review dates it prints and the code that writes it (kpi,
+    xlsxwriter). A re-score whose payroll file has the same key takes the file written before.
+    The rows are hashed once for all the files."""
     dates = (str(line.date("summary")), str(line.date("hr_finance")))
-    digest = hashlib.sha256(repr((name, kpi.__version__, xlsxwriter.__version__, ruleset.version.sha256, lang,
-                                  dates, len(rows))).encode("utf-8"))
+    digest = hashlib.sha256()
     for row in rows:  # row by row: 100,000 rows never sit in memory as one text
         digest.update(repr(row).encode("utf-8"))
-    return digest.hexdigest()
+    common = (kpi.__version__, xlsxwriter.__version__, ruleset.version.sha256, lang, dates, len(rows), digest.hexdigest())
+    return {name: hashlib.sha256(repr((name, *common)).encode("utf-8")).hexdigest() for name in names}
 
 
-def _write_row(sheet, index: int, row: table.Row, columns, formats, cols: dict[str, int], rounding) -> None:
+def _write_row(sheet, index: int, row: table.Row, columns, layout, cols: dict[str, int], rounding) -> None:
     cell = lambda key: xl_rowcol_to_cell(index, cols[key])  # noqa: E731
     formula = formulas.pay(rounding, cell("base_pay"), cell("performance_pay"), cell("multiplier"))
-    sheet.write_cells(index, [(col, _value(column, getattr(row, column.key), formula), formats[column.kind])
-                              for col, column in enumerate(columns)])
+    sheet.write_values(index, layout, [_value(column, getattr(row, column.key), formula) for column in columns])
 
 
 def _value(column: table.Column, value, formula: str | None):

@@ -97,8 +97,9 @@ def _team_sheet(workbook, sheet, team: str, members, ruleset: rules.Ruleset, lan
                       formats["title"])
     sheet.write_row(1, 0, headers, formats["header"])
     if sheet.reused is None:  # else the earlier XML has the rows; the rest sets up the other parts
+        layout = _agent_layout(len(items), formats)
         for index, row in enumerate(members, start=2):
-            _agent_row(sheet, index, row, formats)
+            _agent_row(sheet, index, row, layout)
     total_col = 3 + len(items)
     last = 1 + len(members)
     _band_colours(sheet, ruleset.pay.bands, 2, last, len(headers) - 1, total_col, formats)
@@ -106,13 +107,16 @@ def _team_sheet(workbook, sheet, team: str, members, ruleset: rules.Ruleset, lan
     _charts(workbook, sheet, members, ruleset, lang, helper_row, total_col, formats)
 
 
-def _agent_row(sheet, index: int, row: table.Row, formats) -> None:
-    text, points = formats["text"], formats["points"]
-    cells = [(0, row.agent_id, text), (1, row.name, text), (2, row.level, text)]
-    cells.extend((col, float(value), points) for col, value in enumerate(row.points, start=3))
-    col = 3 + len(row.points)
-    cells += [(col, float(row.total), formats["total"]), (col + 1, row.band, text), (col + 2, float(row.pay), formats["money"])]
-    sheet.write_cells(index, cells)
+def _agent_layout(items: int, formats) -> xlsx.Layout:
+    """An agent's row: id, name, level, the items' points, total, band, pay."""
+    text = formats["text"]
+    return xlsx.Layout(tuple(range(items + 6)), (text, text, text, *[formats["points"]] * items, formats["total"],
+                                                  text, formats["money"]))
+
+
+def _agent_row(sheet, index: int, row: table.Row, layout: xlsx.Layout) -> None:
+    sheet.write_values(index, layout, [row.agent_id, row.name, row.level, *map(float, row.points), float(row.total),
+                                       row.band, float(row.pay)])
 
 
 def band_formula(band: rules.Band, cell: str) -> str:

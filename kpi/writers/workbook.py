@@ -80,13 +80,9 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
         which is most of the time of a payroll or summary with a row per agent. A row holding
         a number that is not finite or a formula that needs xlsxwriter's rewriting goes
         through those calls instead."""
-        if not self.constant_memory or row <= self.previous_row or row in self.row_info or row in self.comments:
-            raise ValueError(f"write_cells: row {row} must be a later row of a streamed sheet, without row options")
+        self._check_row(row, [col for col, _, _ in cells[:1] + cells[-1:]])
         if not cells:
             return
-        for col in (cells[0][0], cells[-1][0]):
-            if self._check_dimensions(row, col):
-                raise ValueError(f"write_cells: cell ({row}, {col}) is outside the sheet")
         self._write_single_row(row)  # first the row before, which xlsxwriter holds until a later one comes
         number = str(row + 1)
         xml = [self._cell_xml(col, number, value, cell_format) for col, value, cell_format in cells]
@@ -96,6 +92,76 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
         self._write_row(row, None)
         self.fh.write("".join(xml))
         self._xml_end_tag("row")
+
+    def write_values(self, row: int, layout: Layout, values: Sequence[str | float | Formula]) -> None:
+        """:meth:`write_cells` for a row of ``layout``, ``values`` in its column order: the rows
+        of a payroll or a summary all look alike, so the XML of such a row is made once per
+        layout and kinds of value (with blanks for the row number and values) and filled in.
+        A row with a value the blanks cannot take as it is (text to escape, a number that is
+        not finite, another kind of formula) goes through :meth:`write_cells`."""
+        if len(values) != len(layout.columns):
+            raise ValueError(f"write_values: {len(values)} values for the {len(layout.columns)} columns of the layout")
+        kinds = tuple(map(type, values))
+        positions = _positions(kinds)
+        formulas = None if positions is None or None in layout.formats else self._as_is(values, *positions)
+        if formulas is None:
+            self.write_cells(row, list(zip(layout.columns, values, layout.formats)))
+            return
+        self._check_row(row, (layout.columns[0], layout.columns[-1]))
+        self._write_single_row(row)
+        template = self._templates.get((layout, kinds)) or self._template(layout, kinds)
+        self._write_row(row, None)
+        self.fh.write(template.format(row + 1, *values, *formulas))
+        self._xml_end_tag("row")
+
+    def _as_is(self, values: Sequence, texts: Sequence[int], numbers: Sequence[int],
+               formulas: Sequence[int]) -> list[str] | None:
+        """The prepared texts of the formulas among ``values`` (at ``formulas``) if every value
+        can fill its blank as it is: text with nothing to escape or keep spaces of (at
+        ``texts``), finite numbers (at ``numbers``: their sum is finite), formulas of
+        :data:`PLAIN_FUNCTIONS` with a number for value. Else None."""
+        longest = self.xls_strmax // 2
+        for text in map(values.__getitem__, texts):
+            if len(text) > longest or not _PLAIN_TEXT.fullmatch(text) or text[:1].isspace() or text[-1:].isspace():
+                return None
+        if numbers and not math.isfinite(sum(map(values.__getitem__, numbers))):
+            return None
+        prepared = []
+        for formula in map(values.__getitem__, formulas):
+            if not _plain(formula.text) or formula.value.__class__ not in (float, int):
+                return None
+            prepared.append(self._escape_data(self._prepare_formula(formula.text)))
+        return prepared
+
+    def _check_row(self, row: int, ends: Sequence[int]) -> None:
+        """What a whole row needs: a later row of a streamed sheet, without row options, its first
+        and last cells (``ends``) inside the sheet."""
+        if not self.constant_memory or row <= self.previous_row or row in self.row_info or row in self.comments:
+            raise ValueError(f"write_cells: row {row} must be a later row of a streamed sheet, without row options")
+        for col in ends:
+            if self._check_dimensions(row, col):
+                raise ValueError(f"write_cells: cell ({row}, {col}) is outside the sheet")
+
+    @functools.cached_property
+    def _templates(self) -> dict[tuple[Layout, tuple[type, ...]], str]:
+        return {}
+
+    def _template(self, layout: Layout, kinds: tuple[type, ...]) -> str:
+        """The ``<c>`` elements of a row of ``layout`` holding values of ``kinds``, as
+        :meth:`_cell_xml` renders them, with blanks for :meth:`write_values` to fill: ``{0}``
+        the row number, ``{1}`` … the values, then the prepared text of each formula."""
+        parts, prepared = [], len(kinds) + 1
+        for blank, (col, cell_format, kind) in enumerate(zip(layout.columns, layout.formats, kinds), start=1):
+            column, style = self._heads.get((col, id(cell_format))) or self._head(col, cell_format)
+            if kind is str:
+                parts.append(f'{column}{{0}}{style} t="inlineStr"><is><t>{{{blank}}}</t></is></c>')
+            elif kind is Formula:
+                parts.append(f'{column}{{0}}{style}><f>{{{prepared}}}</f><v>{{{blank}.value}}</v></c>')
+                prepared += 1
+            else:
+                parts.append(f'{column}{{0}}{style}><v>{{{blank}:.16G}}</v></c>')
+        template = self._templates[layout, kinds] = "".join(parts)
+        return template
 
     def _write_each(self, row: int, cells) -> None:
         for col, value, cell_format in cells:
@@ -146,6 +212,27 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
         value = self._escape_control_characters(value)
         space = ' xml:space="preserve"' if xlsxwriter.utility._preserve_whitespace(value) else ""
         return self._escape_data(value), space
+
+
+class Layout(NamedTuple):
+    """Where the cells of rows that all look alike go (:meth:`Worksheet.write_values`): their
+    columns, in order, and formats."""
+
+    columns: tuple[int, ...]
+    formats: tuple[Format | None, ...]
+
+
+@functools.lru_cache(maxsize=64)
+def _positions(kinds: tuple[type, ...]) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None:
+    """Where the texts, numbers and formulas are among values of ``kinds``; None if there are
+    values of another kind (or none at all)."""
+    found: dict[type, list[int]] = {str: [], float: [], int: [], Formula: []}
+    for index, kind in enumerate(kinds):
+        if kind not in found:
+            return None
+        found[kind].append(index)
+    numbers = sorted(found[float] + found[int])
+    return (tuple(found[str]), tuple(numbers), tuple(found[Formula])) if kinds else None
 
 
 class Formula(NamedTuple):
