@@ -120,18 +120,25 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
         can fill its blank as it is: text with nothing to escape or keep spaces of (at
         ``texts``), finite numbers (at ``numbers``: their sum is finite), formulas of
         :data:`PLAIN_FUNCTIONS` with a number for value. Else None."""
-        longest = self.xls_strmax // 2
-        for text in map(values.__getitem__, texts):
-            if len(text) > longest or not _PLAIN_TEXT.fullmatch(text) or text[:1].isspace() or text[-1:].isspace():
-                return None
+        if not all(map(self._as_written, map(values.__getitem__, texts))):
+            return None
         if numbers and not math.isfinite(sum(map(values.__getitem__, numbers))):
             return None
-        prepared = []
-        for formula in map(values.__getitem__, formulas):
-            if not _plain(formula.text) or formula.value.__class__ not in (float, int):
-                return None
-            prepared.append(self._escape_data(self._prepare_formula(formula.text)))
-        return prepared
+        prepared = [self._formula_text(formula) for formula in map(values.__getitem__, formulas)]
+        return None if None in prepared else prepared
+
+    def _as_written(self, text: str) -> bool:
+        """Whether ``text`` goes into the XML as it is: nothing to escape, truncate or keep the
+        spaces of (the usual name or id)."""
+        return (len(text) <= self.xls_strmax // 2 and _PLAIN_TEXT.fullmatch(text) is not None
+                and not (text[:1].isspace() or text[-1:].isspace()))
+
+    def _formula_text(self, formula: Formula) -> str | None:
+        """A formula's text as the XML holds it, if only kpi's preparation is needed (functions of
+        :data:`PLAIN_FUNCTIONS`) and its value is a number; else None."""
+        if _plain(formula.text) and formula.value.__class__ in (float, int):
+            return self._escape_data(self._prepare_formula(formula.text))
+        return None
 
     def _check_row(self, row: int, ends: Sequence[int]) -> None:
         """What a whole row needs: a later row of a streamed sheet, without row options, its first
@@ -182,10 +189,8 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
         if kind is str:
             text, space = self._text(value)
             return f'{column}{number}{style} t="inlineStr"><is><t{space}>{text}</t></is></c>'
-        if kind is Formula and _plain(value.text) and value.value.__class__ in (float, int):
-            formula = self._escape_data(self._prepare_formula(value.text))
-            return f'{column}{number}{style}><f>{formula}</f><v>{value.value}</v></c>'
-        return None
+        formula = self._formula_text(value) if kind is Formula else None
+        return None if formula is None else f'{column}{number}{style}><f>{formula}</f><v>{value.value}</v></c>'
 
     @functools.cached_property
     def _heads(self) -> dict[tuple[int, int], tuple[str, str]]:
@@ -204,9 +209,8 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
 
     def _text(self, value: str) -> tuple[str, str]:
         """An inline string's escaped text and its whitespace attribute, as xlsxwriter makes them."""
-        if (len(value) <= self.xls_strmax // 2 and _PLAIN_TEXT.fullmatch(value)
-                and not (value[:1].isspace() or value[-1:].isspace())):
-            return value, ""  # the usual name or id: nothing to escape, truncate or preserve
+        if self._as_written(value):
+            return value, ""
         if len(value) > self.xls_strmax // 2 and xlsxwriter.utility._utf16_len(value) > self.xls_strmax:
             value = xlsxwriter.utility._utf16_truncate(value, self.xls_strmax)
         value = self._escape_control_characters(value)
