@@ -11,7 +11,7 @@ the agent's own figures are written per line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -37,11 +37,11 @@ class Explainer:
         """One line: formula; rule applied → points."""
         if record.group == "qualitative":
             return self.points(record)
-        return self.formula(record) + self._tail(record)
+        return self.formula(record) + self._tail(record, _tail_key(record))
 
-    def _tail(self, record: ItemResult) -> str:
-        """``; rule: … → points``: the same words for every agent in the same tier with the same points."""
-        key = (self._rule_key(record), record.points, record.weight)
+    def _tail(self, record: ItemResult, key: tuple) -> str:
+        """``; rule: … → points``: the same words for every agent in the same tier with the same
+        points (``key``: :func:`_tail_key`)."""
         text = self._tails.get(key)
         if text is None:
             text = self._tails[key] = (self.lang_text("explain_sep")
@@ -83,17 +83,29 @@ class Explainer:
 
     def formula(self, record: ItemResult) -> str:
         """How the measured value was computed, with the agent's figures."""
+        return self.written(record, self.figures(record))
+
+    def figures(self, record: ItemResult) -> dict[str, str] | None:
+        """The agent's figures in the item's formula, as text: the same in every language.
+        None for a judgement item; :data:`NO_BASE` for a growth without base month."""
         plan = self._formula(record.item_id)
         if plan is None:
-            return ""
-        rate = "—" if record.measure is None else plan.rate(record.measure)
+            return None
         if record.measure is None and "no_base" in record.notes:
-            return plan.no_base
+            return NO_BASE
         pairs = dict(record.inputs)
         num, den = pairs[plan.num_id], pairs.get(plan.den_id)
-        return plan.text.format(rate=rate, num="—" if num is None else plan.num_value(num),
-                                den="—" if den is None else plan.den_value(den),
-                                size=numbers.plain(pairs.get("team.size", numbers.ZERO)))
+        return {"rate": "—" if record.measure is None else plan.rate(record.measure),
+                "num": "—" if num is None else plan.num_value(num),
+                "den": "—" if den is None else plan.den_value(den),
+                "size": numbers.plain(pairs.get("team.size", numbers.ZERO))}
+
+    def written(self, record: ItemResult, figures: dict[str, str] | None) -> str:
+        """The item's formula in this language with ``figures`` (:meth:`figures`) in place."""
+        if figures is None:
+            return ""
+        plan = self._formula(record.item_id)
+        return plan.no_base if figures is NO_BASE else plan.text.format_map(figures)
 
     def _formula(self, item_id: str) -> _Formula | None:
         """The formula of an item with its words in place (None for judgement items), made once:
@@ -128,17 +140,10 @@ class Explainer:
         """The tier that matched, in plain words, with steps, scaling and notes."""
         if record.tier_label is None:
             return ""
-        key = self._rule_key(record)
+        key = _rule_key(record)
         if key not in self._rules:
             self._rules[key] = self._rule(record, key[3])
         return self._rules[key]
-
-    @staticmethod
-    def _rule_key(record: ItemResult) -> tuple:
-        """What the words of the tier that matched follow from."""
-        scaled = record.bracket if "scaled" in record.notes else None
-        return (record.item_id, record.tier, record.steps, scaled, record.notes,
-                record.measure if "zero_denominator" in record.notes else None)
 
     def _rule(self, record: ItemResult, scaled) -> str:
         text = record.tier_label(self.lang)
@@ -203,12 +208,38 @@ def _denominator(spec) -> str:
     return f"team.{spec.value}" if spec.kind == "team_share" else spec.value
 
 
+NO_BASE: dict[str, str] = {}  # the figures of a growth without base month: its formula says so instead
+
+
+def _rule_key(record: ItemResult) -> tuple:
+    """What the words of the tier that matched follow from."""
+    scaled = record.bracket if "scaled" in record.notes else None
+    return (record.item_id, record.tier, record.steps, scaled, record.notes,
+            record.measure if "zero_denominator" in record.notes else None)
+
+
+def _tail_key(record: ItemResult) -> tuple:
+    """What the rule-and-points tail of a line follows from."""
+    return _rule_key(record), record.points, record.weight
+
+
 def item(ruleset: rules.Ruleset, record: ItemResult, lang: str) -> str:
     """One record's line (for a single record; many go through one :class:`Explainer`)."""
     return Explainer(ruleset, lang).item(record)
 
 
-def texts(explainers: dict[str, Explainer], results: Sequence[AgentResult]) -> dict[str, list[dict[str, str]]]:
-    """Every agent's explanations (item → line) in each explainer's language."""
-    return {lang: [{record.item_id: explainer.item(record) for record in result.items} for result in results]
-            for lang, explainer in explainers.items()}
+def texts(explainers: dict[str, Explainer], result: AgentResult) -> dict[str, dict[str, str]]:
+    """Language → item → the line :meth:`Explainer.item` gives for ``result``, by explainers
+    of one ruleset: the agent's figures are written once for all the languages."""
+    texts: dict[str, dict[str, str]] = {code: {} for code in explainers}
+    pairs = [(texts[code], explainer) for code, explainer in explainers.items()]
+    first = pairs[0][1]
+    for record in result.items:
+        if record.group == "qualitative":
+            for lines, explainer in pairs:
+                lines[record.item_id] = explainer.points(record)
+            continue
+        figures, key = first.figures(record), _tail_key(record)
+        for lines, explainer in pairs:
+            lines[record.item_id] = explainer.written(record, figures) + explainer._tail(record, key)
+    return texts

@@ -342,21 +342,15 @@ def _score(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
     for result in results:
         agent_id, row = result.agent.agent_id, table.row(result, lang)
         out.payroll.append(row)
-        texts = {} if agent_id in kept else _texts(result, explainers)
+        texts = {} if agent_id in kept else explain.texts(explainers, result)
         if agent_id in taken:
             lines[agent_id] = results_json.Taken(agent_id)
         else:
-            texts = texts or _texts(result, {lang: explainers[lang]})
+            texts = texts or explain.texts({lang: explainers[lang]}, result)
             lines[agent_id] = results_json.line(report.ruleset, result, lang, texts[lang])
         if store is not None:
             _store_row(out, store, result, put.get(agent_id), agent_id in kept, texts, (keys[agent_id], row))
     return lines
-
-
-def _texts(result, explainers: dict[str, explain.Explainer]) -> dict[str, dict[str, str]]:
-    """Language → item → the explanation of ``result``, in the languages of ``explainers``."""
-    return {code: {record.item_id: explainer.item(record) for record in result.items}
-            for code, explainer in explainers.items()}
 
 
 def _store_row(out: _Chunk, store: _Store, result, put: tuple | None, kept: bool, texts: dict,

@@ -73,3 +73,16 @@ def test_a_month_through_one_explainer_reads_as_each_record_explained_afresh(tmp
     lines = [shared.item(record) for result in results for record in result.items]
     assert lines == [explain.item(ruleset, record, lang) for result in results for record in result.items]
     assert len(set(lines)) > len(lines) // 4  # a varied month, not one line over and over
+
+
+def test_an_agents_lines_in_both_languages_at_once_read_as_each_language_alone(tmp_path):
+    ruleset = helpers.ruleset()
+    source = tmp_path / "month.xlsx"
+    month_end.write_input(source, month_end.synthetic_rows(400))
+    results = scoring.score_month(ruleset, month.validate(source, ruleset).agents)
+    results += tuple(_two_agents(ruleset).values())  # a growth without base month among them
+    both = {lang: explain.Explainer(ruleset, lang) for lang in ("zh", "en")}
+    for result in results:
+        alone = {lang: {r.item_id: explain.item(ruleset, r, lang) for r in result.items} for lang in both}
+        assert explain.texts(both, result) == alone
+        assert explain.texts({"en": both["en"]}, result) == {"en": alone["en"]}
