@@ -231,8 +231,8 @@ def item(ruleset: rules.Ruleset, record: ItemResult, lang: str) -> str:
 def texts(explainers: dict[str, Explainer], result: AgentResult) -> dict[str, dict[str, str]]:
     """Language → item → the line :meth:`Explainer.item` gives for ``result``, by explainers
     of one ruleset: the agent's figures are written once for all the languages."""
-    texts: dict[str, dict[str, str]] = {code: {} for code in explainers}
-    pairs = [(texts[code], explainer) for code, explainer in explainers.items()]
+    written: dict[str, dict[str, str]] = {code: {} for code in explainers}
+    pairs = [(written[code], explainer) for code, explainer in explainers.items()]
     first = pairs[0][1]
     for record in result.items:
         if record.group == "qualitative":
@@ -242,4 +242,4 @@ def texts(explainers: dict[str, Explainer], result: AgentResult) -> dict[str, di
         figures, key = first.figures(record), _tail_key(record)
         for lines, explainer in pairs:
             lines[record.item_id] = explainer.written(record, figures) + explainer._tail(record, key)
-    return texts
+    return written
