@@ -7,7 +7,8 @@ xlsx, CSV and terminal renderers all walk these, none recomputes a figure.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -96,6 +97,16 @@ def encoded(row: Row) -> str:
     """``row`` as JSON text, numbers as their exact text: the ledger keeps it so that a
     re-score can take an unchanged agent's row back (:func:`decoded`) instead of scoring again."""
     return orjson.dumps([_text(value) for value in row]).decode("utf-8")
+
+
+def digest(rows: Iterable[Row]) -> str:
+    """A hash of ``rows`` by their :func:`encoded` text (which tells every row apart), hashed
+    row by row: 100,000 rows never sit in memory as one text. The payroll and the summary's
+    sheets are written from rows; their content keys take the rows in through this."""
+    hashed = hashlib.sha256()
+    for row in rows:
+        hashed.update(encoded(row).encode("utf-8"))
+    return hashed.hexdigest()
 
 
 def _text(value: object) -> object:

@@ -73,7 +73,7 @@ def sheet_key(index: int, name: str, team: str, members: Sequence[table.Row], ru
     """A hash of everything a team's sheet XML follows from: its place and name, its rows, the
     rules, the language, and the code that draws it (kpi, xlsxwriter)."""
     content = repr((kpi.__version__, xlsxwriter.__version__, ruleset.version.sha256, ruleset.period, lang,
-                    index, name, team, [table.encoded(row) for row in members]))
+                    index, name, team, table.digest(members)))
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
