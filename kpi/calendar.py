@@ -3,7 +3,9 @@
 A day is a working day by the PRC statutory calendar (holidays and 调休
 working weekends, from the maintained ``chinesecalendar`` package), then by the
 company's overrides. For a year the package does not know, Monday to Friday
-stand in and the timeline carries a warning naming the year.
+stand in, less the statutory holidays that fall on the same date every year
+(元旦, 劳动节, 国庆节, from the config), and the timeline carries a warning naming
+the year: the holidays on lunar dates and the 调休 swaps are then unknown.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class Calendar(NamedTuple):
 
     days_off: frozenset[datetime.date] = frozenset()
     working_days: frozenset[datetime.date] = frozenset()
+    fixed_holidays: frozenset[str] = frozenset()  # "MM-DD", for years the package does not know
 
     def is_workday(self, day: datetime.date) -> bool:
         """Whether ``day`` is a working day (overrides win over the statute)."""
@@ -32,12 +35,12 @@ class Calendar(NamedTuple):
             return False
         if statutory_known(day.year):
             return chinese_calendar.is_workday(day)
-        return day.weekday() < 5
+        return day.weekday() < 5 and f"{day:%m-%d}" not in self.fixed_holidays
 
 
 def company(overrides: rules.CalendarOverrides) -> Calendar:
-    """The calendar of a company's config overrides."""
-    return Calendar(overrides.extra_days_off, overrides.extra_working_days)
+    """The calendar of a company's config: its overrides, and the fixed-date holidays."""
+    return Calendar(overrides.extra_days_off, overrides.extra_working_days, overrides.fixed_holidays)
 
 
 def for_rules(ruleset: rules.Ruleset) -> Timeline:

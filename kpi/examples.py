@@ -93,10 +93,15 @@ extra_days_off = ["2026-10-23"]
 extra_working_days = ["2026-10-17"]
 '''
 
+FIXED_HOLIDAYS = '''
+fixed_holidays = ["01-01", "05-01", "05-02", "10-01", "10-02", "10-03"]   # "MM-DD"
+'''
+
 _BY_KEY = (
     ("label", LABEL), ("measure_label", LABEL), ("measure", MEASURE), ("tiers", TIER), ("bands", BAND),
     ("levels", LEVEL), ("rounding", ROUNDING), ("fields", FIELD), ("steps", STEP),
-    ("extra_days_off", OVERRIDES), ("extra_working_days", OVERRIDES), ("judgement", JUDGEMENT), ("items", ITEM),
+    ("extra_days_off", OVERRIDES), ("extra_working_days", OVERRIDES), ("fixed_holidays", FIXED_HOLIDAYS),
+    ("judgement", JUDGEMENT), ("items", ITEM),
 )
 
 

@@ -22,6 +22,7 @@ from kpi import tiers as tiers_mod
 
 FROZEN = ConfigDict(frozen=True, extra="forbid")
 Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]  # "MM-DD", any year
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
@@ -351,6 +352,14 @@ class CalendarOverrides(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
     extra_days_off: frozenset[datetime.date] = frozenset()
     extra_working_days: frozenset[datetime.date] = frozenset()
+    fixed_holidays: frozenset[MonthDay] = frozenset()  # statutory days off on the same date every year
+
+    @field_validator("fixed_holidays")
+    @classmethod
+    def _real_days(cls, days):
+        for day in days:
+            datetime.date.fromisoformat(f"2000-{day}")  # 2000 is a leap year: 02-29 passes, 02-30 does not
+        return days
 
     @model_validator(mode="after")
     def _disjoint(self):

@@ -52,12 +52,31 @@ def test_offsets_are_config(tmp_path):
     assert calendar.for_rules(config.load(folder, "2026-09")).date("supervisor_submit") == D(2026, 10, 9)
 
 
-def test_an_unknown_year_falls_back_to_weekdays_with_a_warning(monkeypatch):
+def test_an_unknown_year_falls_back_to_weekdays_less_fixed_holidays_with_a_warning(monkeypatch):
     monkeypatch.setattr(calendar, "statutory_known", lambda year: year <= 2026)
     line = calendar.for_rules(ruleset("2026-12"))
     assert line.unknown_years == (2027,)
-    # 1 Jan 2027 is a Friday: counted as a working day without statutory data
-    assert line.date("supervisor_submit") == D(2027, 1, 5)
+    # 1 Jan 2027 (元旦) is a Friday: a day off by the config's fixed holidays, so 4, 5, 6 Jan
+    assert line.date("supervisor_submit") == D(2027, 1, 6)
+
+
+def test_fixed_holidays_stand_in_only_where_the_package_has_no_data(monkeypatch):
+    fixed = calendar.company(ruleset("2026-09").overrides)
+    assert not fixed.is_workday(D(2026, 10, 1))     # the package: National Day
+    assert fixed.is_workday(D(2026, 10, 10))        # the package: a Saturday worked (调休)
+    monkeypatch.setattr(calendar, "statutory_known", lambda year: year <= 2026)
+    for day in (D(2027, 1, 1), D(2027, 10, 1), D(2028, 5, 1), D(2028, 5, 2)):
+        assert not fixed.is_workday(day), day       # Fridays 1 Jan and 1 Oct 2027, Monday and Tuesday in May 2028
+    assert fixed.is_workday(D(2027, 1, 4))          # the Monday after
+    assert fixed.is_workday(D(2028, 5, 3))          # a Wednesday: not a fixed holiday
+    assert calendar.Calendar().is_workday(D(2027, 1, 1))  # without the config's list: a Friday
+
+
+def test_the_real_package_knows_2026_and_the_config_covers_new_year_2027():
+    line = calendar.for_rules(ruleset("2026-12"))
+    assert line.date("issue_sheets") == D(2026, 11, 30)
+    # whether or not the installed chinesecalendar knows 2027: 1 Jan is 元旦 either way
+    assert line.date("supervisor_submit") == D(2027, 1, 6)
 
 
 def test_timeline_json_has_every_step():

@@ -107,6 +107,8 @@ BROKEN = [
     ("pay_bands.toml", 'mode = "ROUND_HALF_UP"', 'mode = "HALF_UP"', "rounding.mode", "ROUND_HALF_EVEN"),
     ("pay_bands.toml", 'effective = "2020-01"', 'effective = "2020-13"', "effective", "pattern"),
     ("weights.toml", 'title = {', 'title = [', "(syntax)", "TOML"),
+    ("calendar.toml", '"05-02"', '"2027-05-02"', "fixed_holidays", "pattern"),
+    ("calendar.toml", '"05-02"', '"02-30"', "fixed_holidays", "day is out of range"),
 ]
 
 
