@@ -324,3 +324,33 @@ def test_reused_package_parts_give_the_bytes_xlsxwriter_writes(scored, results, 
             assert shared.read_bytes() == alone.read_bytes(), (lang, result.agent.agent_id)
     with zipfile.ZipFile(tmp_path / "shared-zh-0.xlsx") as first, zipfile.ZipFile(tmp_path / f"shared-zh-{index}.xlsx") as last:
         assert first.read("xl/styles.xml") != last.read("xl/styles.xml")  # the no-loss card uses fewer formats
+
+
+def test_written_workbooks_leave_nothing_for_the_garbage_collector(scored, results, tmp_path):
+    """A month writes thousands of workbooks: each file's objects must be freed as soon as it is
+    written (xlsxwriter's sheets and workbook refer to each other; kpi.writers.workbook.close
+    undoes that), not wait in memory for the garbage collector, whose runs then walk them all."""
+    import gc
+
+    from kpi import calendar, explain, table
+    from kpi.writers import packaging, payroll, scorecard, team_summary, template
+    report, _ = scored
+    rules_, line = report.ruleset, calendar.for_rules(report.ruleset)
+    rows = [table.row(result, "zh") for result in results]
+    parts, explainer = packaging.Parts(), explain.Explainer(rules_, "zh")
+    writers = {
+        "scorecard": lambda path: scorecard.write(path, results[0], rules_, line, "zh", 1),
+        "scorecard, shared parts": lambda path: scorecard.write(path, results[1], rules_, line, "zh", 1, explainer, parts),
+        "payroll": lambda path: payroll.write_xlsx(path, rows, rules_, line, "zh"),
+        "team summary": lambda path: team_summary.write(path, rows, rules_, "en"),
+        "template": lambda path: template.write(path, [result.agent for result in results], rules_, [], "zh"),
+    }
+    for name, write in writers.items():
+        write(tmp_path / "warm-up.xlsx")  # caches filled once are not garbage
+        gc.collect()
+        gc.disable()
+        try:
+            write(tmp_path / f"{name}.xlsx")
+            assert gc.collect() == 0, name
+        finally:
+            gc.enable()

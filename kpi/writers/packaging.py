@@ -60,7 +60,11 @@ class _ReusingPackager(Packager):
             self._write_workbook_file = _reusing(self, self._write_workbook_file, "workbook", lambda workbook: book,
                                                  self.workbook._prepare_format_properties)
             self._write_styles_file = _reusing(self, self._write_styles_file, "styles", _styles_key)
-        return super()._create_package()
+        try:
+            return super()._create_package()
+        finally:  # the replacements refer to this packager: without them, no cycle keeps it (and its workbook)
+            for name in (*_BOOK_PARTS, "_write_workbook_file", "_write_styles_file"):
+                self.__dict__.pop(name, None)
 
 
 def _reusing(packager: _ReusingPackager, write, name: str, key_of, also=lambda: None):
