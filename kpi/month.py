@@ -47,10 +47,11 @@ def validate(input_path: Path, ruleset: rules.Ruleset, prefetch: bool = False,
     ``prefetch``: another process reads the workbook while this one checks the rows;
     ``progress("reading", row, rows)`` hears how far the reading is, when the file says
     how many rows it has."""
-    grid = readers.read(input_path, prefetch)
-    if progress is not None and grid.size:
-        grid = grid._replace(rows=_reported(grid.rows, grid.size, progress))
-    parsed = inputs.parse(grid, ruleset)
+    with workers.collector_paused():
+        grid = readers.read(input_path, prefetch)
+        if progress is not None and grid.size:
+            grid = grid._replace(rows=_reported(grid.rows, grid.size, progress))
+        parsed = inputs.parse(grid, ruleset)
     if parsed.problems:
         raise InputError(parsed.problems)
     return parsed

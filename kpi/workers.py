@@ -88,8 +88,10 @@ def _received(connection) -> Iterator[Any]:
 
 
 def _produce(produce: Callable[[], Iterable[Any]], connection, batch: int) -> None:
-    """Producer process: send the items in batches, then the end or the exception."""
+    """Producer process: send the items in batches, then the end or the exception (without
+    the garbage collector: see :func:`collector_paused`)."""
     _ignore_interrupts()
+    gc.disable()
     items: list = []
     try:
         for item in produce():
@@ -123,6 +125,24 @@ def _forking(jobs: int):
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         with pool:
             yield pool
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Python's garbage collector off for a while, on again after (it then collects any cycle
+    made meanwhile).
+
+    For reading and checking a workbook: the rows die by reference counting as soon as
+    they are checked, the agents live on, and hardly a cycle is made (a few hundred
+    objects for 100,000 rows). The collector's runs would only walk what was read so far
+    again and again: a fifth of the time of reading 10,000 rows."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextlib.contextmanager

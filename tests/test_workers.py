@@ -68,6 +68,49 @@ def test_a_stream_gives_every_item_in_order_from_another_process():
     assert len(pids) == 1 and os.getpid() not in pids
 
 
+def test_a_producer_runs_without_the_collector():
+    assert gc.isenabled()
+    assert set(workers.stream(lambda: (gc.isenabled() for _ in range(3)))) == {False}
+
+
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_a_workbook_is_read_and_checked_without_the_collector_which_is_back_after(monkeypatch, prefetch):
+    seen = set()
+    parse, rows = month.inputs.parse, readers._xlsx_rows
+
+    def reading(*args):  # each row gets a last cell: whether the collector was on where it was read
+        for number, values in rows(*args):
+            yield number, (*values, gc.isenabled())
+
+    def flags_taken(grid_rows):
+        for number, values in grid_rows:
+            seen.add(("read", values[-1]))
+            yield number, values[:-1]
+
+    def checking(grid, ruleset_):
+        seen.add(("check", gc.isenabled()))
+        return parse(grid._replace(rows=flags_taken(grid.rows)), ruleset_)
+
+    monkeypatch.setattr(readers, "_xlsx_rows", reading)
+    monkeypatch.setattr(month.inputs, "parse", checking)
+    assert len(month.validate(EXAMPLE_XLSX, ruleset(), prefetch=prefetch).agents) == 25
+    assert seen == {("check", False), ("read", False)}
+    assert gc.isenabled()
+
+
+def test_a_paused_collector_is_left_as_it_was_found():
+    with workers.collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with workers.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_a_producers_input_error_reaches_the_consumer_with_its_problems():
     problem = InputProblem("A1", "sales_actual", "填报表!F5", "abc", "not_a_number")
 
