@@ -27,7 +27,7 @@ def run(tasks: Sequence[Task], jobs: int) -> Iterator[tuple[int, Any]]:
     Leaving the loop early, an error in a task or Ctrl-C stops the workers.
     """
     if jobs <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        with _frozen():
+        with collector_paused():
             for index, task in enumerate(tasks):
                 yield index, task()
         return
@@ -117,7 +117,7 @@ def _forking(jobs: int):
     """A pool of forked workers; Ctrl-C during the forks waits until they are done (Python
     would otherwise swallow it inside the fork handlers), then interrupts as usual."""
     context = multiprocessing.get_context("fork")
-    with _frozen():  # and in the workers, which inherit them: no copying, no traversal
+    with collector_paused():  # the workers inherit that: no collection touches the pages they share
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             pool = context.Pool(jobs, initializer=_ignore_interrupts)
@@ -130,12 +130,14 @@ def _forking(jobs: int):
 @contextlib.contextmanager
 def collector_paused():
     """Python's garbage collector off for a while, on again after (it then collects any cycle
-    made meanwhile).
+    made meanwhile): while a workbook is read and checked, and while a month's tasks run.
 
-    For reading and checking a workbook: the rows die by reference counting as soon as
-    they are checked, the agents live on, and hardly a cycle is made (a few hundred
-    objects for 100,000 rows). The collector's runs would only walk what was read so far
-    again and again: a fifth of the time of reading 10,000 rows."""
+    What a month makes either lives on (the agents, their payroll rows) or dies by
+    reference counting (rows read, results, each workbook written: see
+    :func:`kpi.writers.workbook.close`); a whole month of 10,000 agents makes about 200
+    objects in cycles. The collector's runs would only walk what lives on again and
+    again: a fifth of the time of reading 10,000 rows, a few seconds of each worker's
+    scoring of 100,000 agents."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -143,18 +145,6 @@ def collector_paused():
     finally:
         if enabled:
             gc.enable()
-
-
-@contextlib.contextmanager
-def _frozen():
-    """Everything that exists before the tasks run (the month's inputs, the rules) kept out of
-    the garbage collector's way while they run: its full collections would walk all of it
-    again and again (a tenth of the scoring time of 10,000 agents in one process)."""
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _ignore_interrupts() -> None:
