@@ -155,21 +155,22 @@ def record_scorecard() -> tuple[list, list]:
     """The workbook and worksheet calls of one real kpi scorecard, and its formats."""
     from kpi import calendar, config, month, scoring
     from kpi.writers import scorecard
+    from kpi.writers import workbook as xlsx
     ruleset = config.load(None, "2026-09")
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "one.xlsx"
         write_input(source, synthetic_rows(40))
         result = scoring.score_month(ruleset, month.validate(source, ruleset).agents)[7]
         log: list = []
-        original = xlsxwriter.Workbook
+        kpis = xlsx.Workbook  # the workbook kpi makes; the calls are recorded on a plain xlsxwriter one
 
         def recording_workbook(*args, **kwargs):
-            return _Recorder(original(*args, **kwargs), log, "book")
-        xlsxwriter.Workbook = recording_workbook
+            return _Recorder(xlsxwriter.Workbook(*args, **kwargs), log, "book")
+        xlsx.Workbook = recording_workbook
         try:
             scorecard.write(Path(folder) / "card.xlsx", result, ruleset, calendar.for_rules(ruleset), "zh", 1)
         finally:
-            xlsxwriter.Workbook = original
+            xlsx.Workbook = kpis
     formats = [call for call in log if call[1] == "add_format"]
     return [call for call in log if call[1] not in ("add_format", "close")], formats
 

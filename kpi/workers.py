@@ -134,7 +134,7 @@ def collector_paused():
 
     What a month makes either lives on (the agents, their payroll rows) or dies by
     reference counting (rows read, results, each workbook written: see
-    :func:`kpi.writers.workbook.close`); a whole month of 10,000 agents makes about 200
+    :class:`kpi.writers.workbook.Workbook`); a whole month of 10,000 agents makes about 200
     objects in cycles. The collector's runs would only walk what lives on again and
     again: a fifth of the time of reading 10,000 rows, a few seconds of each worker's
     scoring of 100,000 agents."""

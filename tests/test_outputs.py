@@ -328,8 +328,8 @@ def test_reused_package_parts_give_the_bytes_xlsxwriter_writes(scored, results, 
 
 def test_written_workbooks_leave_nothing_for_the_garbage_collector(scored, results, tmp_path):
     """A month writes thousands of workbooks: each file's objects must be freed as soon as it is
-    written (xlsxwriter's sheets and workbook refer to each other; kpi.writers.workbook.close
-    undoes that), not wait in memory for the garbage collector, whose runs then walk them all."""
+    written (xlsxwriter's sheets and workbook refer to each other; kpi.writers.workbook.Workbook
+    undoes that when closed), not wait in memory for the garbage collector, whose runs then walk them all."""
     import gc
 
     from kpi import calendar, explain, table

@@ -43,7 +43,7 @@ def write_xlsx(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, li
         _write_row(sheet, index, row, columns, layout, cols, ruleset.pay.rounding)
     _write_totals(sheet, 3 + len(rows), table.totals(rows), columns, lang, formats, ruleset.pay.rounding)
     _print_setup(sheet, len(rows), len(columns))
-    xlsx.close(workbook)
+    workbook.close()
 
 
 def content_keys(names: Sequence[str], rows: Sequence[table.Row], ruleset: rules.Ruleset,

@@ -59,7 +59,7 @@ def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calenda
     _define_names(workbook, sheet.get_name(), names, ruleset.period, revision)
     _print_setup(sheet, ruleset.period, lang)
     sheet.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
-    xlsx.close(workbook)
+    workbook.close()
 
 
 def _define_names(workbook, sheet_name: str, names: dict[str, tuple[int, int]], period: str, revision) -> None:

@@ -64,7 +64,7 @@ def write(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, lang: s
         sheet = workbook.add_worksheet(name)
         sheet.reused = reused.get(index)
         _team_sheet(workbook, sheet, team, members, ruleset, lang, formats)
-    xlsx.close(workbook)
+    workbook.close()
     return keys
 
 

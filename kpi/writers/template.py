@@ -35,7 +35,7 @@ def write(path: Path, roster: Sequence[AgentInput], ruleset: rules.Ruleset, note
         _agent_row(sheet, row, agent, ruleset, formats)
     _protect_and_print(sheet, len(ruleset.fields))
     _notes_sheet(workbook, notes, formats, lang)
-    xlsx.close(workbook)
+    workbook.close()
 
 
 def _column(sheet, ruleset: rules.Ruleset, f: rules.InputField, count: int, formats, lang: str) -> None:

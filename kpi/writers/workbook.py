@@ -264,31 +264,39 @@ def _plain(formula: str) -> bool:
         name in PLAIN_FUNCTIONS for name in _FUNCTION.findall(formula))
 
 
-def new(path: Path, period: str, title: str, parts: packaging.Parts | None = None,
-        streaming: bool = False) -> xlsxwriter.Workbook:
-    """A workbook with kpi's options and fixed document metadata, so the same input gives the same bytes;
-    with ``parts``, package parts already rendered for an earlier workbook of the run are reused;
-    ``streaming`` for a workbook with a row per agent of the month."""
-    options = STREAMING if streaming else OPTIONS
-    workbook = xlsxwriter.Workbook(str(path), options) if parts is None else packaging.Workbook(str(path), options, parts)
-    workbook.worksheet_class = Worksheet
-    year, month = (int(part) for part in period.split("-"))
-    workbook.set_properties({"title": title, "author": "kpi", "created": datetime.datetime(year, month, 1)})
-    return workbook
-
-
-def close(workbook: xlsxwriter.Workbook) -> None:
-    """Close ``workbook`` and let its cells go at once.
+class Workbook(xlsxwriter.Workbook):
+    """xlsxwriter's workbook, which lets its cells go as soon as it is closed.
 
     Each xlsxwriter worksheet keeps its workbook's ``add_format``, and the workbook keeps
     its worksheets: a cycle, which only Python's garbage collector frees. Until it runs,
     every cell of the file stays in memory and each collection walks them again; over a
-    month's thousands of scorecards that was a tenth of the run. Without the workbook's
-    sheets there is no cycle, and the file's objects are freed when the writer returns."""
-    try:
-        workbook.close()
-    finally:
-        workbook.worksheets_objs, workbook.sheetnames = [], {}
+    month's thousands of scorecards that was a tenth of the run (and with the collector
+    paused, :func:`kpi.workers.collector_paused`, they would pile up). Without the
+    workbook's sheets there is no cycle, and the file's objects are freed when the writer
+    returns."""
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.worksheets_objs, self.sheetnames = [], {}
+
+
+class _SharingWorkbook(packaging.Workbook, Workbook):
+    """A :class:`Workbook` that reuses package parts already rendered (:mod:`kpi.writers.packaging`)."""
+
+
+def new(path: Path, period: str, title: str, parts: packaging.Parts | None = None,
+        streaming: bool = False) -> Workbook:
+    """A workbook with kpi's options and fixed document metadata, so the same input gives the same bytes;
+    with ``parts``, package parts already rendered for an earlier workbook of the run are reused;
+    ``streaming`` for a workbook with a row per agent of the month."""
+    options = STREAMING if streaming else OPTIONS
+    workbook = Workbook(str(path), options) if parts is None else _SharingWorkbook(str(path), options, parts)
+    workbook.worksheet_class = Worksheet
+    year, month = (int(part) for part in period.split("-"))
+    workbook.set_properties({"title": title, "author": "kpi", "created": datetime.datetime(year, month, 1)})
+    return workbook
 
 
 def version_text(ruleset: rules.Ruleset, lang: str) -> str:
