@@ -194,12 +194,14 @@ CHUNK = 200  # agents per task at most: small enough to share the work evenly an
 
 @dataclasses.dataclass
 class _Chunk:
-    """What a chunk of agents gave: results.json lines (in agent order), payroll rows, ledger
-    rows (new, with their explanations; copied for agents whose scorecard was kept; carried
-    over for agents unchanged), the fingerprints of the new ones, scorecards kept."""
+    """What a chunk of agents gave: results.json lines (in agent order), payroll rows and their
+    seals (agent id, :func:`kpi.table.seal`), ledger rows (new, with their explanations; copied
+    for agents whose scorecard was kept; carried over for agents unchanged), the fingerprints
+    of the new ones, scorecards kept."""
 
     lines: list[bytes | results_json.Taken] = dataclasses.field(default_factory=list)
     payroll: list[table.Row] = dataclasses.field(default_factory=list)
+    seals: list[tuple[str, bytes]] = dataclasses.field(default_factory=list)
     rows: list[tuple] = dataclasses.field(default_factory=list)
     copies: list[tuple] = dataclasses.field(default_factory=list)
     carried: list[tuple] = dataclasses.field(default_factory=list)
@@ -224,9 +226,9 @@ def write_all(folder: Path, job: _Job, store: _Store | None = None) -> _Written:
     First the chunks of agents, tasks for :mod:`kpi.workers`: each scores its agents and
     writes their scorecards, results.json lines, explanations and ledger rows; here the
     lines are written and the rows stored, in agent order, as they come. A result lives
-    only as long as its chunk: what outlives it is its payroll row, from which the
-    summary files are then written (again as tasks). Per agent, memory holds its input
-    and its payroll row (a few KB), never its result or a workbook.
+    only as long as its chunk: what outlives it is its payroll row and the row's seal, from
+    which the summary files and their content keys are then made (again as tasks). Per agent,
+    memory holds its input and its payroll row (a few KB), never its result or a workbook.
     """
     count = len(job.agents)
     size = max(1, min(CHUNK, -(-count // (job.jobs * 8))))
@@ -234,6 +236,7 @@ def write_all(folder: Path, job: _Job, store: _Store | None = None) -> _Written:
     chunks = [functools.partial(_chunk, folder, job, store, earlier, start, min(start + size, count))
               for start in range(0, count, size)]
     rows: list[table.Row] = []
+    seals: dict[str, bytes] = {}
     done = [0, 0]
 
     def lines():
@@ -241,6 +244,7 @@ def write_all(folder: Path, job: _Job, store: _Store | None = None) -> _Written:
             if store is not None:
                 store.add(chunk)
             rows.extend(chunk.payroll)
+            seals.update(chunk.seals)
             done[0] += len(chunk.lines)
             done[1] += chunk.kept
             job.progress("scorecards" if job.scorecards else "scoring", done[0], count)
@@ -249,7 +253,7 @@ def write_all(folder: Path, job: _Job, store: _Store | None = None) -> _Written:
     head = results_json.head(job.report.ruleset, job.lang, job.input_info, job.report.revision)
     results_json.write(folder / "results.json", head, lines(), earlier)
     rows = table.ordered(rows)
-    files = _file_tasks(folder, job, rows)
+    files = _file_tasks(folder, job, rows, seals)
     values = {}
     for index, value in workers.run(files, job.jobs):
         values[index] = value
@@ -257,20 +261,21 @@ def write_all(folder: Path, job: _Job, store: _Store | None = None) -> _Written:
     return _Written(rows, done[1], values[0], values[1])
 
 
-def _file_tasks(folder: Path, job: _Job, rows: list[table.Row]) -> list[workers.Task]:
+def _file_tasks(folder: Path, job: _Job, rows: list[table.Row], seals: dict[str, bytes]) -> list[workers.Task]:
     """The month's files other than results.json and the scorecards, as tasks: the team summary
-    first (its value is its sheet keys), then the payroll files (theirs, name → content key)."""
+    first (its value is its sheet keys), then the payroll files (theirs, name → content key);
+    ``seals`` (agent id → :func:`kpi.table.seal` of its row) make their keys."""
     report, lang = job.report, job.lang
     tasks = [functools.partial(team_summary.write, folder / _summary_name(report.ruleset.period), rows,
-                               report.ruleset, lang, job.summary),
-             functools.partial(_payroll_files, folder, job, rows)]
+                               report.ruleset, lang, job.summary, seals),
+             functools.partial(_payroll_files, folder, job, rows, seals)]
     if job.passwords:
         tasks.append(functools.partial(write_passwords, folder / "hr-only" / f"passwords-{report.ruleset.period}.csv",
                                        rows, job.passwords, lang))
     return tasks
 
 
-def _payroll_files(folder: Path, job: _Job, rows: list[table.Row]) -> dict[str, str]:
+def _payroll_files(folder: Path, job: _Job, rows: list[table.Row], seals: dict[str, bytes]) -> dict[str, str]:
     """HR's payroll files into ``folder``, each linked from the last revision's output (same
     bytes, same mtime) if that was written from the same content and is untouched since, else
     written. Returns name → content key (:func:`kpi.writers.payroll.content_keys`)."""
@@ -279,7 +284,7 @@ def _payroll_files(folder: Path, job: _Job, rows: list[table.Row]) -> dict[str, 
     writers = {f"payroll-{period}.xlsx": functools.partial(payroll.write_xlsx, rows=rows, ruleset=ruleset, line=line,
                                                            lang=lang),
                f"payroll-{period}.csv": functools.partial(payroll.write_csv, rows=rows, lang=lang)}
-    keys = payroll.content_keys(list(writers), rows, ruleset, line, lang)
+    keys = payroll.content_keys(list(writers), rows, ruleset, line, lang, seals)
     for name, write in writers.items():
         earlier, old = job.files.get(name), report.out_dir / name
         if earlier and earlier[0] == keys[name] and cards.unchanged(old, earlier[1]):
@@ -318,7 +323,9 @@ def _carry(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
         out.kept += len(carried)
     for agent in carried:
         out.carried.append(review.carried_row(store.revision_id, agent, store.previous_id))
-        out.payroll.append(table.decoded(job.before[agent.agent_id][1]))
+        text = job.before[agent.agent_id][1]
+        out.payroll.append(table.decoded(text))
+        out.seals.append((agent.agent_id, table.seal(text)))
     return {agent.agent_id: results_json.Taken(agent.agent_id) for agent in carried}
 
 
@@ -342,7 +349,9 @@ def _score(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
     lines: dict[str, bytes | results_json.Taken] = {}
     for result in results:
         agent_id, row = result.agent.agent_id, table.row(result, lang)
+        encoded = table.encoded(row)
         out.payroll.append(row)
+        out.seals.append((agent_id, table.seal(encoded)))
         texts = {} if agent_id in kept else explain.texts(explainers, result)
         if agent_id in taken:
             lines[agent_id] = results_json.Taken(agent_id)
@@ -350,26 +359,25 @@ def _score(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
             texts = texts or explain.texts({lang: explainers[lang]}, result)
             lines[agent_id] = results_json.line(report.ruleset, result, lang, texts[lang])
         if store is not None:
-            _store_row(out, store, result, put.get(agent_id), agent_id in kept, texts, (keys[agent_id], row))
+            _store_row(out, store, result, put.get(agent_id), agent_id in kept, texts, (keys[agent_id], encoded))
     return lines
 
 
 def _store_row(out: _Chunk, store: _Store, result, put: tuple | None, kept: bool, texts: dict,
-               reuse: tuple[str, table.Row]) -> None:
+               reuse: tuple[str, str]) -> None:
     """The agent's ledger row into ``out``: copied from the last revision when ``kept`` (its
     scorecard key, which covers everything the fingerprint does, has not changed: neither has
-    that); ``reuse`` is its input key and payroll row."""
+    that); ``reuse`` is its input key and encoded payroll row (:func:`kpi.table.encoded`)."""
     key, row = reuse
     if kept:
-        out.copies.append(review.copied_row(store.revision_id, result.agent, store.previous_id, key,
-                                            table.encoded(row)))
+        out.copies.append(review.copied_row(store.revision_id, result.agent, store.previous_id, key, row))
         return
     sealed = review.fingerprint(result)
     out.fingerprints.append((result.agent.agent_id, sealed))
     columns = review.NO_CARD if put is None else (put[0].key, put[0].revision, put[1], str(put[0].path))
     sha256, body = review.stored_texts(texts)
     out.texts.append((sha256, body))
-    out.rows.append(review.result_row(store.revision_id, result, sealed, sha256, columns, key, table.encoded(row)))
+    out.rows.append(review.result_row(store.revision_id, result, sealed, sha256, columns, key, row))
 
 
 def _earlier_lines(job: _Job) -> results_json.Earlier | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -47,13 +47,13 @@ def write_xlsx(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, li
 
 
 def content_keys(names: Sequence[str], rows: Sequence[table.Row], ruleset: rules.Ruleset,
-                 line: calendar.Timeline, lang: str) -> dict[str, str]:
+                 line: calendar.Timeline, lang: str, seals: Mapping[str, bytes] | None = None) -> dict[str, str]:
     """A hash per payroll file (``names``) of everything it is written from: its name and rows,
     the rules, the language, the review dates it prints and the code that writes it (kpi,
     xlsxwriter). A re-score whose payroll file has the same key takes the file written before.
-    The rows are hashed once for all the files."""
+    The rows are hashed once for all the files, by their ``seals`` where given (:func:`kpi.table.digest`)."""
     dates = (str(line.date("summary")), str(line.date("hr_finance")))
-    common = (kpi.__version__, xlsxwriter.__version__, ruleset.version.sha256, lang, dates, len(rows), table.digest(rows))
+    common = (kpi.__version__, xlsxwriter.__version__, ruleset.version.sha256, lang, dates, len(rows), table.digest(rows, seals))
     return {name: hashlib.sha256(repr((name, *common)).encode("utf-8")).hexdigest() for name in names}
 
 

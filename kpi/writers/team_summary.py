@@ -12,7 +12,7 @@ import collections
 import hashlib
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
@@ -42,16 +42,17 @@ class Earlier(NamedTuple):
 
 
 def write(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, lang: str,
-          earlier: Earlier | None = None) -> list[str]:
+          earlier: Earlier | None = None, seals: Mapping[str, bytes] | None = None) -> list[str]:
     """One sheet per team (teams in name order), from the month's payroll rows; returns each
-    sheet's key (:func:`sheet_key`). A sheet whose key ``earlier`` has too is taken from it:
-    its agent rows, the bulk of the file, are not written again."""
+    sheet's key (:func:`sheet_key`, from the rows' ``seals`` where given). A sheet whose key
+    ``earlier`` has too is taken from it: its agent rows, the bulk of the file, are not
+    written again."""
     teams: dict[str, list[table.Row]] = {}
     for row in table.ordered(rows):
         teams.setdefault(row.team, []).append(row)
     used: set[str] = set()
     names = [sheet_name(team, used) for team in teams]
-    keys = [sheet_key(index, name, team, members, ruleset, lang)
+    keys = [sheet_key(index, name, team, members, ruleset, lang, seals)
             for index, (name, (team, members)) in enumerate(zip(names, teams.items()))]
     reused = earlier.sheets(keys) if earlier is not None else {}
     if earlier is not None and len(reused) == len(keys) == len(earlier.keys):
@@ -69,11 +70,11 @@ def write(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, lang: s
 
 
 def sheet_key(index: int, name: str, team: str, members: Sequence[table.Row], ruleset: rules.Ruleset,
-              lang: str) -> str:
+              lang: str, seals: Mapping[str, bytes] | None = None) -> str:
     """A hash of everything a team's sheet XML follows from: its place and name, its rows, the
     rules, the language, and the code that draws it (kpi, xlsxwriter)."""
     content = repr((kpi.__version__, xlsxwriter.__version__, ruleset.version.sha256, ruleset.period, lang,
-                    index, name, team, table.digest(members)))
+                    index, name, team, table.digest(members, seals)))
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
