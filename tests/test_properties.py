@@ -113,9 +113,9 @@ def test_an_encoded_payroll_row_decodes_to_the_same_row(names, numbers, points, 
     assert [str(value) for value in back if isinstance(value, Decimal)] == [
         str(value) for value in row if isinstance(value, Decimal)]
     assert [str(p) for p in back.points] == [str(p) for p in row.points]
-    # the seal made from the ledger's text is the one the row itself gives: a payroll key does
-    # not tell a carried agent from one scored again
-    assert table.digest([back], {agent_id: table.seal(table.encoded(row))}) == table.digest([row])
+    # the seal made from the ledger's text (a carried agent's) is the one the decoded row gives
+    # (an agent scored again): a payroll key does not tell them apart
+    assert table.digest([row], {agent_id: table.seal(table.encoded(row))}) == table.digest([back])
 
 
 @settings(max_examples=200, deadline=None)
