@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from kpi import calendar, config, i18n, ledger, month, readers, review, terminal
+from kpi import calendar, config, i18n, intake, ledger, month, readers, review, terminal
 from kpi.errors import ConfigError, InputError
 from kpi.ledger import LedgerError
 from kpi.review import ReviewError
@@ -448,6 +448,42 @@ def timeline_command(period, fmt, config_dir, lang):
         click.echo(json.dumps(terminal.timeline_json(line), ensure_ascii=False, indent=2))
     else:
         echo_lines(terminal.timeline(line, lang))
+
+
+# ---- issue 25
+@main.command("import")
+@click.argument("exports", metavar="EXPORT...", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@period_option
+@option("--into", "sheet_file", required=True, type=click.Path(dir_okay=False), key="help_opt_into")
+@option("-o", "--output", "out_file", type=click.Path(dir_okay=False), key="help_opt_import_output")
+@option("--editable", is_flag=True, key="help_opt_editable")
+@option("--dry-run", "dry_run", is_flag=True, key="help_opt_dry_run")
+@config_option
+@db_option
+@lang_option
+def import_command(exports, period, sheet_file, out_file, editable, dry_run, config_dir, db_path, lang):
+    """Fill the month's fill-in workbook with the figures of platform exports."""
+    ruleset = load_rules(config_dir, period, lang)
+    with ledger_session(db_path, lang, create=False) as book:
+        try:
+            found = intake.plan(exports, sheet_file, ruleset, config_dir, lang, book)
+        except ConfigError as error:
+            fail_config(error, lang)
+        except InputError as error:
+            fail_input(error, ruleset, lang)
+    echo_lines(intake.lines(found, ruleset, lang))
+    cells, agents = len(found.writes), found.agents
+    if dry_run:
+        click.echo(i18n.text("import_dry_run", lang, agents=agents, cells=cells))
+        return
+    try:
+        path = intake.apply(found, out_file, editable)
+    except OSError as error:
+        click.echo(i18n.text("import_output_error", lang, path=out_file or sheet_file, reason=error.strerror or error),
+                   err=True)
+        sys.exit(1)
+    click.echo(i18n.text("import_done_editable" if editable else "import_done", lang, agents=agents, cells=cells,
+                         path=path))
 
 
 if __name__ == "__main__":

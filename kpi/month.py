@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import kpi
-from kpi import calendar, cards, explain, i18n, inputs, output, readers, review, rules, scoring, table, workers
+from kpi import calendar, cards, explain, i18n, imports, inputs, output, readers, review, rules, scoring, table, workers
 from kpi.errors import InputError
 from kpi.ledger import Ledger
 from kpi.output import staged, staged_file
@@ -411,9 +411,18 @@ def write_template(roster_path: str | Path, ruleset: rules.Ruleset, out_path: st
     roster = read_roster(roster_path, ruleset)
     if ledger is not None:
         roster = review.prefill(ledger, ruleset.period, roster)
+    accounts = read_roster_accounts(roster_path, ruleset)
     with staged_file(Path(out_path)) as staging:
-        template.write(staging, roster, ruleset, notes, lang)
+        template.write(staging, roster, ruleset, notes, lang, accounts)
     return len(roster)
+
+
+def read_roster_accounts(path: str | Path, ruleset: rules.Ruleset) -> dict[str, tuple[str, ...]] | None:
+    """工号 → 旺旺 accounts from the roster's optional 旺旺账号 column; None when it has none."""
+    agent_id = ruleset.field("agent_id")
+    headers = (inputs.normalise_header(h) for h in (agent_id.id, agent_id.label.zh, agent_id.label.en,
+                                                    *agent_id.aliases))
+    return imports.roster_accounts(readers.read(Path(path)), tuple(headers))
 
 
 def close(ledger: Ledger, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: str,

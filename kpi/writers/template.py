@@ -8,7 +8,7 @@ landscape. A second sheet, 说明, holds the rules in force and the timeline.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,8 +23,10 @@ VALIDATION_TYPES = {"count": "integer", "money": "decimal", "number": "decimal"}
 BIG = Decimal(10) ** 12  # "no upper bound" for Excel validation
 
 
-def write(path: Path, roster: Sequence[AgentInput], ruleset: rules.Ruleset, notes: Sequence[str], lang: str) -> None:
-    """Write the fill-in workbook for ``roster`` with ``notes`` (rules and timeline text) on 说明."""
+def write(path: Path, roster: Sequence[AgentInput], ruleset: rules.Ruleset, notes: Sequence[str], lang: str,
+          accounts: Mapping[str, Sequence[str]] | None = None) -> None:
+    """Write the fill-in workbook for ``roster`` with ``notes`` (rules and timeline text) on 说明;
+    with ``accounts`` (工号 → 旺旺 accounts, from the roster), a 旺旺账号 column for ``kpi import``."""
     title = i18n.text("template_title", lang, period=ruleset.period)
     workbook = xlsx.new(path, ruleset.period, title)
     formats = _formats(workbook)
@@ -33,6 +35,8 @@ def write(path: Path, roster: Sequence[AgentInput], ruleset: rules.Ruleset, note
         _column(sheet, ruleset, f, len(roster), formats, lang)
     for row, agent in enumerate(roster, start=1):
         _agent_row(sheet, row, agent, ruleset, formats)
+    if accounts is not None:
+        _accounts_column(sheet, len(ruleset.fields), roster, accounts, formats, lang)
     _protect_and_print(sheet, len(ruleset.fields))
     _notes_sheet(workbook, notes, formats, lang)
     workbook.close()
@@ -89,6 +93,16 @@ def _agent_row(sheet, row: int, agent: AgentInput, ruleset: rules.Ruleset, forma
             sheet.write_blank(row, col, None, formats["input"])
 
 
+def _accounts_column(sheet, col: int, roster: Sequence[AgentInput], accounts: Mapping[str, Sequence[str]],
+                     formats, lang: str) -> None:
+    """The 旺旺账号 column after the fields: each agent's platform accounts, by which ``kpi import``
+    matches export rows to agents; left editable, since accounts change within a month."""
+    sheet.write_string(0, col, i18n.text("template_accounts", lang), formats["header"])
+    sheet.set_column(col, col, 24)
+    for row, agent in enumerate(roster, start=1):
+        sheet.write_string(row, col, "; ".join(accounts.get(agent.agent_id, ())), formats["accounts"])
+
+
 def _protect_and_print(sheet, width: int) -> None:
     sheet.freeze_panes(1, 2)
     sheet.protect("", {"sort": True, "autofilter": True, "format_columns": True, "format_rows": True,
@@ -117,6 +131,7 @@ def _formats(workbook) -> dict:
                        "align": "center", "locked": True}),
         "id": add({"border": 1, "bg_color": "#F2F2F2", "locked": True, "num_format": "@"}),
         "input": add({"border": 1, "bg_color": "#FFFFE0", "locked": False}),
+        "accounts": add({"border": 1, "locked": False, "num_format": "@", "text_wrap": True}),
         "note": add({"font_name": "Consolas"}),
         "note_bold": add({"bold": True}),
     }
