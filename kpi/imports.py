@@ -237,14 +237,14 @@ def _read_row(grid: Grid, profile: Profile, number: int, cells: Sequence[object]
         if blank(raw):
             continue  # an empty cell leaves the sheet's cell as it is
         if any(word in shown for word in profile.not_final_words):
-            found.append(_problem(location, "import_not_final", account, field, shown))
+            found.append(_problem(location, "import_not_final", field=field, value=shown, account=account))
             continue
         value = parse_value(raw, fmt)
         if value is None:
-            found.append(_problem(location, "import_unreadable", account, field, shown, format=fmt))
+            found.append(_problem(location, "import_unreadable", field=field, value=shown, account=account, format=fmt))
         elif value < 0 or (field_types.get(field) == "count" and value != value.to_integral_value()):
             found.append(_problem(location, "import_not_count" if value >= 0 else "import_negative",
-                                  account, field, shown))
+                                  field=field, value=shown, account=account))
         else:
             values[field], sources[field] = value, location
     problems.extend(found)
@@ -309,12 +309,12 @@ def match(rows: Iterable[ExportRow], agents: Sequence[Agent]) -> Matched:
     for row in rows:
         key = account_key(row.account)
         if key in seen:
-            out.problems.append(_problem(row.where, "import_duplicate_account", value=row.account, other=seen[key]))
+            out.problems.append(_problem(row.where, "import_duplicate_account", account=row.account, other=seen[key]))
             continue
         seen[key] = row.where
         owners = _owners(key, full, bare)
         if len(owners) > 1:
-            out.problems.append(_problem(row.where, "import_ambiguous_account", value=row.account,
+            out.problems.append(_problem(row.where, "import_ambiguous_account", account=row.account,
                                          agents="、".join(sorted(owners))))
         elif owners:
             out.by_agent.setdefault(owners.pop(), []).append(row)
