@@ -393,7 +393,7 @@ def _accounts_below(rows, id_col: int, account_col: int) -> dict[str, tuple[str,
     for _, values in rows:
         agent_id = identity_text(values[id_col] if id_col < len(values) else None)
         if agent_id:
-            found[agent_id] = split_accounts(values[account_col] if account_col < len(values) else None)
+            found[agent_id] = split_accounts(identity_text(values[account_col] if account_col < len(values) else None))
     return found
 
 

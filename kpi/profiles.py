@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kpi import config, rules
+from kpi import config, imports, rules
 from kpi.errors import ConfigError
 
 FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -97,8 +97,7 @@ class Profile(BaseModel):
 
     def matches_name(self, file_name: str) -> bool:
         """Whether a file name fits the profile's pattern (a glob, compared after NFKC folding)."""
-        from kpi.imports import fold_text
-        return fnmatch.fnmatchcase(fold_text(file_name), fold_text(self.file_pattern))
+        return fnmatch.fnmatchcase(imports.fold_text(file_name), imports.fold_text(self.file_pattern))
 
 
 class ProfileError(ConfigError):
@@ -110,7 +109,9 @@ class ProfileError(ConfigError):
         super().__init__(*first)
 
     def render(self) -> str:
-        return "\n".join(f"{file}: {key}: {message}" for file, key, message in self.faults)
+        """One fault a line, each under the first: ``file: key: message``."""
+        lines = [f"{file}: {key}: {message}" for file, key, message in self.faults]
+        return "\n".join([lines[0], *("  " + line for line in lines[1:])])
 
 
 def folders(config_dir: str | os.PathLike | None) -> list[Path]:

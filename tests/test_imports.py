@@ -8,6 +8,7 @@ platform has not finished counting.
 
 from __future__ import annotations
 
+import ast
 import datetime
 import shutil
 from decimal import Decimal
@@ -20,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import cli
-from helpers import copy_config, example_rows, ruleset, write_csv
+from helpers import ROOT, copy_config, example_rows, ruleset, write_csv
 from kpi import imports, profiles, readers
 from kpi.errors import InputError
 
@@ -231,8 +232,28 @@ format = "count"
         profiles.load(folder, ruleset())
     assert caught.value.render().splitlines() == [
         f"{folder / 'imports' / 'broken.toml'}: columns[0].format: a percent value cannot fill visits, a count field",
-        f"{folder / 'imports' / 'broken.toml'}: columns[1].field: 'no_such_field' is not an input field kpi reads "
+        f"  {folder / 'imports' / 'broken.toml'}: columns[1].field: 'no_such_field' is not an input field kpi reads "
         f"from an export (see fields.toml)"]
+
+
+def test_a_broken_profile_stops_kpi_import_with_exit_1(month, tmp_path):
+    sheet, export = month
+    folder = copy_config(tmp_path)
+    (folder / "imports" / "x.toml").write_text('id = "qianniu-kefu-performance"\n', encoding="utf-8")
+    before = sheet.read_bytes()
+    result = run("import", export, "--period", "2026-09", "--into", sheet, "--config", folder, "--lang", "en")
+    assert result.exit_code == 1 and sheet.read_bytes() == before
+    assert result.output.splitlines()[0] == f"Config error: {folder / 'imports' / 'x.toml'}: label: this key is " \
+                                            "required but missing"
+    assert len(result.output.splitlines()) == 5      # label, file_pattern, header_words, account, columns
+
+
+def test_parsing_and_matching_import_no_io_library():
+    for module in ("imports", "profiles"):
+        tree = ast.parse((ROOT / "kpi" / f"{module}.py").read_text(encoding="utf-8"))
+        imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not imported & {"openpyxl", "xlsxwriter", "click", "sqlite3", "csv"}, module
 
 
 def test_a_shop_profile_in_its_config_directory_is_used(month, tmp_path):

@@ -95,7 +95,7 @@ def _rows(sheet, header: int, columns: dict[str, int], accounts: int | None) -> 
         if not agent_id or inputs.normalise_header(agent_id) in inputs.TOTAL_ROW_WORDS:
             continue
         rows.append(Row(agent_id, imports.identity_text(cell(columns.get("name"))), number,
-                        imports.split_accounts(cell(accounts)) if accounts else (),
+                        imports.split_accounts(imports.identity_text(cell(accounts))) if accounts else (),
                         {field: cell(col) for field, col in columns.items()}))
     return rows
 
