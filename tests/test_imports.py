@@ -413,3 +413,10 @@ def test_roster_accounts_reach_the_template_only_when_the_roster_has_them(tmp_pa
     assert not data["X2"].protection.locked
     check = run("check", sheet, "--period", "2026-09")   # the extra column does not disturb reading the sheet
     assert "旺旺账号" not in check.output and "X1" not in check.output
+
+
+@pytest.mark.parametrize("title", ["统计时间:2026-09-01 ~ 2026-09-30", "2026/09/01 00:00:00 至 2026/09/30 23:59:59",
+                                   "2026年9月1日-2026年9月30日", "日期:20260901－20260930"])
+def test_title_date_ranges_in_the_forms_exports_use(tmp_path, title):
+    export = read(write_export(tmp_path / "客服绩效-业绩分析-汇总分析.xlsx", title=("客服绩效", title)))
+    assert export.problems == [] and len(export.rows) == 4
