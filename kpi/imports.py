@@ -160,8 +160,7 @@ def read_export(grid: Grid, profiles: Sequence[Profile], period: str, field_type
     rows = list(grid.rows)
     profile = recognise(grid.source, rows, profiles)
     if profile is None:
-        return Export(grid.source, None, [], [_problem(grid.source, "import_unknown_export",
-                                                       known="、".join(p.label.zh for p in profiles))])
+        return Export(grid.source, None, [], [_unrecognised(grid.source, profiles)])
     header = next(((n, v) for n, v in rows[:profile.header_rows] if is_header(v, profile)), None)
     number, values = header
     problems = _check_period(grid, rows, number, period)
@@ -181,6 +180,15 @@ def read_export(grid: Grid, profiles: Sequence[Profile], period: str, field_type
         problems.append(_problem(grid.source, "import_no_rows"))
     absent = tuple(c.field for c in profile.columns if c.field not in columns)
     return Export(grid.source, profile, read, problems, absent)
+
+
+def _unrecognised(source: str, profiles: Sequence[Profile]) -> InputProblem:
+    """No profile reads the file: name the header words missing when its name fits a profile."""
+    named = next((p for p in profiles if p.matches_name(source)), None)
+    if named is not None:
+        return _problem(source, "import_header_not_found", profile=named.label.zh, rows=named.header_rows,
+                        words="、".join(named.header_words))
+    return _problem(source, "import_unknown_export", known="、".join(p.label.zh for p in profiles))
 
 
 def in_file(source: str, where):

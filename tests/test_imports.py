@@ -180,8 +180,19 @@ def test_an_export_of_another_range_is_refused(tmp_path, name, title, expected):
 
 
 def test_a_file_no_profile_reads_is_refused(tmp_path):
+    export = read(write_export(tmp_path / "report.xlsx", header=["客服", "接待人数", "金额"]))
+    assert [(p.location, p.code) for p in export.problems] == [("report.xlsx", "import_unknown_export")]
     export = read(write_export(tmp_path / NAME, header=["客服", "接待人数", "金额"]))
-    assert [(p.location, p.code) for p in export.problems] == [(NAME, "import_unknown_export")]
+    assert [(p.location, p.code, p.params) for p in export.problems] == [
+        (NAME, "import_header_not_found", (("profile", "千牛 客服绩效-业绩分析-汇总分析"), ("rows", "10"),
+                                           ("words", "旺旺昵称|客服昵称、询单人数、销售额|销售额(元)|客服销售额")))]
+
+
+@given(st.text(alphabet="王芳小店abcXYZ019_- ", min_size=1, max_size=8).filter(lambda t: t.strip() and ":" not in t))
+def test_an_account_matches_whatever_width_and_spacing_it_is_written_in(sub):
+    wide = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in sub)   # full-width twin
+    rows = [imports.ExportRow(f" 小店 ： {wide} ", {}, {}, "x!A5", "x")]
+    assert imports.match(rows, [imports.Agent("KF1", "甲", (f"小店:{sub.strip()}",))]).by_agent.keys() == {"KF1"}
 
 
 def test_a_gbk_csv_export_with_the_title_row(tmp_path):
