@@ -43,6 +43,7 @@ class Plan(NamedTuple):
     missing: list[imports.Agent]           # agents no export row names
     from_ledger: tuple[int, str]           # (agents, "2026-08#2") filled from the ledger
     agents: int                            # agents filled from an export
+    kept: int = 0                          # cells that already held the value imported
 
 
 def plan(export_paths: Sequence[str | os.PathLike], sheet_path: str | os.PathLike, ruleset: rules.Ruleset,
@@ -76,10 +77,10 @@ def plan(export_paths: Sequence[str | os.PathLike], sheet_path: str | os.PathLik
     problems.extend(matched.problems)
     if problems:
         raise InputError(problems)
-    writes, changes = _imported(sheet, matched, lang)
+    writes, changes, kept = _imported(sheet, matched, lang)
     ledger_writes, source = _from_ledger(sheet, ledger, ruleset.period, {(w.row, w.field) for w in writes}, lang)
     return Plan(sheet, exports, writes + ledger_writes, changes, matched.unmatched, matched.missing,
-                (len(ledger_writes), source), len(matched.by_agent))
+                (len(ledger_writes), source), len(matched.by_agent), kept)
 
 
 def _sheet_problems(sheet: filled.Sheet, ruleset: rules.Ruleset) -> list[InputProblem]:
@@ -93,8 +94,8 @@ def _sheet_problems(sheet: filled.Sheet, ruleset: rules.Ruleset) -> list[InputPr
 
 
 def _imported(sheet: filled.Sheet, matched: imports.Matched, lang: str):
-    """Every cell an export fills, and those whose value changes."""
-    writes, changes = [], []
+    """Every cell an export fills, those whose value changes, and how many already hold it."""
+    writes, changes, kept = [], [], 0
     for row in sheet.rows:
         values, sources = imports.combined(matched.by_agent.get(row.agent_id, []))
         for field, value in values.items():
@@ -102,10 +103,14 @@ def _imported(sheet: filled.Sheet, matched: imports.Matched, lang: str):
                 continue   # the sheet has no column for it: nothing to fill
             old = row.values.get(field)
             writes.append(filled.Write(row.number, field, value, i18n.text("import_note", lang, source=sources[field])))
-            if not imports.blank(old) and imports.differs(old, value):
+            if imports.blank(old):
+                continue
+            if imports.differs(old, value):
                 changes.append(imports.Change(row.agent_id, field, sheet.where(row.number, field), old, value,
                                               sources[field]))
-    return writes, changes
+            else:
+                kept += 1
+    return writes, changes, kept
 
 
 def _from_ledger(sheet: filled.Sheet, ledger: Ledger | None, period: str, taken: set, lang: str):
@@ -146,6 +151,8 @@ def lines(found: Plan, ruleset: rules.Ruleset, lang: str) -> list[str]:
         out.append(i18n.text("import_changes_header", lang, count=len(found.changes)))
         out += [i18n.text("import_change_line", lang, location=c.location, agent=c.agent_id, field=label(c.field),
                           old=_shown(c.old), new=numbers.plain(c.new)) for c in found.changes]
+    elif found.kept:
+        out.append(i18n.text("import_no_changes", lang, count=found.kept))
     if found.unmatched:
         out.append(i18n.text("import_unmatched_header", lang, count=len(found.unmatched)))
         out += [i18n.text("import_unmatched_line", lang, location=r.where, account=r.account) for r in found.unmatched]

@@ -338,6 +338,8 @@ def test_import_fills_marks_and_locks_the_imported_cells(month, tmp_path):
 def test_reimport_shows_changes_and_editable_leaves_cells_unlocked(month, tmp_path):
     sheet, export = month
     assert run("import", export, "--period", "2026-09", "--into", sheet, "--db", tmp_path / "none.db").exit_code == 0
+    again = run("import", export, "--period", "2026-09", "--into", sheet, "--db", tmp_path / "none.db")
+    assert again.output.splitlines()[1] == "没有单元格的值改变(10 个单元格已是导出中的值)。"
     rows = [list(r) for r in ROWS]
     rows[0][6], rows[1][8] = "￥146,000.00", 101
     newer = write_export(tmp_path / "客服绩效-业绩分析-汇总分析_20260901_20260930_1802.xlsx", rows)
