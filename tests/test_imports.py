@@ -433,3 +433,24 @@ def test_roster_accounts_reach_the_template_only_when_the_roster_has_them(tmp_pa
 def test_title_date_ranges_in_the_forms_exports_use(tmp_path, title):
     export = read(write_export(tmp_path / "客服绩效-业绩分析-汇总分析.xlsx", title=("客服绩效", title)))
     assert export.problems == [] and len(export.rows) == 4
+
+
+def test_the_filled_workbook_checks_once_the_supervisor_has_typed_the_rest(month, tmp_path):
+    sheet, export = month
+    assert run("import", export, "--period", "2026-09", "--into", sheet, "--db", tmp_path / "none.db").exit_code == 0
+    book = openpyxl.load_workbook(sheet)
+    data = book["填报表"]
+    typed = {"G": 120000, "L": 100, "M": 90, "O": 1, "Q": 0, "R": 7, "S": 7, "T": 6, "U": 4, "V": 3, "W": 2}
+    for r in (2, 3, 4):
+        for col, value in typed.items():
+            data[f"{col}{r}"] = value
+    for col, value in {"H": 5000, "J": 300, "K": 10, "N": 20, "P": 400}.items():   # KF1003 has no export row
+        data[f"{col}4"] = value
+    book.save(sheet)
+    result = run("check", sheet, "--period", "2026-09")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "检查通过:3 名客服,2 个组,可以评分(2026-09)"
+    from kpi import month as month_
+    agents = {a.agent_id: a for a in month_.validate(sheet, ruleset()).agents}
+    assert agents["KF1002"].values["sales_actual"] == Decimal("100000.5")
+    assert agents["KF1002"].values["visits"] == 3314 and agents["KF1001"].values["inquiries"] == 880
