@@ -454,3 +454,19 @@ def test_the_filled_workbook_checks_once_the_supervisor_has_typed_the_rest(month
     agents = {a.agent_id: a for a in month_.validate(sheet, ruleset()).agents}
     assert agents["KF1002"].values["sales_actual"] == Decimal("100000.5")
     assert agents["KF1002"].values["visits"] == 3314 and agents["KF1001"].values["inquiries"] == 880
+
+
+def test_a_failed_save_leaves_the_workbook_as_it_was(month, tmp_path, monkeypatch):
+    sheet, export = month
+    before = sheet.read_bytes()
+
+    def full_disk(self, filename):
+        with open(filename, "wb") as handle:
+            handle.write(b"PK half")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(openpyxl.Workbook, "save", full_disk)
+    result = run("import", export, "--period", "2026-09", "--into", sheet, "--db", tmp_path / "none.db")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == f"无法写入 {sheet}:No space left on device"
+    assert sheet.read_bytes() == before
+    assert sorted(p.name for p in sheet.parent.iterdir() if p.suffix == ".xlsx") == sorted([NAME, sheet.name])
