@@ -233,10 +233,11 @@ def _read_row(grid: Grid, profile: Profile, number: int, cells: Sequence[object]
     cell = lambda col: cells[col] if col is not None and col < len(cells) else None  # noqa: E731
     if all(blank(v) for v in cells) or _is_summary(cells, profile):
         return None
-    account = fold_text(cell(account_col))
+    account = fold_text(identity_text(cell(account_col)))
     where = grid.where(number, account_col)
-    if not account:
-        problems.append(_problem(where, "import_no_account", value=""))
+    if not account:  # a footnote row is skipped; figures without an account are not
+        if any(not blank(cell(col)) for col, _ in columns.values()):
+            problems.append(_problem(where, "import_no_account"))
         return None
     values, sources, found = {}, {}, []
     for field, (col, fmt) in columns.items():

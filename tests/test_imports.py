@@ -154,10 +154,12 @@ def test_unreadable_and_fractional_counts_are_problems(tmp_path):
     rows[0][8] = "12.5"
     rows[1][6] = "约十万"
     rows[2][3] = -1
+    rows.append(["", 1, 1, 1, 0, 0, "0", 0, 0, "0", "0.00%", "0"])      # figures without an account
+    rows.append(["", "注:询单数据延迟1天统计"])                           # a footnote: skipped
     export = read(write_export(tmp_path / NAME, rows))
     assert [(p.location, p.code) for p in export.problems] == [
         (f"[{NAME}]Sheet1!I5", "import_not_count"), (f"[{NAME}]Sheet1!G6", "import_unreadable"),
-        (f"[{NAME}]Sheet1!D7", "import_negative")]
+        (f"[{NAME}]Sheet1!D7", "import_negative"), (f"[{NAME}]Sheet1!A11", "import_no_account")]
 
 
 @pytest.mark.parametrize("name, title, expected", [
