@@ -35,8 +35,8 @@ def write(path: Path, roster: Sequence[AgentInput], ruleset: rules.Ruleset, note
         _column(sheet, ruleset, f, len(roster), formats, lang)
     for row, agent in enumerate(roster, start=1):
         _agent_row(sheet, row, agent, ruleset, formats)
-    if accounts is not None:
-        _accounts_column(sheet, len(ruleset.fields), roster, accounts, formats, lang)
+    if accounts is not None:  # after every other column written (xlsxwriter's dim_colmax: the last used)
+        _accounts_column(sheet, (sheet.dim_colmax or 0) + 1, roster, accounts, formats, lang)
     _protect_and_print(sheet, len(ruleset.fields))
     _notes_sheet(workbook, notes, formats, lang)
     workbook.close()
