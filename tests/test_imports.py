@@ -472,3 +472,18 @@ def test_a_failed_save_leaves_the_workbook_as_it_was(month, tmp_path, monkeypatc
     assert result.output.splitlines()[-1] == f"无法写入 {sheet}:No space left on device"
     assert sheet.read_bytes() == before
     assert sorted(p.name for p in sheet.parent.iterdir() if p.suffix == ".xlsx") == sorted([NAME, sheet.name])
+
+
+def test_a_shop_fixes_the_shipped_profile_in_its_config_directory(month, tmp_path):
+    """Same id in the config directory: the shop's copy replaces the shipped profile (咨询人数 for 咨询应答量)."""
+    sheet, export = month
+    folder = copy_config(tmp_path)
+    path = folder / "imports" / "qianniu-kefu-performance.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('headers = "有效接待人数"', 'headers = "咨询人数"'),
+                    encoding="utf-8")
+    (loaded,) = profiles.load(folder, ruleset())
+    assert [c.headers for c in loaded.columns if c.field == "inquiries"] == [("咨询人数",)]
+    result = run("import", export, "--period", "2026-09", "--into", sheet, "--config", folder,
+                 "--db", tmp_path / "none.db")
+    assert result.exit_code == 0, result.output
+    assert cells(sheet, "P2", "P3") == [900, 700]
