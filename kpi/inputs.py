@@ -24,6 +24,7 @@ from kpi.errors import InputProblem
 
 HEADER_SCAN = 10          # rows searched for the header row
 TOTAL_ROW_WORDS = {"合计", "总计", "小计", "total", "sum"}
+_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")   # a character OOXML escapes (Alt+Enter's \r is _x000D_)
 _UNITS = r"元|万元|人|人次|单|笔|件|个|次|分|分钟|秒|s|小时|天|%|‰|¥|rmb|yuan|单位"
 _UNIT_SUFFIX = re.compile(r"\((?:单位:)?(?:" + _UNITS + r")\)$")      # 实际销售额(元): the name without it
 _UNIT_CELL = re.compile(r"\(?(?:单位:)?(?:" + _UNITS + r")\)?|\(.{1,4}\)")
@@ -146,7 +147,8 @@ def _matched(values: Sequence[object], names: dict[str, str]) -> list[tuple[int,
     found = []
     for index, value in enumerate(values):
         if isinstance(value, str):
-            field_id = names.get(normalise_header(value)) or names.get(_UNIT_SUFFIX.sub("", normalise_header(value)))
+            text = normalise_header(_ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), value))
+            field_id = names.get(text) or names.get(_UNIT_SUFFIX.sub("", text))
             if field_id:
                 found.append((index, field_id))
     return found
