@@ -36,7 +36,7 @@ OLE2_MAGIC = b"\xd0\xcf\x11\xe0"     # old .xls, and encrypted .xlsx (an OLE2 co
 MAX_UNPACKED = 1 << 30                 # a workbook unpacking to more than 1 GiB is refused
 MAX_RATIO, RATIO_FROM = 100, 50 << 20  # so is a part over 50 MiB packed more than 100 : 1
 INPUT_SHEETS = sheets.PREFERRED          # the sheet kpi's template fills in, read first
-MERGE_COLUMNS = 1024                   # a merged area is filled no further right than this
+MERGE_COLUMNS = 1024                   # a merged area starting further right is not filled
 SAFE_EXPAT = (2, 4, 1)                 # the first expat that limits entity amplification
 REFUSED_XML = {43, 11}                 # expat: amplification limit breached; undefined (e.g. external) entity
 
@@ -187,28 +187,30 @@ def _xlsx_rows(path: Path, book, sheet, facts: sheet_xml.SheetFacts | None = Non
 
 
 def _filled(rows, merges: tuple[sheet_xml.Merge, ...]):
-    """Each row with the cells of a merged area holding the area's value (its top-left cell's),
-    as Excel shows them: a team's name merged over its agents' rows belongs to each of them."""
-    if not merges:
-        yield from rows
-        return
+    """Each row with its cell of a merged area's first column holding the area's value (its
+    top-left cell's), as Excel shows it: a team's name merged over its agents' rows belongs
+    to each of them. Across columns nothing is copied: a header cell merged over two columns
+    names one column, and a label merged over 序号..级别 is found in its first cell."""
     starting: dict[int, list[sheet_xml.Merge]] = {}
     for merge in merges:
-        if merge.max_row > merge.min_row or merge.max_col > merge.min_col:
+        if merge.max_row > merge.min_row and merge.min_col <= MERGE_COLUMNS:
             starting.setdefault(merge.min_row, []).append(merge)
+    if not starting:
+        yield from rows
+        return
     active: list[tuple[sheet_xml.Merge, object]] = []
     for number, values in rows:
-        for merge in starting.get(number, ()):
-            active.append((merge, values[merge.min_col - 1] if len(values) >= merge.min_col else None))
         if active:
             active = [(merge, value) for merge, value in active if merge.max_row >= number]
-            row = list(values)
-            for merge, value in active:
-                last = min(merge.max_col, MERGE_COLUMNS)
-                if len(row) < last:
-                    row.extend([None] * (last - len(row)))
-                row[merge.min_col - 1:last] = [value] * (last - merge.min_col + 1)
-            values = tuple(row)
+            if active:
+                row = list(values)
+                for merge, value in active:
+                    if len(row) < merge.min_col:
+                        row.extend([None] * (merge.min_col - len(row)))
+                    row[merge.min_col - 1] = value
+                values = tuple(row)
+        for merge in starting.get(number, ()):
+            active.append((merge, values[merge.min_col - 1] if len(values) >= merge.min_col else None))
         yield number, values
 
 

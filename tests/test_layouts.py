@@ -273,6 +273,15 @@ def test_merged_team_and_number_blocks_give_every_row_their_value(tmp_path):
     assert list(readers.read(path, True).rows) == list(readers.read(path, False).rows)
 
 
+def test_a_header_cell_merged_over_two_columns_names_one_column(tmp_path):
+    """姓名 merged over B1:C1 for width, the names typed in B: no second 姓名 column."""
+    def build(workbook, sheet):
+        rows = typed_rows()
+        write_sheet(sheet, [[*row[:2], None, *row[2:]] for row in rows])
+        sheet.merge_range(0, 1, 0, 2, HEADER[1])
+    same_agents(validate(numbered_book(tmp_path / "wide-name.xlsx", build)))
+
+
 def test_a_header_over_two_rows_is_read(tmp_path):
     """工号..级别 merged down over both rows, the items under group cells 定量指标 / 定性指标."""
     def build(workbook, sheet):
@@ -420,6 +429,7 @@ def test_hidden_rows_holding_agents_are_read_and_noticed(tmp_path):
     book.save(path)
     parsed = validate(path)
     assert len(parsed.agents) == 25
+    assert month.validate(path, RULES, prefetch=True) == parsed     # read by another process: the same
     hidden = [n for n in parsed.notices if n.code == "hidden_row"]
     assert hidden == [("KF1004", "", "填报表!A5", "KF1004", "hidden_row", (("agent", "KF1004"), ("row", "5")))]
     result = run("check", path, "--period", "2026-09")
