@@ -137,7 +137,10 @@ def _read_xlsx(path: Path, prefetch: bool, period: str | None, requested: str | 
         declared = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 1 else None
         sheet.reset_dimensions()  # WPS and Java exporters write <dimension ref="A1"/>: read every cell
         with zipfile.ZipFile(path) as archive:
-            facts = sheet_xml.scan(archive, sheet._worksheet_path)
+            stale = sheet_xml.stale_values(archive)
+            facts = sheet_xml.scan(archive, sheet._worksheet_path, stale)
+        if stale and facts.uncalculated:  # the values stored with formulas are not read
+            facts = facts._replace(blanked=facts.uncalculated)
     except InputError:
         book.close()
         raise
@@ -177,7 +180,7 @@ def _xlsx_rows(path: Path, book, sheet, facts: sheet_xml.SheetFacts | None = Non
     facts = facts or sheet_xml.SheetFacts()
     try:
         rows = enumerate(sheet.iter_rows(values_only=True), start=1)
-        yield from _emptied(_filled(rows, facts.merges), facts.skipped)
+        yield from _emptied(_filled(_blanked(rows, facts.blanked), facts.merges), facts.skipped)
     except InputError:
         raise
     except Exception as error:
@@ -211,6 +214,24 @@ def _filled(rows, merges: tuple[sheet_xml.Merge, ...]):
                 values = tuple(row)
         for merge in starting.get(number, ()):
             active.append((merge, values[merge.min_col - 1] if len(values) >= merge.min_col else None))
+        yield number, values
+
+
+def _blanked(rows, cells: dict[tuple[int, int], str]):
+    """The rows, with ``cells`` (row, col from 0) empty: formulas whose stored value is stale."""
+    if not cells:
+        yield from rows
+        return
+    by_row: dict[int, list[int]] = {}
+    for number, col in cells:
+        by_row.setdefault(number, []).append(col)
+    for number, values in rows:
+        if number in by_row:
+            row = list(values)
+            for col in by_row[number]:
+                if col < len(row):
+                    row[col] = None
+            values = tuple(row)
         yield number, values
 
 

@@ -36,18 +36,21 @@ class Merge(NamedTuple):
 class SheetFacts(NamedTuple):
     """What the scan found. ``uncalculated``: (row, col from 0) → the formula (``=…``) of
     a cell that has one and no calculated value; ``skipped``: rows that are an Excel
-    table's total row; ``dimension``: the ``ref`` of ``<dimension>`` as written."""
+    table's total row; ``dimension``: the ``ref`` of ``<dimension>`` as written;
+    ``blanked``: the cells whose stored values are not read (stale formulas' values)."""
 
     dimension: str = ""
     hidden_rows: frozenset[int] = frozenset()
     merges: tuple[Merge, ...] = ()
     skipped: frozenset[int] = frozenset()
     uncalculated: dict[tuple[int, int], str] = {}
+    blanked: dict[tuple[int, int], str] = {}
 
 
 class _Patterns(NamedTuple):
     hidden_row: re.Pattern
     bare_formula: re.Pattern
+    any_formula: re.Pattern
     cell_start: bytes
     row_end: bytes
     data_end: bytes
@@ -61,8 +64,9 @@ def _patterns(prefix: bytes) -> _Patterns:
     return _Patterns(
         hidden_row=re.compile(rb"<" + p + rb"row\b([^>]*?\bhidden=\"(?:1|true)\"[^>]*)>"),
         # a formula followed directly by the end of its cell (no <v>, or an empty one)
-        bare_formula=re.compile(rb"<" + p + rb"f\b([^>]*?)(?:/>|>([^<]*)</" + p + rb"f>)\s*(?:<" + p
+        bare_formula=re.compile(rb"<" + p + rb"f\b([^>]*?)(?:/>|>([^<]*)</" + p + rb"f>)\s*(<" + p
                                 + rb"v\s*/>|<" + p + rb"v>\s*</" + p + rb"v>)?\s*</" + p + rb"c>"),
+        any_formula=re.compile(rb"<" + p + rb"f\b([^>]*?)(?:/>|>([^<]*)</" + p + rb"f>)()"),
         cell_start=b"<" + (prefix + b":" if prefix else b"") + b"c ",
         row_end=b"</" + (prefix + b":" if prefix else b"") + b"row>",
         data_end=b"</" + (prefix + b":" if prefix else b"") + b"sheetData>",
@@ -74,11 +78,16 @@ def _patterns(prefix: bytes) -> _Patterns:
 _ROW_NUMBER = re.compile(rb"\br=\"(\d+)\"")
 _CELL_REF = re.compile(rb"\br=\"([A-Z]{1,3})(\d+)\"")
 _SHARED = re.compile(rb"\bt=\"shared\"")
+_STRING = re.compile(rb"\bt=\"str\"")
+_STALE = re.compile(rb"<(?:[\w.-]+:)?calcPr\b[^>]*\bfullCalcOnLoad=\"(?:1|true)\"")
 _SHARED_INDEX = re.compile(rb"\bsi=\"(\d+)\"")
 
 
-def scan(archive: zipfile.ZipFile, part: str) -> SheetFacts:
-    """The facts of the worksheet stored at ``part`` (``xl/worksheets/sheet1.xml``)."""
+def scan(archive: zipfile.ZipFile, part: str, stale: bool = False) -> SheetFacts:
+    """The facts of the worksheet stored at ``part`` (``xl/worksheets/sheet1.xml``).
+
+    ``stale``: the workbook says its calculated values are to be recalculated on opening
+    (:func:`stale_values`), so every formula counts as one without a value."""
     hidden: set[int] = set()
     uncalculated: dict[tuple[int, int], str] = {}
     shared: dict[bytes, str] = {}
@@ -86,21 +95,22 @@ def scan(archive: zipfile.ZipFile, part: str) -> SheetFacts:
         buffer = source.read(CHUNK)
         found = _ROOT.search(buffer)
         patterns = _patterns(found.group(1) or b"" if found else b"")
+        formulas = patterns.any_formula if stale else patterns.bare_formula
         dimension = patterns.dimension.search(buffer)
         tail, more = b"", buffer
         while True:
             end = buffer.find(patterns.data_end)
             if end >= 0:
-                _search(buffer[:end], patterns, hidden, uncalculated, shared)
+                _search(buffer[:end], patterns, formulas, hidden, uncalculated, shared)
                 tail = buffer[end:] + source.read()
                 break
             if not more:
-                _search(buffer, patterns, hidden, uncalculated, shared)
+                _search(buffer, patterns, formulas, hidden, uncalculated, shared)
                 break
             cut = buffer.rfind(patterns.row_end)
             if cut >= 0:
                 cut += len(patterns.row_end)
-                _search(buffer[:cut], patterns, hidden, uncalculated, shared)
+                _search(buffer[:cut], patterns, formulas, hidden, uncalculated, shared)
                 buffer = buffer[cut:]
             more = source.read(CHUNK)
             buffer += more
@@ -111,16 +121,19 @@ def scan(archive: zipfile.ZipFile, part: str) -> SheetFacts:
         skipped=frozenset(_table_totals(archive, part, tables)), uncalculated=uncalculated)
 
 
-def _search(data: bytes, patterns: _Patterns, hidden: set[int], uncalculated: dict, shared: dict) -> None:
-    """Hidden rows and formulas without a value in ``data``, a run of whole rows."""
+def _search(data: bytes, patterns: _Patterns, formulas: re.Pattern, hidden: set[int], uncalculated: dict,
+            shared: dict) -> None:
+    """Hidden rows and formulas without a value in ``data``, a run of whole rows. An empty
+    value of a string formula (``t="str"``) is a value: Excel's ``=IF(…,"",…)`` gave "" ."""
     for match in patterns.hidden_row.finditer(data):
         number = _ROW_NUMBER.search(match.group(1))
         if number:
             hidden.add(int(number.group(1)))
-    for match in patterns.bare_formula.finditer(data):
+    for match in formulas.finditer(data):
         start = data.rfind(patterns.cell_start, 0, match.start())
-        ref = _CELL_REF.search(data, start, data.find(b">", start)) if start >= 0 else None
-        if ref is None:
+        tag_end = data.find(b">", start)
+        ref = _CELL_REF.search(data, start, tag_end) if start >= 0 else None
+        if ref is None or match.group(3) and _STRING.search(data, start, tag_end):
             continue
         attributes, text = match.group(1), match.group(2)
         index = _SHARED_INDEX.search(attributes) if _SHARED.search(attributes) else None
@@ -129,6 +142,16 @@ def _search(data: bytes, patterns: _Patterns, hidden: set[int], uncalculated: di
             formula = shared.setdefault(index.group(1), formula) if formula else shared.get(index.group(1), "")
         cell = (int(ref.group(2)), column_index_from_string(ref.group(1).decode("ascii")) - 1)
         uncalculated[cell] = "=" + formula
+
+
+def stale_values(archive: zipfile.ZipFile) -> bool:
+    """Whether the workbook asks to be recalculated when opened (``fullCalcOnLoad``): a
+    program wrote it (xlsxwriter stores 0 as every formula's value) and no spreadsheet
+    has saved it since, so the values stored with its formulas are not to be believed."""
+    try:
+        return bool(_STALE.search(archive.read("xl/workbook.xml")))
+    except KeyError:
+        return False
 
 
 def _tail(tail: bytes, patterns: _Patterns) -> tuple[tuple[Merge, ...], list[str]]:

@@ -338,14 +338,9 @@ def test_header_cells_with_line_breaks_and_units_are_matched(tmp_path):
 def test_a_workbook_whose_dimension_says_a1_is_read_whole(tmp_path):
     """WPS and Java exporters write <dimension ref="A1"/>; openpyxl's read-only mode trusts it."""
     source = numbered_book(tmp_path / "plain.xlsx", lambda w, s: write_sheet(s, typed_rows()))
-    target = tmp_path / "wps.xlsx"
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
-        for item in old.infolist():
-            data = old.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data, count = re.subn(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1"/>', data)
-                assert count == 1
-            new.writestr(item, data)
+    dimension = re.search(rb'<dimension ref="[^"]*"/>', zipfile.ZipFile(source).read("xl/worksheets/sheet1.xml"))
+    target = rewritten(source, tmp_path / "wps.xlsx",
+                       {"xl/worksheets/sheet1.xml": [(dimension.group(0), b'<dimension ref="A1"/>')]})
     same_agents(validate(target))
     assert readers.read(target).size is None
 
@@ -391,17 +386,78 @@ ERRORS = ["#N/A", "#DIV/0!", "#REF!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#
 
 @pytest.mark.parametrize("error", ERRORS)
 def test_an_excel_error_value_is_refused_in_every_column(tmp_path, error):
-    def build(workbook, sheet):
-        write_sheet(sheet, typed_rows())
-        sheet.write_formula("A3", "=VLOOKUP(B3,名单!A:B,2,0)", None, error)          # 工号, text
-        sheet.write_formula("G4", "=VLOOKUP(A4,上月!A:F,6,0)", None, error)          # 上月销售额, optional
-        sheet.write_formula("H5", "=E5/0", None, error)                             # 访问量, required
+    """Values pasted from a sheet of VLOOKUPs keep their errors (openpyxl stores them as Excel does, t="e")."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "填报表"
+    for row in typed_rows():
+        sheet.append(row)
+    sheet["A3"] = error       # 工号, text
+    sheet["G4"] = error       # 上月销售额, optional
+    sheet["H5"] = error       # 访问量, required
+    path = tmp_path / "errors.xlsx"
+    book.save(path)
+    if error == "#N/A":
+        assert '<c r="A3" t="e"><v>#N/A</v></c>' in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
     with pytest.raises(InputError) as caught:
-        validate(numbered_book(tmp_path / "errors.xlsx", build))
+        validate(path)
     assert [(p.location, p.code, p.params) for p in caught.value.problems] == [
         ("填报表!A3", "excel_error", (("error", error),)),
         ("填报表!G4", "excel_error", (("error", error),)),
         ("填报表!H5", "excel_error", (("error", error),))]
+
+
+def rewritten(source: Path, target: Path, changes: dict[str, list[tuple[bytes, bytes]]]) -> Path:
+    """``source`` with text replaced in some of its parts (each replacement must happen)."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for item in old.infolist():
+            data = old.read(item)
+            for before, after in changes.get(item.filename, []):
+                assert before in data, before
+                data = data.replace(before, after)
+            new.writestr(item, data)
+    return target
+
+
+def test_formulas_written_by_a_program_are_refused_whatever_value_it_stored(tmp_path):
+    """xlsxwriter stores 0 (or the value given) with each formula and asks Excel to recalculate
+    on opening (fullCalcOnLoad): until a spreadsheet saves the file, those values are not read."""
+    def build(workbook, sheet):
+        write_sheet(sheet, typed_rows())
+        sheet.write_formula("G3", "=VLOOKUP(A3,上月!A:F,6,0)")                # stored as 0
+        sheet.write_formula("H4", "=SUM(X4:Y4)", None, 812)
+        sheet.write_formula("A5", "=VLOOKUP(B5,名单!A:B,2,0)", None, "#N/A")
+    path = numbered_book(tmp_path / "exported.xlsx", build)
+    with pytest.raises(InputError) as caught:
+        validate(path)
+    assert [(p.location, p.code, p.value) for p in caught.value.problems] == [
+        ("填报表!G3", "formula_no_value", "=VLOOKUP(A3,上月!A:F,6,0)"),
+        ("填报表!H4", "formula_no_value", "=SUM(X4:Y4)"),
+        ("填报表!A5", "formula_no_value", "=VLOOKUP(B5,名单!A:B,2,0)")]
+    saved = rewritten(path, tmp_path / "saved.xlsx", {      # as Excel saves it: values calculated
+        "xl/workbook.xml": [(b' fullCalcOnLoad="1"', b"")],
+        "xl/worksheets/sheet1.xml": [(b"6,0)</f><v>0</v>", b"6,0)</f><v>1234.5</v>")]})
+    with pytest.raises(InputError) as caught:
+        validate(saved)
+    assert [(p.location, p.code) for p in caught.value.problems] == [("填报表!A5", "excel_error")]
+    book = openpyxl.load_workbook(saved, data_only=True)["填报表"]
+    assert (book["G3"].value, book["H4"].value) == (1234.5, 812)
+
+
+def test_a_formula_whose_calculated_value_is_empty_text_reads_as_empty(tmp_path):
+    """Excel's =IFERROR(VLOOKUP(…),"") stores t="str" and an empty value: calculated, not missing."""
+    def build(workbook, sheet):
+        write_sheet(sheet, typed_rows())
+        sheet.write_formula("G3", '=IFERROR(VLOOKUP(A3,上月!A:F,6,0),"")', None, "")
+    path = numbered_book(tmp_path / "iferror.xlsx", build)
+    saved = rewritten(path, tmp_path / "saved.xlsx", {
+        "xl/workbook.xml": [(b' fullCalcOnLoad="1"', b"")],
+        "xl/worksheets/sheet1.xml": [(b'<c r="G3"><f>', b'<c r="G3" t="str"><f>')]})
+    parsed = validate(saved)
+    assert parsed.agents[1].values["sales_last_month"] is None and len(parsed.agents) == 25
+    with pytest.raises(InputError) as caught:            # the same without t="str": never calculated
+        validate(rewritten(path, tmp_path / "bare.xlsx", {"xl/workbook.xml": [(b' fullCalcOnLoad="1"', b"")]}))
+    assert [(p.location, p.code) for p in caught.value.problems] == [("填报表!G3", "formula_no_value")]
 
 
 def test_an_error_value_typed_in_a_csv_is_refused(tmp_path):
