@@ -395,6 +395,7 @@ def test_an_excel_error_value_is_refused_in_every_column(tmp_path, error):
     sheet["A3"] = error       # 工号, text
     sheet["G4"] = error       # 上月销售额, optional
     sheet["H5"] = error       # 访问量, required
+    sheet["B6"] = error       # 姓名: no scorecard named KF1005-#N_A.xlsx
     path = tmp_path / "errors.xlsx"
     book.save(path)
     if error == "#N/A":
@@ -404,7 +405,8 @@ def test_an_excel_error_value_is_refused_in_every_column(tmp_path, error):
     assert [(p.location, p.code, p.params) for p in caught.value.problems] == [
         ("填报表!A3", "excel_error", (("error", error),)),
         ("填报表!G4", "excel_error", (("error", error),)),
-        ("填报表!H5", "excel_error", (("error", error),))]
+        ("填报表!H5", "excel_error", (("error", error),)),
+        ("填报表!B6", "excel_error", (("error", error),))]
 
 
 def rewritten(source: Path, target: Path, changes: dict[str, list[tuple[bytes, bytes]]]) -> Path:
