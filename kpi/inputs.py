@@ -266,11 +266,12 @@ def _unread_cells(row: _Row) -> list[InputProblem]:
     would otherwise mean "not given": a VLOOKUP in 上月销售额 is no "no base month")."""
     found = []
     for field_id, value in row.cells.items():
-        if value is None or isinstance(value, str) and not value.strip():
+        text = value.__class__ is str
+        if value is None or text and not value.strip():
             formula = row.grid.formula(row.number, row.columns.by_field[field_id])
             if formula:
                 found.append(row.problem(field_id, "formula_no_value", value=formula))
-        elif isinstance(value, str) and value.lstrip().startswith(("#", "Err:")) and _is_error_value(value):
+        elif text and value.lstrip().startswith(("#", "Err:")) and _is_error_value(value):
             found.append(row.problem(field_id, "excel_error", ("error", value.strip())))
     return found
 

@@ -158,8 +158,6 @@ def _chosen_sheet(path: Path, book, period, requested, header_test):
     """(the worksheet holding the month's table, whether the workbook has others); refused
     when that is unclear (:mod:`kpi.sheets`)."""
     found = [sheets.Sheet(ws.title, ws.sheet_state == "visible") for ws in book.worksheets]
-    if not found:
-        raise _unreadable(path, "no_rows")
 
     def has_header(title: str) -> bool:
         if header_test is None:

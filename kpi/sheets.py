@@ -82,6 +82,8 @@ def choose(sheets: Sequence[Sheet], period: str | None, requested: str | None,
     sheet has a header row near its top (looked at only when the names do not decide);
     ``source``: the file name, where a problem about the whole workbook is located.
     """
+    if not sheets:
+        return Choice(None, problem=InputProblem("", "", source, "", "no_rows"))
     names = [sheet.name for sheet in sheets]
     listed = (("sheets", "、".join(names)),)
     if requested is not None:

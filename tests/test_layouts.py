@@ -523,3 +523,26 @@ def test_messages_of_this_issue_exist_in_both_languages():
             assert i18n.text(code, lang, sheet="S", sheets="A、B", period="2026-09", row="5", agent="K",
                              error="#N/A", separator=";") != code
     assert inputs.header_test(RULES)(HEADER) and not inputs.header_test(RULES)(["工号", "备注"])
+
+
+S, H = sheets.Sheet, (lambda name: sheets.Sheet(name, visible=False))
+
+
+@pytest.mark.parametrize("found, headers, requested, expected", [
+    ([S("填报表"), S("说明")], {"填报表"}, None, ("填报表", True, None)),
+    ([S("Sheet1")], set(), None, ("Sheet1", False, None)),
+    ([S("说明"), S("数据")], {"数据"}, None, ("数据", True, None)),
+    ([S("说明"), S("数据")], set(), None, ("说明", True, None)),             # no_header is then said at 说明!1:10
+    ([S("8月"), S("9月"), S("汇总")], {"8月", "9月", "汇总"}, None, ("9月", True, None)),
+    ([S("9月"), S("9月汇总")], {"9月"}, None, ("9月", True, None)),          # the summary has no agents' header
+    ([S("9月"), S("9月汇总")], {"9月", "9月汇总"}, None, (None, False, "sheet_unclear")),
+    ([S("2025年9月"), S("2026年8月")], {"2025年9月"}, None, (None, False, "sheet_no_period")),
+    ([S("填报表"), S("8月")], {"填报表", "8月"}, None, ("填报表", True, None)),
+    ([H("9月"), S("9月 (2)")], {"9月", "9月 (2)"}, None, ("9月 (2)", True, None)),
+    ([S("a"), S("b")], {"a", "b"}, "B", ("b", True, None)),
+    ([S("a"), S("b")], {"a", "b"}, "c", (None, False, "sheet_not_found")),
+    ([], set(), None, (None, False, "no_rows")),
+])
+def test_the_choice_of_sheet(found, headers, requested, expected):
+    choice = sheets.choose(found, "2026-09", requested, headers.__contains__, "book.xlsx")
+    assert (choice.name, choice.announce, choice.problem and choice.problem.code) == expected
