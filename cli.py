@@ -118,6 +118,11 @@ def lang_option(func):
                   show_default=True, key="help_opt_lang")(func)
 
 
+def sheet_option(func):
+    """``--sheet NAME``: the workbook's sheet to read (issue 19)."""
+    return option("--sheet", key="help_opt_sheet")(func)
+
+
 def db_option(func):
     return option("--db", "db_path", type=click.Path(dir_okay=False), envvar="KPI_DB", key="help_opt_db")(func)
 
@@ -209,17 +214,18 @@ def main():
 @option("--no-scorecards", "no_scorecards", is_flag=True, key="help_opt_no_scorecards")
 @option("--encrypt", is_flag=True, key="help_opt_encrypt")
 @option("--passwords", "passwords_file", type=click.Path(dir_okay=False), key="help_opt_passwords")
+@sheet_option
 @config_option
 @db_option
 @lang_option
-def score(input_file, period, out_dir, jobs, no_scorecards, encrypt, passwords_file, config_dir, db_path, lang):
+def score(input_file, period, out_dir, jobs, no_scorecards, encrypt, passwords_file, sheet, config_dir, db_path, lang):
     """Score a filled sheet and write results, payroll, team summary and scorecards."""
     ruleset = load_rules(config_dir, period, lang)
     with ledger_session(db_path, lang) as book, progress_bar(lang) as progress:
         try:
-            passwords = _passwords(encrypt, passwords_file, input_file, ruleset)
+            passwords = _passwords(encrypt, passwords_file, input_file, ruleset, sheet)
             report = month.score(input_file, ruleset, out_dir, lang, book, jobs=jobs,
-                                 scorecards=not no_scorecards, progress=progress, passwords=passwords)
+                                 scorecards=not no_scorecards, progress=progress, passwords=passwords, sheet=sheet)
         except InputError as error:
             fail_input(error, ruleset, lang)
         except OSError as error:
@@ -229,25 +235,26 @@ def score(input_file, period, out_dir, jobs, no_scorecards, encrypt, passwords_f
     echo_lines(terminal.summary(report, lang) + terminal.recorded(report, book.path, lang))
 
 
-def _passwords(encrypt: bool, passwords_file, input_file, ruleset):
+def _passwords(encrypt: bool, passwords_file, input_file, ruleset, sheet=None):
     """Scorecard passwords: none, HR's file (``--passwords``), or generated for every agent."""
     if not encrypt:
         return None
     if passwords_file:
         return month.read_passwords(passwords_file, ruleset)
-    return month.generated_passwords(a.agent_id for a in month.validate(input_file, ruleset).agents)
+    return month.generated_passwords(a.agent_id for a in month.validate(input_file, ruleset, sheet=sheet).agents)
 
 
 @main.command()
 @click.argument("input_file", metavar="INPUT", type=click.Path(dir_okay=False))
 @period_option
+@sheet_option
 @config_option
 @lang_option
-def check(input_file, period, config_dir, lang):
+def check(input_file, period, sheet, config_dir, lang):
     """Check a filled sheet without writing anything."""
     ruleset = load_rules(config_dir, period, lang)
     try:
-        parsed = month.validate(input_file, ruleset)
+        parsed = month.validate(input_file, ruleset, sheet=sheet)
     except InputError as error:
         fail_input(error, ruleset, lang)
     echo_lines(terminal.notices(parsed.notices, ruleset, lang))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -23,6 +24,20 @@ from kpi.errors import InputProblem
 
 HEADER_SCAN = 10          # rows searched for the header row
 TOTAL_ROW_WORDS = {"合计", "总计", "小计", "total", "sum"}
+_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")   # a character OOXML escapes (Alt+Enter's \r is _x000D_)
+_UNITS = r"元|万元|人|人次|单|笔|件|个|次|分|分钟|秒|s|小时|天|%|‰|¥|rmb|yuan|单位"
+_UNIT_SUFFIX = re.compile(r"\((?:单位:)?(?:" + _UNITS + r")\)$")      # 实际销售额(元): the name without it
+_UNIT_CELL = re.compile(r"\(?(?:单位:)?(?:" + _UNITS + r")\)?|\(.{1,4}\)")
+# labels of rows that are no agent's: totals and averages, signatures and notes under the table
+_TOTAL_LABEL = re.compile(r".{0,12}?(合计|总计|小计|汇总|平均|平均值|均值|total|totals|subtotal|grandtotal|sum|average)"
+                          r":?(\(.*\))?")
+_SIGNATURE_LABEL = re.compile(r"(制表|制表人|审核|审核人|审批|审批人|复核|复核人|填表人|填报人|负责人|经办人|确认人|"
+                              r"批准|批准人|核准|签字|签名|日期|制表日期|填表日期|填报日期|主管签字|主管签名|"
+                              r"经理签字|经理签名|部门经理|备注|说明|注)(:.*)?")
+_ASCII_LABEL = re.compile(r"total|sum|average", re.IGNORECASE)   # what an ASCII label holds (ids do not)
+ERROR_VALUES = {"#N/A", "#DIV/0!", "#REF!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+                "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"}
+_LIBREOFFICE_ERROR = re.compile(r"Err:\d{3}")
 _MONEY_MARKS = re.compile(r"^[¥￥]|元$")
 
 
@@ -35,7 +50,9 @@ class Grid(NamedTuple):
     value can be told apart from an empty cell; ``text_cells`` says whether the
     format stores numbers as numbers (xlsx) or everything as text (csv).
     ``size``: the last row number the file declares (an xlsx sheet's dimension),
-    to show progress by; None when unknown.
+    to show progress by; None when unknown. ``place``: the sheet read (xlsx), where a
+    problem of the whole sheet is located; ``hidden``: the numbers of hidden rows;
+    ``notices``: what the reader tells the supervisor (which sheet it read).
     """
 
     source: str
@@ -44,6 +61,9 @@ class Grid(NamedTuple):
     formula: Callable[[int, int], str | None] = lambda row, col: None
     typed: bool = False
     size: int | None = None
+    place: str = ""
+    hidden: frozenset[int] = frozenset()
+    notices: tuple[InputProblem, ...] = ()
 
 
 class Columns(NamedTuple):
@@ -80,20 +100,23 @@ class _Row(NamedTuple):
 
 def parse(grid: Grid, ruleset: rules.Ruleset) -> Parsed:
     """Validate every row of ``grid``; return the agents, every problem and every notice."""
-    rows = iter(grid.rows)
-    columns, problems = _find_header(rows, grid, ruleset)
-    result = Parsed([], problems, [])
+    columns, problems, rows = _find_header(iter(grid.rows), grid, ruleset)
+    result = Parsed([], problems, list(grid.notices))
     if columns is None:
         return result
     seen: dict[str, str] = {}
     for number, values in rows:
         agent_id, agent = _parse_row(number, values, columns, grid, ruleset, result)
         if agent_id:
-            _check_unique(agent_id, seen, grid.where(number, columns.by_field["agent_id"]), problems)
+            where = grid.where(number, columns.by_field["agent_id"])
+            _check_unique(agent_id, seen, where, problems)
+            if number in grid.hidden:
+                result.notices.append(InputProblem(agent_id, "", where, agent_id, "hidden_row",
+                                                   (("agent", agent_id), ("row", str(number)))))
         if agent is not None:
             result.agents.append(agent)
     if not result.agents and not problems:
-        problems.append(InputProblem("", "", grid.source, "", "no_rows"))
+        problems.append(InputProblem("", "", grid.place or grid.source, "", "no_rows"))
     return result
 
 
@@ -112,17 +135,57 @@ def header_names(ruleset: rules.Ruleset) -> dict[str, str]:
     return names
 
 
-def _find_header(rows, grid: Grid, ruleset: rules.Ruleset) -> tuple[Columns | None, list[InputProblem]]:
+def header_test(ruleset: rules.Ruleset) -> Callable[[Sequence[object]], bool]:
+    """``test(row)``: whether a row of cells is a header row (names at least two fields);
+    the reader uses it to find the sheet, and the separator of a CSV, that holds the table."""
+    names = header_names(ruleset)
+    return lambda values: len(_matched(values, names)) >= 2
+
+
+def _matched(values: Sequence[object], names: dict[str, str]) -> list[tuple[int, str]]:
+    """(column, field) of each header cell of ``values`` that names a field."""
+    found = []
+    for index, value in enumerate(values):
+        if isinstance(value, str):
+            text = normalise_header(_ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), value))
+            field_id = names.get(text) or names.get(_UNIT_SUFFIX.sub("", text))
+            if field_id:
+                found.append((index, field_id))
+    return found
+
+
+def _find_header(rows, grid: Grid, ruleset: rules.Ruleset):
+    """(columns, problems, the rows after the header): the header is the first row naming
+    two fields, with the row below it when that one names more (a header over two rows,
+    e.g. 工号 merged down over both and the items under a group row 定量指标), followed
+    by any units row (``(元)``, ``(人)``), which is skipped."""
     names = header_names(ruleset)
     for number, values in rows:
-        matched = [(i, names.get(normalise_header(v))) for i, v in enumerate(values)]
-        matched = [(i, f) for i, f in matched if f]
+        matched = _matched(values, names)
         if len(matched) >= 2:
-            return _map_columns(number, matched, grid, ruleset)
+            after = next(rows, None)
+            if after is not None:
+                below = _matched(after[1], names)
+                fields, columns = {f for _, f in matched}, {i for i, _ in matched}
+                added = [(i, f) for i, f in below if i not in columns and f not in fields]
+                if added and all((i, f) in matched or i not in columns for i, f in below):
+                    number, matched, after = after[0], matched + added, next(rows, None)
+            while after is not None and _is_units_row(after[1]):
+                after = next(rows, None)
+            rest = itertools.chain([after], rows) if after is not None else rows
+            columns, problems = _map_columns(number, matched, grid, ruleset)
+            return columns, problems, rest
         if number >= HEADER_SCAN:
             break
-    return None, [InputProblem("", "", grid.source, "", "no_header",
-                               (("examples", "、".join(f.label.zh for f in ruleset.fields[:4])),))]
+    location = f"{grid.place}!1:{HEADER_SCAN}" if grid.place else grid.source
+    return None, [InputProblem("", "", location, "", "no_header",
+                               (("examples", "、".join(f.label.zh for f in ruleset.fields[:4])),))], rows
+
+
+def _is_units_row(values: Sequence[object]) -> bool:
+    """A row under the header that only gives units: ``(元)``, ``（人）``, ``单位:元``."""
+    cells = [v for v in values if not _blank(v)]
+    return bool(cells) and all(isinstance(v, str) and _UNIT_CELL.fullmatch(normalise_header(v)) for v in cells)
 
 
 def _map_columns(number: int, matched, grid: Grid, ruleset: rules.Ruleset):
@@ -144,11 +207,14 @@ def _map_columns(number: int, matched, grid: Grid, ruleset: rules.Ruleset):
 def _parse_row(number, values, columns: Columns, grid: Grid, ruleset: rules.Ruleset, result: Parsed):
     """(agent id as typed, AgentInput or None); (None, None) for blank and total rows."""
     cells = {f: (values[i] if i < len(values) else None) for f, i in columns.by_field.items()}
-    if all(_blank(v) for v in cells.values()) or _is_total_row(cells):
+    if all(_blank(v) for v in cells.values()) or _is_total_row(cells) or _is_other_row(values, cells, ruleset):
         return None, None
     row = _Row(number, cells, _text(cells.get("agent_id")) or _text(cells.get("name")), columns, grid)
-    parsed, found = {}, []
+    found = _unread_cells(row)
+    parsed = {p.field: None for p in found}
     for f in ruleset.fields:
+        if f.id in parsed:
+            continue
         parsed[f.id], problem = _parse_cell(row, f)
         if problem is not None:
             found.append(problem)
@@ -169,6 +235,51 @@ def _blank(value: object) -> bool:
 def _is_total_row(cells: dict) -> bool:
     words = {normalise_header(cells.get("agent_id")), normalise_header(cells.get("name"))}
     return bool(words & TOTAL_ROW_WORDS)
+
+
+def _is_other_row(values: Sequence[object], cells: dict, ruleset: rules.Ruleset) -> bool:
+    """A row that is no agent's though it has cells: a total or average row (its label in any
+    column, 序号 included, or merged over several), or a signature or note row under the
+    table (制表人 / 审核人 / 日期, and no number in the item columns). A row with an agent
+    id is an agent's, whatever else it holds."""
+    agent_id = cells.get("agent_id")
+    if not _blank(agent_id) and not _is_label(agent_id):
+        return False
+    labels = [normalise_header(v) for v in values if isinstance(v, str) and not _blank(v)]
+    if any(_TOTAL_LABEL.fullmatch(label) for label in labels):
+        return True
+    return any(_SIGNATURE_LABEL.fullmatch(label) for label in labels) and not any(
+        parse_number(cells.get(f.id)) is not None for f in ruleset.fields if f.type != "text" and f.id in cells)
+
+
+def _is_label(value: object) -> bool:
+    """Whether a cell holds a total, average, signature or note label (not an agent id)."""
+    if not isinstance(value, str) or value.isascii() and not _ASCII_LABEL.search(value):
+        return False
+    text = normalise_header(value)
+    return bool(_TOTAL_LABEL.fullmatch(text) or _SIGNATURE_LABEL.fullmatch(text))
+
+
+def _unread_cells(row: _Row) -> list[InputProblem]:
+    """The cells of the row that hold no value to read, in every column: an Excel error value
+    (#N/A, #DIV/0! …) and a formula never calculated (an optional column's empty cell
+    would otherwise mean "not given": a VLOOKUP in 上月销售额 is no "no base month")."""
+    found = []
+    for field_id, value in row.cells.items():
+        text = value.__class__ is str
+        if value is None or text and not value.strip():
+            formula = row.grid.formula(row.number, row.columns.by_field[field_id])
+            if formula:
+                found.append(row.problem(field_id, "formula_no_value", value=formula))
+        elif text and value.lstrip().startswith(("#", "Err:")) and _is_error_value(value):
+            found.append(row.problem(field_id, "excel_error", ("error", value.strip())))
+    return found
+
+
+def _is_error_value(text: str) -> bool:
+    """Excel's error values (also as text in a CSV), and LibreOffice's ``Err:502``."""
+    text = text.strip()
+    return text.upper() in ERROR_VALUES or bool(_LIBREOFFICE_ERROR.fullmatch(text))
 
 
 def _text(value: object) -> str:

@@ -41,14 +41,16 @@ class MonthReport(NamedTuple):
 
 
 def validate(input_path: Path, ruleset: rules.Ruleset, prefetch: bool = False,
-             progress: Callable[[str, int, int], None] | None = None) -> inputs.Parsed:
+             progress: Callable[[str, int, int], None] | None = None, sheet: str | None = None) -> inputs.Parsed:
     """The validated sheet ``input_path``; raises InputError listing every problem.
 
     ``prefetch``: another process reads the workbook while this one checks the rows;
     ``progress("reading", row, rows)`` hears how far the reading is, when the file says
-    how many rows it has."""
+    how many rows it has; ``sheet``: the workbook's sheet to read, else the one holding
+    the table of the ruleset's period (:mod:`kpi.sheets`)."""
     with workers.collector_paused():
-        grid = readers.read(input_path, prefetch)
+        grid = readers.read(input_path, prefetch, period=ruleset.period, sheet=sheet,
+                            header_test=inputs.header_test(ruleset))
         if progress is not None and grid.size:
             grid = grid._replace(rows=_reported(grid.rows, grid.size, progress))
         parsed = inputs.parse(grid, ruleset)
@@ -68,19 +70,21 @@ def _reported(rows, size: int, progress: Callable[[str, int, int], None], every:
 
 def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: str,
           ledger: Ledger | None = None, *, jobs: int = 1, scorecards: bool = True,
-          progress: Callable[[str, int, int], None] | None = None, passwords: dict[str, str] | None = None) -> MonthReport:
+          progress: Callable[[str, int, int], None] | None = None, passwords: dict[str, str] | None = None,
+          sheet: str | None = None) -> MonthReport:
     """Score the month in ``input_path`` by ``ruleset``, write every output file into
     ``out_dir`` and, with a ``ledger``, record the revision: all of it or none of it.
 
     ``jobs`` processes share the work; ``progress(stage, done, total)`` hears how far it is:
     stage ``reading`` counts rows, ``scorecards`` (or ``scoring`` without them) agents,
     then ``files`` the payroll and summary files;
-    ``passwords`` (agent id → password) encrypts each scorecard with its agent's.
+    ``passwords`` (agent id → password) encrypts each scorecard with its agent's;
+    ``sheet``: the workbook's sheet to read (``--sheet``).
     """
     input_path = Path(input_path)
     period = ruleset.period
     progress = progress or (lambda stage, done, total: None)
-    parsed = validate(input_path, ruleset, prefetch=jobs > 1, progress=progress)
+    parsed = validate(input_path, ruleset, prefetch=jobs > 1, progress=progress, sheet=sheet)
     agents = parsed.agents
     if ledger is not None:
         review.require_open(ledger, period)

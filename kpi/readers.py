@@ -15,11 +15,12 @@ read only if defusedxml is installed (openpyxl then parses with it).
 from __future__ import annotations
 
 import csv
-import functools
 import io
+import itertools
 import pyexpat
 import zipfile
 from xml.etree import ElementTree
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,22 +28,27 @@ import openpyxl
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from kpi import workers
+from kpi import sheet_xml, sheets, workers
 from kpi.errors import InputError, InputProblem
-from kpi.inputs import Grid
+from kpi.inputs import HEADER_SCAN, Grid
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0"     # old .xls, and encrypted .xlsx (an OLE2 container)
 MAX_UNPACKED = 1 << 30                 # a workbook unpacking to more than 1 GiB is refused
 MAX_RATIO, RATIO_FROM = 100, 50 << 20  # so is a part over 50 MiB packed more than 100 : 1
-INPUT_SHEETS = ("填报表", "input", "Input")
+INPUT_SHEETS = sheets.PREFERRED          # the sheet kpi's template fills in, read first
+MERGE_COLUMNS = 1024                   # a merged area starting further right is not filled
 SAFE_EXPAT = (2, 4, 1)                 # the first expat that limits entity amplification
 REFUSED_XML = {43, 11}                 # expat: amplification limit breached; undefined (e.g. external) entity
 
 
-def read(path: str | Path, prefetch: bool = False) -> Grid:
+def read(path: str | Path, prefetch: bool = False, period: str | None = None, sheet: str | None = None,
+         header_test: Callable[[Sequence[object]], bool] | None = None) -> Grid:
     """The grid of ``path``; raises InputError when the file cannot be read.
 
-    ``prefetch``: a workbook's rows are read by another process while this one uses them."""
+    ``prefetch``: a workbook's rows are read by another process while this one uses them.
+    ``period`` (YYYY-MM) picks a workbook's sheet named for the month, ``sheet`` names the
+    sheet to read (``--sheet``); ``header_test(row)`` tells a header row (a sheet holding
+    one is the month's table; a CSV's separator is the one that makes one)."""
     path = Path(path)
     head = _head(path)
     suffix = path.suffix.lower()
@@ -51,9 +57,9 @@ def read(path: str | Path, prefetch: bool = False) -> Grid:
     if suffix == ".xlsx" and head.startswith(OLE2_MAGIC):
         raise _unreadable(path, "encrypted")
     if suffix == ".xlsx":
-        return _read_xlsx(path, prefetch)
+        return _read_xlsx(path, prefetch, period, sheet, header_test)
     if suffix in (".csv", ".txt"):
-        return _read_csv(path)
+        return _read_csv(path, header_test)
     raise _unreadable(path, "unsupported_format")
 
 
@@ -124,20 +130,55 @@ def _is_xml_attack(error: BaseException | None) -> bool:
     return False
 
 
-def _read_xlsx(path: Path, prefetch: bool) -> Grid:
+def _read_xlsx(path: Path, prefetch: bool, period: str | None, requested: str | None, header_test) -> Grid:
     book = _open_workbook(path, read_only=True, data_only=True)
-    sheet = next((book[name] for name in INPUT_SHEETS if name in book.sheetnames), book.worksheets[0])
-    rows = _rows_read_elsewhere(path, book, sheet) if prefetch else _xlsx_rows(path, book, sheet)
-    size = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 0 else None
-    return Grid(source=path.name, rows=rows, where=_locator(sheet.title),
-                formula=_formula_lookup(path, sheet.title), typed=True, size=size)
-
-
-def _xlsx_rows(path: Path, book, sheet):
-    """Rows with their numbers; a damaged sheet stops with an InputError."""
     try:
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, values
+        sheet, announce = _chosen_sheet(path, book, period, requested, header_test)
+        declared = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 1 else None
+        sheet.reset_dimensions()  # WPS and Java exporters write <dimension ref="A1"/>: read every cell
+        with zipfile.ZipFile(path) as archive:
+            stale = sheet_xml.stale_values(archive)
+            facts = sheet_xml.scan(archive, sheet._worksheet_path, stale)
+        if stale and facts.uncalculated:  # the values stored with formulas are not read
+            facts = facts._replace(blanked=facts.uncalculated)
+    except InputError:
+        book.close()
+        raise
+    except Exception as error:
+        book.close()
+        raise _damaged(path, error) from None
+    rows = _rows_read_elsewhere(path, book, sheet, facts) if prefetch else _xlsx_rows(path, book, sheet, facts)
+    notices = (InputProblem("", "", sheet.title, "", "sheet_read", (("sheet", sheet.title),)),) if announce else ()
+    return Grid(source=path.name, rows=rows, where=_locator(sheet.title),
+                formula=lambda row, col: facts.uncalculated.get((row, col)), typed=True, size=declared,
+                place=sheet.title, hidden=facts.hidden_rows, notices=notices)
+
+
+def _chosen_sheet(path: Path, book, period, requested, header_test):
+    """(the worksheet holding the month's table, whether the workbook has others); refused
+    when that is unclear (:mod:`kpi.sheets`)."""
+    found = [sheets.Sheet(ws.title, ws.sheet_state == "visible") for ws in book.worksheets]
+
+    def has_header(title: str) -> bool:
+        if header_test is None:
+            return False
+        ws = book[title]
+        ws.reset_dimensions()
+        return any(header_test(values) for values in ws.iter_rows(max_row=HEADER_SCAN, values_only=True))
+
+    choice = sheets.choose(found, period, requested, has_header, path.name)
+    if choice.problem is not None:
+        raise InputError([choice.problem])
+    return book[choice.name], choice.announce
+
+
+def _xlsx_rows(path: Path, book, sheet, facts: sheet_xml.SheetFacts | None = None):
+    """Rows with their numbers, merged areas filled with their value and an Excel table's
+    total row left empty; a damaged sheet stops with an InputError."""
+    facts = facts or sheet_xml.SheetFacts()
+    try:
+        rows = enumerate(sheet.iter_rows(values_only=True), start=1)
+        yield from _emptied(_filled(_blanked(rows, facts.blanked), facts.merges), facts.skipped)
     except InputError:
         raise
     except Exception as error:
@@ -146,35 +187,67 @@ def _xlsx_rows(path: Path, book, sheet):
         book.close()
 
 
-def _rows_read_elsewhere(path: Path, book, sheet):
+def _filled(rows, merges: tuple[sheet_xml.Merge, ...]):
+    """Each row with its cell of a merged area's first column holding the area's value (its
+    top-left cell's), as Excel shows it: a team's name merged over its agents' rows belongs
+    to each of them. Across columns nothing is copied: a header cell merged over two columns
+    names one column, and a label merged over 序号..级别 is found in its first cell."""
+    starting: dict[int, list[sheet_xml.Merge]] = {}
+    for merge in merges:
+        if merge.max_row > merge.min_row and merge.min_col <= MERGE_COLUMNS:
+            starting.setdefault(merge.min_row, []).append(merge)
+    if not starting:
+        yield from rows
+        return
+    active: list[tuple[sheet_xml.Merge, object]] = []
+    for number, values in rows:
+        if active:
+            active = [(merge, value) for merge, value in active if merge.max_row >= number]
+            if active:
+                row = list(values)
+                for merge, value in active:
+                    if len(row) < merge.min_col:
+                        row.extend([None] * (merge.min_col - len(row)))
+                    row[merge.min_col - 1] = value
+                values = tuple(row)
+        for merge in starting.get(number, ()):
+            active.append((merge, values[merge.min_col - 1] if len(values) >= merge.min_col else None))
+        yield number, values
+
+
+def _blanked(rows, cells: dict[tuple[int, int], str]):
+    """The rows, with ``cells`` (row, col from 0) empty: formulas whose stored value is stale."""
+    if not cells:
+        yield from rows
+        return
+    by_row: dict[int, list[int]] = {}
+    for number, col in cells:
+        by_row.setdefault(number, []).append(col)
+    for number, values in rows:
+        if number in by_row:
+            row = list(values)
+            for col in by_row[number]:
+                if col < len(row):
+                    row[col] = None
+            values = tuple(row)
+        yield number, values
+
+
+def _emptied(rows, skipped: frozenset[int]):
+    """The rows, those of ``skipped`` (an Excel table's total row) left empty."""
+    if not skipped:
+        yield from rows
+        return
+    for number, values in rows:
+        yield number, (() if number in skipped else values)
+
+
+def _rows_read_elsewhere(path: Path, book, sheet, facts: sheet_xml.SheetFacts | None = None):
     """The rows, read by another process; this one's handle on the workbook closes at the end."""
     try:
-        yield from workers.stream(lambda: _xlsx_rows(path, book, sheet))
+        yield from workers.stream(lambda: _xlsx_rows(path, book, sheet, facts))
     finally:
         book.close()
-
-
-def _formula_lookup(path: Path, title: str):
-    """``formula(row, col)``: the formula text of a cell, read on first use only.
-
-    Reading cached values hides whether an empty cell holds a formula that was
-    never calculated (a file written by a program, not saved by Excel); this
-    second, lazy look tells the supervisor which.
-    """
-    formulas = functools.cache(lambda: _formulas(path, title))
-    return lambda row, col: formulas().get((row, col))
-
-
-def _formulas(path: Path, title: str) -> dict[tuple[int, int], str]:
-    try:
-        book = _open_workbook(path, read_only=True, data_only=False)
-        try:
-            return {(cell.row, cell.column - 1): cell.value for row in book[title].iter_rows() for cell in row
-                    if isinstance(cell.value, str) and cell.value.startswith("=")}
-        finally:
-            book.close()
-    except Exception:  # the first read succeeded; a failure here only loses the hint
-        return {}
 
 
 # ------------------------------------------------------------------ csv
@@ -190,14 +263,40 @@ def decode(data: bytes) -> str | None:
     return None
 
 
-def _read_csv(path: Path) -> Grid:
+def _read_csv(path: Path, header_test=None) -> Grid:
     text = decode(path.read_bytes())
     if text is None or "\x00" in text:
         raise _unreadable(path, "not_text")
-    first_line = text.split("\n", 1)[0]
-    dialect = csv.excel_tab if "\t" in first_line and "," not in first_line else csv.excel
-    rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
+    separator = _separator(text, header_test)
+    if separator is None:
+        raise InputError([InputProblem("", "", f"{path.name}!1:{HEADER_SCAN}", "", "csv_separator",
+                                       (("separator", _likely_separator(text).replace("\t", "Tab")),))])
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
     return Grid(source=path.name, rows=enumerate(rows, start=1), where=_locator(path.name))
+
+
+def _separator(text: str, header_test) -> str | None:
+    """The CSV's separator: the one with which a header row is found in the first rows;
+    without ``header_test``, what the first line suggests. None when no separator gives a
+    header but the text looks separated by something other than commas (refused with a hint)."""
+    first_line = text.split("\n", 1)[0]
+    guess = "\t" if "\t" in first_line and "," not in first_line else ","
+    if header_test is None:
+        return guess
+    start = text[:1 << 16]
+    for separator in (",", "\t", ";", "|"):
+        reader = csv.reader(io.StringIO(start, newline=""), delimiter=separator)
+        if any(header_test(row) for row in itertools.islice(reader, HEADER_SCAN)):
+            return separator
+    return None if _likely_separator(text) != "," else guess
+
+
+def _likely_separator(text: str) -> str:
+    """The separator the first rows use most (comma when none)."""
+    start = "\n".join(text[:1 << 16].splitlines()[:HEADER_SCAN])
+    counts = {separator: start.count(separator) for separator in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
 
 
 # ------------------------------------------------------------------ returned scorecards

@@ -46,11 +46,17 @@ def problems(found: Sequence[InputProblem], ruleset: rules.Ruleset | None, lang:
     return lines
 
 
+STATEMENTS = {"sheet_read"}   # notices said on a line of their own (which sheet was read), before the cells
+
+
 def notices(found: Sequence[InputProblem], ruleset: rules.Ruleset, lang: str, per_kind: int = 5) -> list[str]:
-    """How odd cells were read: up to ``per_kind`` lines of each kind, then a count."""
+    """How odd cells were read: up to ``per_kind`` lines of each kind, then a count; first
+    the statements (which sheet of the workbook was read)."""
+    said = [i18n.text(n.code, lang, **dict(n.params)) for n in found if n.code in STATEMENTS]
+    found = [n for n in found if n.code not in STATEMENTS]
     if not found:
-        return []
-    lines, shown = [i18n.text("notices_header", lang, count=len(found))], Counter()
+        return said
+    lines, shown = [*said, i18n.text("notices_header", lang, count=len(found))], Counter()
     for notice in found:
         shown[notice.code] += 1
         if shown[notice.code] <= per_kind:

@@ -152,7 +152,7 @@ def test_every_command_is_covered_by_the_help_test():
 
 def test_an_internal_error_is_one_line_with_exit_70(monkeypatch):
     from kpi import month
-    monkeypatch.setattr(month, "validate", lambda *a: 1 / 0)
+    monkeypatch.setattr(month, "validate", lambda *a, **k: 1 / 0)
     result = run("check", EXAMPLE_CSV, "--period", "2026-09")
     assert result.exit_code == 70
     assert result.output == ("内部错误:ZeroDivisionError: division by zero。请把这条信息和输入文件发给维护者"
