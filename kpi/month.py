@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import kpi
-from kpi import calendar, cards, explain, i18n, inputs, output, readers, review, rules, scoring, table, workers
+from kpi import (calendar, cards, explain, i18n, inputs, limits, output, readers, review, rules, scoring, table,
+                 workers)
 from kpi.errors import InputError
 from kpi.ledger import Ledger
 from kpi.output import staged, staged_file
@@ -54,6 +55,9 @@ def validate(input_path: Path, ruleset: rules.Ruleset, prefetch: bool = False,
         parsed = inputs.parse(grid, ruleset)
     if parsed.problems:
         raise InputError(parsed.problems)
+    implausible = limits.implausible(ruleset, parsed.agents)
+    if implausible:
+        raise InputError(implausible)
     return parsed
 
 
@@ -85,6 +89,9 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     if ledger is not None:
         review.require_open(ledger, period)
         agents = review.fill_from_ledger(ledger, period, agents, "sales_last_month", "sales_actual")
+        implausible = limits.implausible(ruleset, agents, {agent.agent_id for agent in agents if agent.filled})
+        if implausible:  # a base month taken from the ledger can make a result run away too
+            raise InputError(implausible)
     report = MonthReport(ruleset, calendar.for_rules(ruleset), [],
                          Path(out_dir) if out_dir else Path("kpi-out") / period, tuple(parsed.notices))
     input_info = {"file": input_path.name, "sha256": hashlib.sha256(input_path.read_bytes()).hexdigest()}
