@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from kpi import calendar, config, i18n, ledger, month, readers, review, terminal
+from kpi import calendar, config, i18n, ledger, month, readers, review, terminal, workers
 from kpi.errors import ConfigError, InputError
 from kpi.ledger import LedgerError
 from kpi.review import ReviewError
@@ -52,6 +52,9 @@ class KpiGroup(click.Group):
         except KeyboardInterrupt:  # Ctrl-C: the ledger rolled back, staged output was removed
             click.echo("\n" + i18n.text("interrupted", requested_lang(sys.argv[1:])), err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except workers.WorkerDied as error:  # killed or out of memory: the run was undone, say so
+            click.echo(i18n.text("worker_died", requested_lang(sys.argv[1:]), signal=error.signal_name), err=True)
+            sys.exit(EXIT_INTERNAL)
         except BrokenPipeError:  # the reader went away (kpi status | head): stop quietly
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(EXIT_BROKEN_PIPE)
@@ -131,11 +134,16 @@ def ledger_session(db_path, lang: str, create: bool = True):
     if not create and not ledger.resolve(db_path).exists():
         yield None
         return
+    existed, done = ledger.resolve(db_path).exists(), False
     try:
         with ledger.Ledger(db_path) as book:
             yield book
+        done = True
     except (LedgerError, ReviewError) as error:
         fail_review(error, lang)
+    finally:
+        if not existed and not done:  # a failed command leaves no ledger where there was none
+            ledger.discard_if_empty(db_path)
 
 
 def fail_review(error, lang: str):
