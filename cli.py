@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from kpi import calendar, config, i18n, ledger, month, readers, review, terminal, workers
+from kpi import calendar, config, i18n, identity, ledger, month, readers, review, terminal, workers
 from kpi.errors import ConfigError, InputError
 from kpi.ledger import LedgerError
 from kpi.review import ReviewError
@@ -314,7 +314,7 @@ def _xlsx_files(paths):
 
 
 @main.command()
-@click.argument("agent_id", metavar="AGENT")
+@click.argument("agent_id", metavar="AGENT", callback=lambda ctx, param, value: identity.fold(value))
 @period_option
 @db_option
 @lang_option
@@ -324,7 +324,7 @@ def confirm(agent_id, period, db_path, lang):
 
 
 @main.command("object")
-@click.argument("agent_id", metavar="AGENT")
+@click.argument("agent_id", metavar="AGENT", callback=lambda ctx, param, value: identity.fold(value))
 @period_option
 @option("--reason", required=True, key="help_opt_reason")
 @db_option
@@ -359,7 +359,7 @@ def status(period, config_dir, db_path, lang):
 
 
 @main.command()
-@click.argument("agent_id", metavar="AGENT")
+@click.argument("agent_id", metavar="AGENT", callback=lambda ctx, param, value: identity.fold(value))
 @period_option
 @click.argument("change", type=click.Choice(["+1", "0"]), metavar="+1|0")
 @db_option
@@ -404,7 +404,8 @@ def reopen(period, reason, db_path, lang):
 
 
 @main.command()
-@click.argument("agent_id", metavar="[AGENT]", required=False)
+@click.argument("agent_id", metavar="[AGENT]", required=False,
+                callback=lambda ctx, param, value: value and identity.fold(value))
 @db_option
 @lang_option
 def history(agent_id, db_path, lang):
@@ -417,7 +418,7 @@ def history(agent_id, db_path, lang):
 
 
 @main.command()
-@click.argument("agent_id", metavar="AGENT")
+@click.argument("agent_id", metavar="AGENT", callback=lambda ctx, param, value: identity.fold(value))
 @period_option
 @option("--revision", type=int, key="help_opt_revision")
 @db_option

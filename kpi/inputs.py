@@ -95,7 +95,9 @@ def parse(grid: Grid, ruleset: rules.Ruleset) -> Parsed:
             break
         agent_id, agent = _parse_row(number, values, columns, grid, ruleset, result)
         if agent_id:
-            _check_unique(agent_id, seen, grid.where(number, columns.by_field["agent_id"]), problems)
+            column = columns.by_field["agent_id"]
+            typed = _shown(values[column]) if column < len(values) else agent_id
+            _check_unique(agent_id, typed, seen, grid.where(number, column), problems)
         if agent is not None:
             result.agents.append(agent)
     if not result.agents and not problems:
@@ -282,14 +284,16 @@ def _check_level(row: _Row, parsed: dict, ruleset: rules.Ruleset) -> list[InputP
     return [row.problem("level", "unknown_level", ("known", known), value=level)]
 
 
-def _check_unique(agent_id: str, seen: dict[str, tuple[str, str]], where: str, problems: list[InputProblem]) -> None:
-    """A repeated id is refused; so is one that differs from an earlier id only by case
-    (``KF1003`` and ``kf1003``: :func:`kpi.identity.key`), a probable duplicate."""
+def _check_unique(agent_id: str, typed: str, seen: dict[str, tuple[str, str]], where: str,
+                  problems: list[InputProblem]) -> None:
+    """A repeated id is refused; so is one that differs from an earlier id only by width or case
+    (``ＫＦ１００３``, ``kf1003`` and ``KF1003``: :func:`kpi.identity.key`), a probable duplicate.
+    ``typed``: the id as typed, shown in the message."""
     key = identity.key(agent_id)
     if key not in seen:
-        seen[key] = (agent_id, where)
+        seen[key] = (typed, where)
         return
     other, other_where = seen[key]
-    code, params = ("duplicate_id", (("other", other_where),)) if other == agent_id else (
+    code, params = ("duplicate_id", (("other", other_where),)) if other == typed else (
         "duplicate_id_case", (("other", other_where), ("other_id", other)))
-    problems.append(InputProblem(agent_id, "agent_id", where, agent_id, code, params))
+    problems.append(InputProblem(agent_id, "agent_id", where, typed, code, params))
