@@ -196,8 +196,20 @@ def _read_csv(path: Path) -> Grid:
         raise _unreadable(path, "not_text")
     first_line = text.split("\n", 1)[0]
     dialect = csv.excel_tab if "\t" in first_line and "," not in first_line else csv.excel
-    rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
-    return Grid(source=path.name, rows=enumerate(rows, start=1), where=_locator(path.name))
+    rows = csv.reader(io.StringIO(text, newline=""), dialect)  # lazily: a check that stops early parses no more
+    return Grid(source=path.name, rows=_csv_rows(rows, path.name), where=_locator(path.name))
+
+
+def _csv_rows(rows, name: str):
+    """``(line, cells)`` of a CSV reader; a line it cannot split (a field longer than the csv
+    module's limit of 131,072 characters, a stray quote at the end) is refused with its line."""
+    number = 0
+    try:
+        for number, cells in enumerate(rows, start=1):
+            yield number, cells
+    except csv.Error as error:
+        raise InputError([InputProblem("", "", f"{name}!{number + 1}:{number + 1}", "", "csv_broken_line",
+                                       (("reason", str(error)),))]) from None
 
 
 # ------------------------------------------------------------------ returned scorecards

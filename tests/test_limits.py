@@ -175,3 +175,28 @@ def test_extreme_but_believable_values_are_scored_and_written(tmp_path):
     result = run("score", path, "--period", "2026-09", "--out", tmp_path / "o")
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "o" / "scorecards").rglob("*.xlsx"))) == 25
+
+
+def test_a_csv_cell_longer_than_the_csv_module_reads_is_refused_with_its_line(tmp_path):
+    header, *rows = example_rows()
+    rows[1][1] = "王" * 200_000
+    path = write_csv(tmp_path / "long.csv", [header, *rows])
+    result = run("check", path, "--period", "2026-09")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "输入有 1 处问题,未生成任何文件:",
+        "  long.csv!3:3  这一行无法按 CSV 读取(field larger than field limit (131072)),例如一个单元格过长"]
+
+
+def test_a_csv_is_read_lazily_so_a_garbage_million_rows_stays_small(tmp_path):
+    header = example_rows()[0]
+    path = write_csv(tmp_path / "garbage.csv", [header, *([["?"] * len(header)] * 1_000_000)])
+    grid = month.readers.read(path)
+    assert not isinstance(grid.rows, list)
+    with pytest.raises(InputError) as caught:
+        month.validate(path, ruleset())
+    found = caught.value.problems
+    assert 1000 < len(found) <= 1000 + len(header) + 1      # stopped after the row that passed 1,000
+    last_row = int(found[-2].location.split("!")[1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    assert found[-1].code == "too_many_problems"
+    assert found[-1].location == f"garbage.csv!{last_row + 1}:{last_row + 1}"
