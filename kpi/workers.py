@@ -16,9 +16,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import ctypes
 import gc
 import multiprocessing
+import os
 import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -223,6 +228,35 @@ def collector_paused():
 
 
 def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the parent, which stops the pool and cleans up."""
+    """Workers leave Ctrl-C to the parent, which stops the pool and cleans up; they die with it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """End this forked process when its parent dies (killed with SIGKILL, out of memory).
+
+    A forked worker holds both ends of the pipes it shares with its parent, so it would
+    never see them close: it would wait for work forever, keeping the files it inherited
+    (the input, the ledger, the parent's stdout) open. Linux is asked to kill it with its
+    parent (``PR_SET_PDEATHSIG``); elsewhere a thread watches for the parent to change."""
+    parent = os.getppid()
+    with contextlib.suppress(Exception):
+        if sys.platform.startswith("linux"):
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent:  # the parent died before the request was made
+                    os._exit(1)
+                return
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _watch_parent(parent: int, every: float = 0.5) -> None:
+    """Exit at once, silently, when the parent process is gone (this process was re-parented)."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)

@@ -78,3 +78,21 @@ def test_leaving_the_loop_early_stops_workers_busy_with_long_tasks():
     assert next(running)[1] == "quick"
     running.close()
     assert time.monotonic() - started < 5
+
+
+def test_workers_die_with_a_killed_parent_and_leave_nothing_running(tmp_path):
+    """SIGKILL to kpi while its workers write scorecards: they end with it (no orphan keeps the
+    input, the ledger or the terminal's pipes open), so the pipes close within seconds."""
+    from test_crash import big_month, start
+    source, out = big_month(tmp_path / "big.csv"), tmp_path / "out"
+    process = start(["score", source, "--period", "2026-09", "--out", out, "--db", tmp_path / "kpi.db",
+                     "--jobs", "2"], tmp_path)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.tmp-*/scorecards/*/*.xlsx")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert process.poll() is None
+    process.send_signal(signal.SIGKILL)
+    started = time.monotonic()
+    _, stderr = process.communicate(timeout=30)      # returns once every holder of the pipes is gone
+    assert time.monotonic() - started < 10
+    assert b"Traceback" not in stderr
