@@ -272,7 +272,7 @@ def _check_relations(row: _Row, parsed: dict, ruleset: rules.Ruleset) -> list[In
     for f in ruleset.fields:
         value, limit = parsed.get(f.id), parsed.get(f.at_most) if f.at_most else None
         if value is not None and limit is not None and value > limit:
-            found.append(row.problem(f.id, "at_most_field", ("other", f.at_most), ("limit", numbers.plain(limit))))
+            found.append(row.problem(f.id, "at_most_field", ("other", f.at_most), ("limit", numbers.short(limit))))
     return found
 
 

@@ -44,11 +44,7 @@ def _problem(item: rules.TieredItem, agent: AgentInput, result: scoring.ItemResu
     where = agent.filled.get(field) or agent.origin
     return InputProblem(agent.agent_id, field, where, "" if value is None else numbers.plain(value),
                         "implausible_points",
-                        (("item", item.id), ("points", _short(result.points)),
+                        (("item", item.id), ("points", numbers.short(result.points)),
                          ("max", numbers.plain(item.max_points)), ("measure", item.id),
                          ("value", numbers.percent(result.measure) if result.measure is not None else "")))
 
-
-def _short(value) -> str:
-    """A number for a message: plain, or with an exponent when it is absurdly long."""
-    return numbers.plain(value) if value.adjusted() < 15 else f"{value:.4E}"

@@ -41,6 +41,12 @@ def plain(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def short(value: Decimal) -> str:
+    """:func:`plain` for a number of at most 15 digits either side of the point, else with an
+    exponent (1.2346E+20, 5E-324): a message never shows a number hundreds of digits long."""
+    return plain(value) if not value or -15 <= value.adjusted() < 15 else f"{value.normalize():.4E}"
+
+
 _SHARED: dict[str, Decimal] = {}
 
 

@@ -200,3 +200,10 @@ def test_a_csv_is_read_lazily_so_a_garbage_million_rows_stays_small(tmp_path):
     last_row = int(found[-2].location.split("!")[1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
     assert found[-1].code == "too_many_problems"
     assert found[-1].location == f"garbage.csv!{last_row + 1}:{last_row + 1}"
+
+
+def test_a_limit_from_another_cell_is_shown_short_not_three_hundred_digits(tmp_path):
+    rows = _numbers(example_rows())
+    rows[1][7], rows[1][8] = 5e-324, 3          # 访问量 a denormal double, 成交量 3
+    found = _problems(write_xlsx(tmp_path / "tiny.xlsx", rows))
+    assert ("填报表!I2", "deals", "3", "at_most_field", {"other": "visits", "limit": "5.0000E-324"}) in found
