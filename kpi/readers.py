@@ -159,22 +159,52 @@ def _formula_lookup(path: Path, title: str):
 
     Reading cached values hides whether an empty cell holds a formula that was
     never calculated (a file written by a program, not saved by Excel); this
-    second, lazy look tells the supervisor which.
+    second, lazy look tells the supervisor which. It reads the sheet only as far
+    as the rows asked about (they come in order): a check that stops early after
+    many problems does not read a million rows more for a hint.
     """
-    formulas = functools.cache(lambda: _formulas(path, title))
-    return lambda row, col: formulas().get((row, col))
+    return _Formulas(path, title).get
 
 
-def _formulas(path: Path, title: str) -> dict[tuple[int, int], str]:
-    try:
-        book = _open_workbook(path, read_only=True, data_only=False)
+class _Formulas:
+    """The formulas of a sheet, read on demand up to the row asked about."""
+
+    def __init__(self, path: Path, title: str):
+        self.path, self.title = path, title
+        self.found: dict[tuple[int, int], str] = {}
+        self.rows = None
+        self.read_to = 0
+
+    def get(self, row: int, col: int) -> str | None:
+        if row > self.read_to:
+            self._read_to(row)
+        return self.found.get((row, col))
+
+    def _read_to(self, wanted: int) -> None:
         try:
-            return {(cell.row, cell.column - 1): cell.value for row in book[title].iter_rows() for cell in row
-                    if isinstance(cell.value, str) and cell.value.startswith("=")}
-        finally:
-            book.close()
-    except Exception:  # the first read succeeded; a failure here only loses the hint
-        return {}
+            if self.rows is None:
+                book = _open_workbook(self.path, read_only=True, data_only=False)
+                self.rows = _closing_rows(book, self.title)
+            for cells in self.rows:
+                for cell in cells:
+                    if isinstance(getattr(cell, "value", None), str) and cell.value.startswith("="):
+                        self.found[(cell.row, cell.column - 1)] = cell.value
+                number = next((cell.row for cell in cells if getattr(cell, "row", None)), None)
+                if number is not None:
+                    self.read_to = number
+                    if number >= wanted:
+                        return
+            self.read_to = float("inf")  # the whole sheet is read
+        except Exception:  # the first read succeeded; a failure here only loses the hint
+            self.read_to = float("inf")
+
+
+def _closing_rows(book, title: str):
+    """The cells of sheet ``title`` row by row; the workbook closes when they end."""
+    try:
+        yield from book[title].iter_rows()
+    finally:
+        book.close()
 
 
 # ------------------------------------------------------------------ csv

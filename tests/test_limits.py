@@ -6,7 +6,9 @@ import time
 import zipfile
 from decimal import Decimal
 
+import openpyxl
 import pytest
+import xlsxwriter
 from click.testing import CliRunner
 
 import cli
@@ -207,3 +209,36 @@ def test_a_limit_from_another_cell_is_shown_short_not_three_hundred_digits(tmp_p
     rows[1][7], rows[1][8] = 5e-324, 3          # 访问量 a denormal double, 成交量 3
     found = _problems(write_xlsx(tmp_path / "tiny.xlsx", rows))
     assert ("填报表!I2", "deals", "3", "at_most_field", {"other": "visits", "limit": "5.0000E-324"}) in found
+
+
+def test_a_workbook_of_garbage_is_refused_without_reading_it_all(tmp_path):
+    header = example_rows()[0]
+    path = tmp_path / "garbage.xlsx"
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = workbook.add_worksheet("填报表")
+    sheet.write_row(0, 0, header)
+    for n in range(1, 100_001):    # empty required cells: each asks whether a formula hides there
+        sheet.write_row(n, 0, [f"x{n}", "", "", "?", *(["abc"] * (len(header) - 4))])
+    workbook.close()
+    started = time.monotonic()
+    result = run("check", path, "--period", "2026-09")
+    assert time.monotonic() - started < 10      # was 20 s: the formula hint read all 100,000 rows
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-2:] == [
+        "  ……另有 950 处问题",
+        "  填报表!52:52  问题超过 1000 处,检查到此为止;请先改正上面的问题(是否选错了文件或工作表?)"]
+
+
+def test_a_formula_without_a_value_far_down_the_sheet_is_still_named(tmp_path):
+    header, *rows = example_rows()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "填报表"
+    sheet.append(header)
+    for n in range(2000):
+        row = rows[n % len(rows)]
+        sheet.append([f"Y{n}", *[float(v) if v.replace(".", "").isdigit() else v for v in row[1:]]])
+    sheet["F1800"] = "=E1800*0.9"           # openpyxl stores no calculated value
+    path = tmp_path / "formula.xlsx"
+    book.save(path)
+    assert [(p[0], p[3], p[2]) for p in _problems(path)] == [("填报表!F1800", "formula_no_value", "=E1800*0.9")]
