@@ -98,3 +98,21 @@ def test_ids_in_full_width_or_another_case_have_the_same_key(text):
     full_width = "".join(chr(ord(ch) + 0xFEE0) for ch in text)      # Ａ is A + 0xFEE0
     assert identity.fold(f" {full_width}\u200b ") == text
     assert identity.key(full_width) == identity.key(text.upper()) == identity.key(text.lower())
+
+
+def test_last_months_sales_are_found_for_an_id_recorded_in_full_width_before(tmp_path):
+    """A month recorded before ids were folded kept ＫＦ１００１ as typed; September's KF1001 is that agent."""
+    import sqlite3
+    august = _sheet(tmp_path, lambda rows: None, "august.xlsx")
+    assert run("score", august, "--period", "2026-08", "--out", tmp_path / "o8").exit_code == 0
+    with sqlite3.connect(tmp_path / "kpi.db") as db:       # as an older kpi would have stored it
+        db.execute("UPDATE results SET agent_id = 'ＫＦ１００１' WHERE agent_id = 'KF1001'")
+
+    def no_base(rows):
+        rows[0][6] = ""                                    # 上月销售额 of KF1001 left empty
+    september = month.validate(_sheet(tmp_path, no_base, "september.xlsx"), ruleset())
+    from kpi import ledger, review
+    with ledger.Ledger(tmp_path / "kpi.db") as book:
+        filled = review.fill_from_ledger(book, "2026-09", september.agents, "sales_last_month", "sales_actual")
+    assert str(filled[0].values["sales_last_month"]) == example_rows()[1][5]
+    assert filled[0].filled == {"sales_last_month": "2026-08#1"}
