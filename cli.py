@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from kpi import calendar, config, i18n, intake, ledger, month, readers, review, terminal
+from kpi import calendar, config, i18n, identity, intake, ledger, month, readers, review, terminal, workers
 from kpi.errors import ConfigError, InputError
 from kpi.ledger import LedgerError
 from kpi.review import ReviewError
@@ -52,6 +52,9 @@ class KpiGroup(click.Group):
         except KeyboardInterrupt:  # Ctrl-C: the ledger rolled back, staged output was removed
             click.echo("\n" + i18n.text("interrupted", requested_lang(sys.argv[1:])), err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except workers.WorkerDied as error:  # killed or out of memory: the run was undone, say so
+            click.echo(i18n.text("worker_died", requested_lang(sys.argv[1:]), signal=error.signal_name), err=True)
+            sys.exit(EXIT_INTERNAL)
         except BrokenPipeError:  # the reader went away (kpi status | head): stop quietly
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(EXIT_BROKEN_PIPE)
@@ -136,11 +139,16 @@ def ledger_session(db_path, lang: str, create: bool = True):
     if not create and not ledger.resolve(db_path).exists():
         yield None
         return
+    existed, done = ledger.resolve(db_path).exists(), False
     try:
         with ledger.Ledger(db_path) as book:
             yield book
+        done = True
     except (LedgerError, ReviewError) as error:
         fail_review(error, lang)
+    finally:
+        if not existed and not done:  # a failed command leaves no ledger where there was none
+            ledger.discard_if_empty(db_path)
 
 
 def fail_review(error, lang: str):
@@ -313,7 +321,7 @@ def _xlsx_files(paths):
 
 
 @main.command()
-@click.argument("agent_id", metavar="AGENT")
+@click.argument("agent_id", metavar="AGENT", callback=lambda ctx, param, value: identity.fold(value))
 @period_option
 @db_option
 @lang_option
@@ -323,7 +331,7 @@ def confirm(agent_id, period, db_path, lang):
 
 
 @main.command("object")
-@click.argument("agent_id", metavar="AGENT")
+@click.argument("agent_id", metavar="AGENT", callback=lambda ctx, param, value: identity.fold(value))
 @period_option
 @option("--reason", required=True, key="help_opt_reason")
 @db_option
@@ -358,7 +366,7 @@ def status(period, config_dir, db_path, lang):
 
 
 @main.command()
-@click.argument("agent_id", metavar="AGENT")
+@click.argument("agent_id", metavar="AGENT", callback=lambda ctx, param, value: identity.fold(value))
 @period_option
 @click.argument("change", type=click.Choice(["+1", "0"]), metavar="+1|0")
 @db_option
@@ -403,7 +411,8 @@ def reopen(period, reason, db_path, lang):
 
 
 @main.command()
-@click.argument("agent_id", metavar="[AGENT]", required=False)
+@click.argument("agent_id", metavar="[AGENT]", required=False,
+                callback=lambda ctx, param, value: value and identity.fold(value))
 @db_option
 @lang_option
 def history(agent_id, db_path, lang):
@@ -416,7 +425,7 @@ def history(agent_id, db_path, lang):
 
 
 @main.command()
-@click.argument("agent_id", metavar="AGENT")
+@click.argument("agent_id", metavar="AGENT", callback=lambda ctx, param, value: identity.fold(value))
 @period_option
 @option("--revision", type=int, key="help_opt_revision")
 @db_option

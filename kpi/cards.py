@@ -68,13 +68,17 @@ def unchanged(path: str | Path, stat: str) -> bool:
 
 def plan(results: Sequence[AgentResult], ruleset: rules.Ruleset, timeline: calendar.Timeline, lang: str,
          revision: int | None, previous: dict[str, Previous], old_dir: Path,
-         passwords: dict[str, str] | None = None) -> list[Card]:
-    """Which scorecards to write (encrypted with ``passwords`` when given) and which to keep."""
+         passwords: dict[str, str] | None = None, paths: dict | None = None) -> list[Card]:
+    """Which scorecards to write (encrypted with ``passwords`` when given) and which to keep;
+    ``paths``: agent id → relative path, as :func:`kpi.filenames.card_paths` names a month's
+    cards together (one card alone when not given)."""
     deadline = timeline.date("confirm_deadline")
     cards = []
     for result in results:
         password = (passwords or {}).get(result.agent.agent_id)
-        path, new_key = scorecard.relative_path(result), key(result, ruleset, deadline, lang, password)
+        given = (paths or {}).get(result.agent.agent_id)
+        path = Path(*given.parts) if given is not None else scorecard.relative_path(result)
+        new_key = key(result, ruleset, deadline, lang, password)
         before = previous.get(result.agent.agent_id)
         kept = before is not None and before.key == new_key and unchanged(os.path.join(old_dir, path), before.stat)
         cards.append(Card(result, path, new_key, before.revision if kept else revision, kept, password))

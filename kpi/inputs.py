@@ -18,11 +18,13 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
-from kpi import numbers, rules
+from kpi import identity, numbers, rules
 from kpi.agents import AgentInput
 from kpi.errors import InputProblem
 
 HEADER_SCAN = 10          # rows searched for the header row
+MAX_PROBLEMS = 1000       # checking stops after this many problems: a sheet of garbage is refused early
+SHOWN_CHARS = 40          # a value shown in a problem is cut to this many characters
 TOTAL_ROW_WORDS = {"合计", "总计", "小计", "total", "sum"}
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")   # a character OOXML escapes (Alt+Enter's \r is _x000D_)
 _UNITS = r"元|万元|人|人次|单|笔|件|个|次|分|分钟|秒|s|小时|天|%|‰|¥|rmb|yuan|单位"
@@ -95,7 +97,7 @@ class _Row(NamedTuple):
 
     def problem(self, field_id: str, code: str, *params, value: object = None) -> InputProblem:
         shown = _shown(self.cells.get(field_id) if value is None else value)
-        return InputProblem(self.who, field_id, self.where(field_id), shown, code, params)
+        return InputProblem(_cut(self.who), field_id, self.where(field_id), shown, code, params)
 
 
 def parse(grid: Grid, ruleset: rules.Ruleset) -> Parsed:
@@ -104,12 +106,18 @@ def parse(grid: Grid, ruleset: rules.Ruleset) -> Parsed:
     result = Parsed([], problems, list(grid.notices))
     if columns is None:
         return result
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, str]] = {}
     for number, values in rows:
+        if len(problems) >= MAX_PROBLEMS:  # stop reading: the rest would only add to a list nobody reads
+            problems.append(InputProblem("", "", grid.where(number, None), "", "too_many_problems",
+                                         (("count", str(len(problems))),)))
+            break
         agent_id, agent = _parse_row(number, values, columns, grid, ruleset, result)
         if agent_id:
-            where = grid.where(number, columns.by_field["agent_id"])
-            _check_unique(agent_id, seen, where, problems)
+            column = columns.by_field["agent_id"]
+            where = grid.where(number, column)
+            typed = _shown(values[column]) if column < len(values) else agent_id
+            _check_unique(agent_id, typed, seen, where, problems)
             if number in grid.hidden:
                 result.notices.append(InputProblem(agent_id, "", where, agent_id, "hidden_row",
                                                    (("agent", agent_id), ("row", str(number)))))
@@ -287,12 +295,17 @@ def _text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
-        value = int(value)
+        value = int(value) if abs(value) < 1e16 else value  # 1e308 stays 1e+308, not 309 digits
     return str(value).strip()
 
 
 def _shown(value: object) -> str:
-    return "" if value is None else _text(value)
+    return "" if value is None else _cut(_text(value))
+
+
+def _cut(text: str) -> str:
+    """``text`` cut to :data:`SHOWN_CHARS` characters for a message (a 100 MB cell stays in its file)."""
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
 
 
 def _parse_cell(row: _Row, f: rules.InputField):
@@ -301,7 +314,10 @@ def _parse_cell(row: _Row, f: rules.InputField):
     if _blank(value):
         return None, (_empty_problem(row, f) if f.required else None)
     if f.type == "text":
-        return _text(value), None
+        text = _text(value)
+        if f.max_length is not None and len(text) > f.max_length:
+            return None, row.problem(f.id, "too_long", ("max", str(f.max_length)), ("length", str(len(text))))
+        return (identity.fold(text) if f.id in identity.FOLDED_FIELDS else text), None
     number = parse_number(value, money=f.type == "money")
     if number is None:
         return None, row.problem(f.id, "not_a_number")
@@ -354,8 +370,8 @@ def _check_bounds(f: rules.InputField, number: Decimal, problem) -> InputProblem
         return problem("not_whole")
     if f.min is not None and (number <= f.min if f.min_exclusive else number < f.min):
         return problem("above_min" if f.min_exclusive else "at_least_min", ("min", numbers.plain(f.min)))
-    if f.max is not None and number > f.max:
-        return problem("at_most_max", ("max", numbers.plain(f.max)))
+    if f.max is not None and number > f.max:  # a judgement column's maximum, or a field's sanity limit
+        return problem("at_most_max" if f.increment is not None else "too_large", ("max", numbers.plain(f.max)))
     if f.increment is not None and number % f.increment != 0:
         return problem("increment", ("increment", numbers.plain(f.increment)))
     return None
@@ -367,7 +383,7 @@ def _check_relations(row: _Row, parsed: dict, ruleset: rules.Ruleset) -> list[In
     for f in ruleset.fields:
         value, limit = parsed.get(f.id), parsed.get(f.at_most) if f.at_most else None
         if value is not None and limit is not None and value > limit:
-            found.append(row.problem(f.id, "at_most_field", ("other", f.at_most), ("limit", numbers.plain(limit))))
+            found.append(row.problem(f.id, "at_most_field", ("other", f.at_most), ("limit", numbers.short(limit))))
     return found
 
 
@@ -379,8 +395,16 @@ def _check_level(row: _Row, parsed: dict, ruleset: rules.Ruleset) -> list[InputP
     return [row.problem("level", "unknown_level", ("known", known), value=level)]
 
 
-def _check_unique(agent_id: str, seen: dict[str, str], where: str, problems: list[InputProblem]) -> None:
-    if agent_id in seen:
-        problems.append(InputProblem(agent_id, "agent_id", where, agent_id, "duplicate_id", (("other", seen[agent_id]),)))
-    else:
-        seen[agent_id] = where
+def _check_unique(agent_id: str, typed: str, seen: dict[str, tuple[str, str]], where: str,
+                  problems: list[InputProblem]) -> None:
+    """A repeated id is refused; so is one that differs from an earlier id only by width or case
+    (``ＫＦ１００３``, ``kf1003`` and ``KF1003``: :func:`kpi.identity.key`), a probable duplicate.
+    ``typed``: the id as typed, shown in the message."""
+    key = identity.key(agent_id)
+    if key not in seen:
+        seen[key] = (typed, where)
+        return
+    other, other_where = seen[key]
+    code, params = ("duplicate_id", (("other", other_where),)) if other == typed else (
+        "duplicate_id_case", (("other", other_where), ("other_id", other)))
+    problems.append(InputProblem(agent_id, "agent_id", where, typed, code, params))

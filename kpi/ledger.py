@@ -190,3 +190,21 @@ def _translate(error: sqlite3.DatabaseError, path: Path) -> LedgerError:
     if "locked" in text or "busy" in text:
         return LedgerError("ledger_busy", path=str(path))
     return LedgerError("ledger_unusable", path=str(path), reason=text)
+
+
+def discard_if_empty(path: str | os.PathLike | None) -> bool:
+    """Remove the ledger at ``path`` (and SQLite's side files) if it records nothing: what a
+    command that created it and then failed leaves. Returns whether it was removed."""
+    path = resolve(path)
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            if any(db.execute(f'SELECT 1 FROM "{name}" LIMIT 1').fetchone() for name in tables):
+                return False
+    except sqlite3.DatabaseError:
+        if path.is_file() and path.stat().st_size > 0:
+            return False  # not a ledger kpi made: leave it
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
+            os.unlink(f"{path}{suffix}")
+    return True

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import kpi
-from kpi import calendar, cards, explain, i18n, imports, inputs, output, readers, review, rules, scoring, table, workers
+from kpi import (calendar, cards, explain, filenames, i18n, imports, inputs, limits, output, readers, review, rules,
+                 scoring, table, workers)
 from kpi.errors import InputError
 from kpi.ledger import Ledger
 from kpi.output import staged, staged_file
@@ -56,6 +57,9 @@ def validate(input_path: Path, ruleset: rules.Ruleset, prefetch: bool = False,
         parsed = inputs.parse(grid, ruleset)
     if parsed.problems:
         raise InputError(parsed.problems)
+    implausible = limits.implausible(ruleset, parsed.agents)
+    if implausible:
+        raise InputError(implausible)
     return parsed
 
 
@@ -89,13 +93,17 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     if ledger is not None:
         review.require_open(ledger, period)
         agents = review.fill_from_ledger(ledger, period, agents, "sales_last_month", "sales_actual")
+        implausible = limits.implausible(ruleset, agents, {agent.agent_id for agent in agents if agent.filled})
+        if implausible:  # a base month taken from the ledger can make a result run away too
+            raise InputError(implausible)
     report = MonthReport(ruleset, calendar.for_rules(ruleset), [],
                          Path(out_dir) if out_dir else Path("kpi-out") / period, tuple(parsed.notices))
     input_info = {"file": input_path.name, "sha256": hashlib.sha256(input_path.read_bytes()).hexdigest()}
     deadline = report.timeline.date("confirm_deadline")
     settings = (kpi.__version__, ruleset.version.sha256, lang, str(deadline), scorecards)
     job = _Job(report, lang, input_info, jobs, scorecards, progress, passwords,
-               tuple(agents), scoring.contexts(ruleset, agents), settings)
+               tuple(agents), scoring.contexts(ruleset, agents), settings,
+               paths=filenames.card_paths((a.agent_id, a.name, a.team) for a in agents) if scorecards else {})
     if ledger is None:
         with staged(report.out_dir) as staging:
             rows = write_all(staging, job).rows
@@ -125,6 +133,7 @@ class _Job(NamedTuple):
     before: dict = {}
     summary: team_summary.Earlier | None = None
     files: dict = {}
+    paths: dict = {}   # agent id → scorecard path (kpi.filenames.card_paths: the month's cards named together)
 
     def input_key(self, agent: inputs.AgentInput) -> str:
         """The agent's input key (:func:`kpi.review.input_key`) in this run."""
@@ -137,8 +146,12 @@ class _Job(NamedTuple):
         if not self.scorecards:
             return True
         card = self.previous.get(agent_id)
-        return (card is not None and bool(card.path)
+        return (card is not None and bool(card.path) and card.path == str(self.card_path(agent_id))
                 and cards.unchanged(os.path.join(self.report.out_dir, card.path), card.stat))
+
+    def card_path(self, agent_id: str) -> Path:
+        """Where the agent's scorecard goes in this run (relative to the output directory)."""
+        return Path(*self.paths[agent_id].parts)
 
     def plan(self, results) -> list[cards.Card]:
         """The scorecards of ``results`` to write or keep, in the same order (none when not asked)."""
@@ -146,7 +159,7 @@ class _Job(NamedTuple):
             return []
         report = self.report
         return cards.plan(results, report.ruleset, report.timeline, self.lang, report.revision, self.previous,
-                          report.out_dir, self.passwords)
+                          report.out_dir, self.passwords, self.paths)
 
 
 class _Store(NamedTuple):

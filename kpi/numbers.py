@@ -15,6 +15,7 @@ ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
 PERCENT_QUANTUM = Decimal("0.0001")  # of a percentage: four decimals are shown
+HUGE_PERCENT = 15                    # percentages from 10^15 on are shown with an exponent
 
 
 def D(value: object) -> Decimal:
@@ -38,6 +39,12 @@ def plain(value: Decimal) -> str:
     remembered: a month writes the same points and weights many times over."""
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "") else text
+
+
+def short(value: Decimal) -> str:
+    """:func:`plain` for a number of at most 15 digits either side of the point, else with an
+    exponent (1.2346E+20, 5E-324): a message never shows a number hundreds of digits long."""
+    return plain(value) if not value or -15 <= value.adjusted() < 15 else f"{value.normalize():.4E}"
 
 
 _SHARED: dict[str, Decimal] = {}
@@ -85,6 +92,8 @@ def percent(rate: Decimal) -> str:
     in the reader's eyes: 1.49999% shows as 1.4999…%, not as 1.50%.
     """
     scaled = (rate or ZERO) * HUNDRED
+    if scaled.adjusted() >= HUGE_PERCENT:  # beyond any real rate (a target of 0.0001): short, not 4 decimals
+        return f"{scaled:.4E}%"
     shown = scaled.quantize(PERCENT_QUANTUM, rounding=decimal.ROUND_FLOOR)
     text = format(shown, "f").rstrip("0")
     whole, _, frac = text.partition(".")

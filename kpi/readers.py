@@ -271,8 +271,20 @@ def _read_csv(path: Path, header_test=None) -> Grid:
     if separator is None:
         raise InputError([InputProblem("", "", f"{path.name}!1:{HEADER_SCAN}", "", "csv_separator",
                                        (("separator", _likely_separator(text).replace("\t", "Tab")),))])
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
-    return Grid(source=path.name, rows=enumerate(rows, start=1), where=_locator(path.name))
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=separator)  # lazily: a check that stops early parses no more
+    return Grid(source=path.name, rows=_csv_rows(rows, path.name), where=_locator(path.name))
+
+
+def _csv_rows(rows, name: str):
+    """``(line, cells)`` of a CSV reader; a line it cannot split (a field longer than the csv
+    module's limit of 131,072 characters, a stray quote at the end) is refused with its line."""
+    number = 0
+    try:
+        for number, cells in enumerate(rows, start=1):
+            yield number, cells
+    except csv.Error as error:
+        raise InputError([InputProblem("", "", f"{name}!{number + 1}:{number + 1}", "", "csv_broken_line",
+                                       (("reason", str(error)),))]) from None
 
 
 def _separator(text: str, header_test) -> str | None:

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import orjson
 from dateutil.relativedelta import relativedelta
 
-from kpi import cards, ladder, numbers, rules
+from kpi import cards, identity, ladder, numbers, rules
 from kpi.agents import AgentInput, TeamContext
 from kpi.errors import KpiError
 from kpi.ledger import Ledger, now, user
@@ -86,7 +86,8 @@ def fill_from_ledger(ledger: Ledger, period: str, agents: Sequence[AgentInput], 
     revision = latest_revision(ledger, before)
     if revision is None:
         return list(agents)
-    stored = results_of(ledger, revision["id"])
+    # ids are folded when read (kpi.identity): a month recorded before kept them as typed
+    stored = {identity.fold(agent_id): row for agent_id, row in results_of(ledger, revision["id"]).items()}
     filled = []
     for agent in agents:
         value = stored.get(agent.agent_id, {}).get("inputs", {}).get("values", {}).get(source)

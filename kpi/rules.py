@@ -156,6 +156,9 @@ class TieredItem(BaseModel):
     tiers: tuple[Tier, ...]
     no_base: NoBase | None = None
     cap: Decimal | None = None  # optional most points this item may give (off by default)
+    # Points above ``max_points`` are not believed: the agent's result is refused as a problem
+    # (the input is probably wrong, e.g. last month's sales typed as 0.01), never paid or charted.
+    max_points: Decimal | None = None
     source: str = ""
     note: Label | None = None
 
@@ -310,6 +313,7 @@ class InputField(BaseModel):
     max: Decimal | None = None
     increment: Decimal | None = None
     at_most: str | None = None
+    max_length: int | None = Field(default=None, gt=0)  # text: most characters a cell may hold
 
 
 class Fields(BaseModel):

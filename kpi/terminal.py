@@ -38,12 +38,18 @@ def summary(report: MonthReport, lang: str) -> list[str]:
     return lines + timeline_warnings(report.timeline, lang)
 
 
-def problems(found: Sequence[InputProblem], ruleset: rules.Ruleset | None, lang: str) -> list[str]:
-    """Every input problem on its own line: where, who, which field, what was typed, what is expected."""
-    lines = [i18n.text("problems_header", lang, count=len(found))]
-    for problem in found:
+def problems(found: Sequence[InputProblem], ruleset: rules.Ruleset | None, lang: str, shown: int = 50) -> list[str]:
+    """The input problems, one a line (where, who, which field, what was typed, what is
+    expected): the first ``shown``, then how many more, so a sheet of garbage prints a
+    screenful; a check that stopped early (``too_many_problems``) says so last."""
+    stopped = [p for p in found[-1:] if p.code == "too_many_problems"]
+    listed = found[:len(found) - len(stopped)]
+    lines = [i18n.text("problems_header", lang, count=f"{len(listed):,}" + ("+" if stopped else ""))]
+    for problem in listed[:shown]:
         lines.append("  " + problem_line(problem, ruleset, lang))
-    return lines
+    if len(listed) > shown:
+        lines.append(i18n.text("problems_more", lang, count=f"{len(listed) - shown:,}"))
+    return lines + ["  " + problem_line(p, ruleset, lang) for p in stopped]
 
 
 STATEMENTS = {"sheet_read"}   # notices said on a line of their own (which sheet was read), before the cells
@@ -86,6 +92,9 @@ def problem_line(problem: InputProblem, ruleset: rules.Ruleset | None, lang: str
 
 
 def _param(name: str, value: str, ruleset, lang: str) -> str:
+    if name in ("item", "measure") and ruleset and value in {i.id for i in ruleset.weights.items}:
+        item = ruleset.weights.item(value)
+        return item.label(lang) if name == "item" else item.measure_label(lang)
     return _field_label(value, ruleset, lang) if name == "other" and ruleset and ruleset.field(value) else value
 
 

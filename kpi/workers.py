@@ -5,20 +5,56 @@ tasks and everything the tasks refer to (results, rules, the staging folder):
 only a task's index goes to a worker and only its return value comes back. One
 core, or a platform without ``fork``, runs the same tasks in this process, in
 order.
+
+A worker that dies (killed, out of memory) ends the run at once with
+:class:`WorkerDied`: the pool is a ``concurrent.futures.ProcessPoolExecutor``,
+which notices a vanished process (``multiprocessing.Pool`` would wait for its
+task forever).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import ctypes
 import gc
 import multiprocessing
+import os
 import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
+
+from kpi.errors import KpiError
 
 Task = Callable[[], Any]
 
 _SHARED: dict[str, Sequence[Task]] = {}
+
+
+class WorkerDied(KpiError, RuntimeError):
+    """A worker or reading process ended without finishing its work (killed, out of memory);
+    ``exitcode``: its exit code when known (negative: the signal that ended it)."""
+
+    def __init__(self, exitcode: int | None = None):
+        self.exitcode = exitcode
+        super().__init__(f"a worker process died (exit code {exitcode})")
+
+    def __reduce__(self):
+        return type(self), (self.exitcode,)
+
+    @property
+    def signal_name(self) -> str:
+        """The signal that ended the process (SIGKILL …), or its exit code, or "?"."""
+        if self.exitcode is None:
+            return "?"
+        if self.exitcode < 0:
+            with contextlib.suppress(ValueError):
+                return signal.Signals(-self.exitcode).name
+        return str(self.exitcode)
 
 
 def run(tasks: Sequence[Task], jobs: int) -> Iterator[tuple[int, Any]]:
@@ -33,8 +69,13 @@ def run(tasks: Sequence[Task], jobs: int) -> Iterator[tuple[int, Any]]:
         return
     _SHARED["tasks"] = tasks
     try:
-        with _forking(min(jobs, len(tasks))) as pool:
-            yield from pool.imap_unordered(_call, range(len(tasks)))
+        with _forking(min(jobs, len(tasks))) as (pool, started):
+            futures = [started(index) for index in range(len(tasks))]
+            try:
+                for future in concurrent.futures.as_completed(futures):
+                    yield future.result()
+            except BrokenProcessPool:
+                raise WorkerDied(_exitcode(pool)) from None
     finally:
         _SHARED.clear()
 
@@ -67,6 +108,9 @@ def stream(produce: Callable[[], Iterable[Any]], batch: int = 500) -> Iterator[A
     sending.close()
     try:
         yield from _received(receiving)
+    except WorkerDied:
+        producer.join(5)
+        raise WorkerDied(producer.exitcode) from None
     finally:
         receiving.close()
         producer.terminate()
@@ -78,8 +122,8 @@ def _received(connection) -> Iterator[Any]:
     while True:
         try:
             kind, payload = connection.recv()
-        except EOFError:
-            raise RuntimeError("the producing process ended without sending its end") from None
+        except EOFError:  # the producer died (killed, out of memory) before sending its end
+            raise WorkerDied() from None
         if kind == "error":
             raise payload
         if kind == "end":
@@ -114,17 +158,53 @@ def _call(index: int) -> tuple[int, Any]:
 
 @contextlib.contextmanager
 def _forking(jobs: int):
-    """A pool of forked workers; Ctrl-C during the forks waits until they are done (Python
-    would otherwise swallow it inside the fork handlers), then interrupts as usual."""
+    """A pool of forked workers and a function submitting task ``index`` to it (a future).
+    The workers are forked at the first submission; Ctrl-C meanwhile waits until they are
+    done (Python would otherwise swallow it inside the fork handlers), then interrupts as
+    usual. Leaving early (an error, Ctrl-C, a consumer that stops) ends the workers at
+    once rather than waiting for their tasks."""
     context = multiprocessing.get_context("fork")
     with collector_paused():  # the workers inherit that: no collection touches the pages they share
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_interrupts)
+        forked = [False]
+
+        def started(index: int) -> concurrent.futures.Future:
+            if forked[0]:
+                return pool.submit(_call, index)
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                return pool.submit(_call, index)
+            finally:
+                forked[0] = True
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+        finished = False
         try:
-            pool = context.Pool(jobs, initializer=_ignore_interrupts)
+            yield pool, started
+            finished = True
         finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-        with pool:
-            yield pool
+            if not finished:
+                _stop(pool)
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _processes(pool: concurrent.futures.ProcessPoolExecutor) -> list:
+    """The pool's worker processes (a private attribute of the executor: none if it changes)."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def _stop(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """End the pool's workers now (their tasks' results are no longer wanted)."""
+    for process in _processes(pool):
+        with contextlib.suppress(Exception):
+            process.terminate()
+
+
+def _exitcode(pool: concurrent.futures.ProcessPoolExecutor) -> int | None:
+    """The exit code of a worker that ended abnormally, if one can still be seen."""
+    codes = [process.exitcode for process in _processes(pool) if process.exitcode not in (None, 0)]
+    codes.sort(key=lambda code: code == -signal.SIGTERM)  # the pool ends the others with SIGTERM
+    return codes[0] if codes else None
 
 
 @contextlib.contextmanager
@@ -148,6 +228,35 @@ def collector_paused():
 
 
 def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the parent, which stops the pool and cleans up."""
+    """Workers leave Ctrl-C to the parent, which stops the pool and cleans up; they die with it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """End this forked process when its parent dies (killed with SIGKILL, out of memory).
+
+    A forked worker holds both ends of the pipes it shares with its parent, so it would
+    never see them close: it would wait for work forever, keeping the files it inherited
+    (the input, the ledger, the parent's stdout) open. Linux is asked to kill it with its
+    parent (``PR_SET_PDEATHSIG``); elsewhere a thread watches for the parent to change."""
+    parent = os.getppid()
+    with contextlib.suppress(Exception):
+        if sys.platform.startswith("linux"):
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent:  # the parent died before the request was made
+                    os._exit(1)
+                return
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _watch_parent(parent: int, every: float = 0.5) -> None:
+    """Exit at once, silently, when the parent process is gone (this process was re-parented)."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)

@@ -125,5 +125,5 @@ def assert_stopped_cleanly(process, out, db_path, folder) -> None:
     assert process.returncode == 130, stderr
     assert stderr.strip().splitlines()[-1] == "已中断:台账未改动,未留下写了一半的文件"
     assert "Traceback" not in stderr
-    assert not out.exists() and revisions(db_path) == 0
+    assert not out.exists() and not db_path.exists()   # no ledger left where there was none (issue 19)
     assert [p.name for p in folder.iterdir() if p.name.startswith(".out")] == []

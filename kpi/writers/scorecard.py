@@ -12,9 +12,9 @@ from pathlib import Path
 import wcwidth
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from kpi import calendar, explain, i18n, numbers, rules
+from kpi import calendar, explain, filenames, i18n, numbers, rules
 from kpi.scoring import AgentResult
-from kpi.writers import formulas, packaging, safe
+from kpi.writers import formulas, packaging
 from kpi.writers import workbook as xlsx
 
 ITEM_COLUMNS = ("col_item", "col_inputs", "col_rate", "col_rule", "col_weight", "col_points", "col_lost")
@@ -25,9 +25,10 @@ NAMED_FIGURES = {"col_multiplier": "kpi_multiplier", "col_base_pay": "kpi_base_p
 
 
 def relative_path(result: AgentResult) -> Path:
-    """``scorecards/<team>/<agent_id>-<name>.xlsx`` relative to the output directory."""
+    """``scorecards/<team>/<agent_id>-<name>.xlsx`` relative to the output directory, made safe
+    by :func:`kpi.filenames.card_path` (a month's cards are named together: ``filenames.card_paths``)."""
     agent = result.agent
-    return Path("scorecards", safe.filename(agent.team), safe.filename(f"{agent.agent_id}-{agent.name}") + ".xlsx")
+    return Path(*filenames.card_path(agent.agent_id, agent.name, agent.team).parts)
 
 
 def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calendar.Timeline, lang: str,

@@ -26,6 +26,7 @@ from kpi.writers import workbook as xlsx
 
 BAND_COLOURS = ("#F8CBAD", "#FCE4D6", "#FFF2CC", "#DDEBF7", "#E2EFDA", "#C6EFCE", "#A9D08E")
 HISTOGRAM_STEP = 10
+HISTOGRAM_BINS = 30       # a chart of totals has at most this many bars
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -187,10 +188,18 @@ def _helper_tables(sheet, tables, top: int, lang: str, formats) -> None:
 
 
 def _histogram(members) -> list[tuple[str, int]]:
-    counts = collections.Counter(math.floor(r.total) // HISTOGRAM_STEP * HISTOGRAM_STEP for r in members)
-    top = max(int(r.total) for r in members) // HISTOGRAM_STEP * HISTOGRAM_STEP
-    bins = range(0, max(top, 100) + HISTOGRAM_STEP, HISTOGRAM_STEP)
-    return [(f"{low}–{low + HISTOGRAM_STEP}", counts[low]) for low in bins]
+    """Agents per range of totals: ranges of 10 points from 0 to at least 100, wider ranges
+    (100, 1000 …) when the totals reach further, so there are never more than
+    :data:`HISTOGRAM_BINS` of them however large a total is."""
+    low_total = min(0, math.floor(min(r.total for r in members)))
+    high_total = max(100, math.floor(max(r.total for r in members)))
+    step = HISTOGRAM_STEP
+    while (high_total - low_total) // step + 1 > HISTOGRAM_BINS:
+        step *= 10
+    first = low_total // step * step
+    counts = collections.Counter((math.floor(r.total) - first) // step for r in members)
+    bins = range(0, (high_total - first) // step + 1)
+    return [(f"{first + i * step}–{first + (i + 1) * step}", counts[i]) for i in bins]
 
 
 def _per_band(members, bands, lang: str) -> list[tuple[str, int]]:

@@ -73,7 +73,7 @@ def _rule_text(f: rules.InputField, other: rules.InputField | None, lang: str) -
     if f.min is not None:
         key = "template_gt" if f.min_exclusive else "template_ge"
         parts.append(i18n.text(key, lang, value=numbers.plain(f.min)))
-    if f.max is not None:
+    if f.max is not None and other is None:  # with another field as the bound, its sanity maximum says little
         parts.append(i18n.text("template_le", lang, value=numbers.plain(f.max)))
     if f.increment is not None:
         parts.append(i18n.text("template_increment", lang, value=numbers.plain(f.increment)))
