@@ -76,7 +76,7 @@ def requested_lang(args) -> str:
 
 def localize(command: click.Command, lang: str) -> None:
     """Set the help of ``command``, its options and subcommands from the message file."""
-    command.help = i18n.text(f"help_{command.name}", lang)
+    command.help = i18n.text(getattr(command, "help_key", None) or f"help_{command.name}", lang)
     command.short_help = command.help.split("\n", 1)[0]
     for param in command.params:
         key = getattr(param, "help_key", None)
@@ -202,7 +202,7 @@ def main():
 
 
 @main.command()
-@click.argument("input_file", metavar="INPUT", type=click.Path(dir_okay=False))
+@click.argument("input_files", metavar="INPUT...", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @period_option
 @option("--out", "out_dir", type=click.Path(file_okay=False), key="help_opt_out")
 @option("--jobs", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True, key="help_opt_jobs")
@@ -212,8 +212,9 @@ def main():
 @config_option
 @db_option
 @lang_option
-def score(input_file, period, out_dir, jobs, no_scorecards, encrypt, passwords_file, config_dir, db_path, lang):
-    """Score a filled sheet and write results, payroll, team summary and scorecards."""
+def score(input_files, period, out_dir, jobs, no_scorecards, encrypt, passwords_file, config_dir, db_path, lang):
+    """Score a filled sheet (or one sheet per team) and write results, payroll, team summary and scorecards."""
+    input_file = list(input_files) if len(input_files) > 1 else input_files[0]
     ruleset = load_rules(config_dir, period, lang)
     with ledger_session(db_path, lang) as book, progress_bar(lang) as progress:
         try:
@@ -235,7 +236,7 @@ def _passwords(encrypt: bool, passwords_file, input_file, ruleset):
         return None
     if passwords_file:
         return month.read_passwords(passwords_file, ruleset)
-    return month.generated_passwords(a.agent_id for a in month.validate(input_file, ruleset).agents)
+    return month.generated_passwords(a.agent_id for a in month.validate_all(input_file, ruleset).agents)
 
 
 @main.command()
@@ -448,6 +449,145 @@ def timeline_command(period, fmt, config_dir, lang):
         click.echo(json.dumps(terminal.timeline_json(line), ensure_ascii=False, indent=2))
     else:
         echo_lines(terminal.timeline(line, lang))
+
+
+# ---- issue 23: the web workspace and its accounts
+@main.command()
+@db_option
+@option("--host", default="127.0.0.1", show_default=True, key="help_opt_host")
+@option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, key="help_opt_port")
+@option("--demo", is_flag=True, key="help_opt_demo")
+@option("--secure-cookies", "secure_cookies", is_flag=True, key="help_opt_secure_cookies")
+@config_option
+@lang_option
+def serve(db_path, host, port, demo, secure_cookies, config_dir, lang):
+    """Serve the web workspace."""
+    import tempfile
+
+    import uvicorn
+
+    from kpi import web
+    from kpi.web import demo as demo_month
+
+    fixed_today = None
+    if demo:
+        loaded = demo_month.load(tempfile.mkdtemp(prefix="kpi-demo-"), config_dir, lang)
+        db_path, fixed_today = loaded.db_path, loaded.today
+        click.echo(i18n.text("serve_demo_title", lang, db=db_path, period=loaded.period, count=loaded.agents,
+                             password=demo_month.PASSWORD))
+        shown = [a for a in loaded.accounts if a[1] != "agent"] + [a for a in loaded.accounts if a[1] == "agent"][:3]
+        for name, role in shown:
+            click.echo(i18n.text("serve_demo_account", lang, name=name, role=i18n.text(f"web_role_{role}", lang)))
+        click.echo(f"  … ({loaded.agents})")
+    path = ledger.resolve(db_path)
+    if host in ("0.0.0.0", "::", "") and not secure_cookies:
+        click.echo(i18n.text("serve_open_all", lang, host=host or "0.0.0.0"), err=True)
+    try:
+        app = web.create_app(path, config_dir, secure_cookies=secure_cookies,
+                             today=(lambda: fixed_today) if fixed_today else None)
+    except LedgerError as error:
+        fail_review(error, lang)
+    click.echo(i18n.text("serve_listening", lang, host=host, port=port, db=path))
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=secure_cookies)
+
+
+@main.group("user")
+def user_group():
+    """Manage the web workspace's accounts."""
+
+
+def _account_session(db_path, lang):
+    from kpi.accounts import AccountError
+
+    @contextlib.contextmanager
+    def session():
+        with ledger_session(db_path, lang) as book:
+            try:
+                yield book
+            except AccountError as error:
+                fail_review(error, lang)
+    return session()
+
+
+@user_group.command("add")
+@click.argument("name")
+@option("--role", required=True, type=click.Choice(["hr", "manager", "supervisor", "agent"]), key="help_opt_role")
+@option("--team", "teams", multiple=True, key="help_opt_team")
+@option("--agent-id", "agent_id", default="", key="help_opt_agent_id")
+@db_option
+@lang_option
+def user_add(name, role, teams, agent_id, db_path, lang):
+    """Add an account."""
+    from kpi import accounts
+
+    if sys.stdin.isatty():
+        password = click.prompt(i18n.text("user_password_prompt", lang), hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with _account_session(db_path, lang) as book:
+        accounts.add(book, name, role, password, teams, agent_id)
+    click.echo(i18n.text("user_added", lang, name=name, role=role))
+
+
+@user_group.command("import")
+@period_option
+@option("--out", "out_file", type=click.Path(dir_okay=False), key="help_opt_passwords_out")
+@db_option
+@lang_option
+def user_import(period, out_file, db_path, lang):
+    """Add an agent account for every agent of the month."""
+    from kpi import accounts
+
+    out_file = out_file or f"hr-only/web-passwords-{period}.csv"
+    with _account_session(db_path, lang) as book:
+        created = accounts.import_agents(book, period, out_file, lang)
+    click.echo(i18n.text("user_imported", lang, count=len(created), path=out_file))
+
+
+@user_group.command("list")
+@db_option
+@lang_option
+def user_list(db_path, lang):
+    """List every account."""
+    from kpi import accounts
+
+    with _account_session(db_path, lang) as book:
+        found = accounts.users(book)
+    for user in found:
+        state = ("web_user_disabled" if user.disabled else "web_user_must_change" if user.must_change
+                 else "web_user_active")
+        click.echo(i18n.text("user_line", lang, name=user.name, role=user.role, teams=",".join(user.teams) or "-",
+                             state=i18n.text(state, lang)))
+
+
+@user_group.command("disable")
+@click.argument("name")
+@db_option
+@lang_option
+def user_disable(name, db_path, lang):
+    """Disable an account."""
+    from kpi import accounts
+
+    with _account_session(db_path, lang) as book:
+        accounts.disable(book, name)
+    click.echo(i18n.text("user_disabled", lang, name=name))
+
+
+@user_group.command("reset")
+@click.argument("name")
+@db_option
+@lang_option
+def user_reset(name, db_path, lang):
+    """Reset an account's password."""
+    from kpi import accounts
+
+    with _account_session(db_path, lang) as book:
+        password = accounts.reset(book, name)
+    click.echo(i18n.text("user_reset_done", lang, name=name, password=password))
+
+
+for _command in (user_add, user_import, user_list, user_disable, user_reset):
+    _command.help_key = f"help_user_{_command.name}"  # "add" etc. are the user group's, not the root's
 
 
 if __name__ == "__main__":

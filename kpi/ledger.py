@@ -10,6 +10,7 @@ kill leaves the ledger as it was, and a second kpi process waits for the lock
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime
 import getpass
 import json
@@ -17,6 +18,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from kpi.errors import KpiError
 
@@ -74,6 +76,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE explanations (sha256 TEXT PRIMARY KEY, texts TEXT NOT NULL)",
         "ALTER TABLE results ADD COLUMN explain_sha256 TEXT NOT NULL DEFAULT ''",
     ),
+    (   # issue 23: the web workspace's accounts, sessions, login failures and uploaded team sheets
+        """CREATE TABLE users (
+            name TEXT PRIMARY KEY,
+            role TEXT NOT NULL CHECK (role IN ('hr', 'manager', 'supervisor', 'agent')),
+            teams TEXT NOT NULL DEFAULT '[]', agent_id TEXT NOT NULL DEFAULT '',
+            password_hash TEXT NOT NULL, must_change INTEGER NOT NULL DEFAULT 0,
+            disabled INTEGER NOT NULL DEFAULT 0, lang TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL, changed_at TEXT NOT NULL)""",
+        """CREATE TABLE sessions (
+            token_sha256 TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name),
+            created REAL NOT NULL, seen REAL NOT NULL, client TEXT NOT NULL DEFAULT '')""",
+        """CREATE TABLE login_failures (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL, client TEXT NOT NULL, at REAL NOT NULL)""",
+        "CREATE INDEX login_failures_by_name ON login_failures (name, at)",
+        "CREATE INDEX login_failures_by_client ON login_failures (client, at)",
+        """CREATE TABLE sheets (
+            id INTEGER PRIMARY KEY, period TEXT NOT NULL, team TEXT NOT NULL,
+            file_name TEXT NOT NULL, sha256 TEXT NOT NULL, content BLOB NOT NULL,
+            uploaded_at TEXT NOT NULL, uploaded_by TEXT NOT NULL)""",
+        "CREATE INDEX sheets_by_team ON sheets (period, team, id)",
+        "ALTER TABLE audit ADD COLUMN client TEXT NOT NULL DEFAULT ''",
+    ),
 )
 
 
@@ -90,8 +114,32 @@ def now() -> str:
     return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+class Actor(NamedTuple):
+    """Who acts through the web workspace (its account name) and from which client address."""
+
+    name: str
+    client: str = ""
+
+
+_ACTOR: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("kpi_actor", default=None)
+
+
+@contextlib.contextmanager
+def acting(name: str, client: str = "") -> Iterator[None]:
+    """Record ``name`` (and ``client``) instead of the system user in every row written meanwhile:
+    the web workspace calls the same library functions as the command line on behalf of its users."""
+    token = _ACTOR.set(Actor(name, client))
+    try:
+        yield
+    finally:
+        _ACTOR.reset(token)
+
+
 def user() -> str:
-    """Who runs kpi, for the record."""
+    """Who runs kpi, for the record: the web user acting (:func:`acting`), else the system user."""
+    actor = _ACTOR.get()
+    if actor is not None:
+        return actor.name
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -153,8 +201,9 @@ class Ledger:
     def audit(self, db: sqlite3.Connection, action: str, period: str = "", detail: object = "") -> None:
         """Record an action in the audit log (inside the caller's transaction)."""
         text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False, sort_keys=True)
-        db.execute("INSERT INTO audit (at, who, action, period, detail) VALUES (?, ?, ?, ?, ?)",
-                   (now(), user(), action, period, text))
+        actor = _ACTOR.get()
+        db.execute("INSERT INTO audit (at, who, action, period, detail, client) VALUES (?, ?, ?, ?, ?, ?)",
+                   (now(), user(), action, period, text, actor.client if actor else ""))
 
     def _migrate(self) -> None:
         current = self.db.execute("PRAGMA user_version").fetchone()[0]

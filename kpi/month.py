@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 import kpi
-from kpi import calendar, cards, explain, i18n, inputs, output, readers, review, rules, scoring, table, workers
-from kpi.errors import InputError
+from kpi import calendar, cards, explain, i18n, inputs, numbers, output, readers, review, rules, scoring, table, workers
+from kpi.errors import InputError, InputProblem
 from kpi.ledger import Ledger
 from kpi.output import staged, staged_file
-from kpi.writers import packaging, payroll, results_json, safe, team_summary, template
+from kpi.writers import packaging, payroll, results_json, safe, scorecard, team_summary, template
 
 
 class MonthReport(NamedTuple):
@@ -57,6 +57,59 @@ def validate(input_path: Path, ruleset: rules.Ruleset, prefetch: bool = False,
     return parsed
 
 
+def validate_all(input_paths, ruleset: rules.Ruleset, prefetch: bool = False,
+                 progress: Callable[[str, int, int], None] | None = None, teams=None) -> inputs.Parsed:
+    """The teams' validated sheets ``input_paths`` of one month merged into one; raises
+    InputError listing every problem of every file, and refuses an agent or a team found in
+    two files (each team's sheet comes from its own supervisor; personal share compares
+    within a team, so teams are scored apart but in one revision).
+
+    ``teams``: for each path, the teams to take from it (None: all), when a sheet holds
+    more teams than the one it stands for."""
+    paths = [Path(p) for p in ([input_paths] if isinstance(input_paths, (str, os.PathLike)) else input_paths)]
+    if len(paths) == 1 and not teams:
+        return validate(paths[0], ruleset, prefetch, progress)
+    problems, notices, agents = [], [], []
+    agent_file: dict[str, str] = {}
+    team_file: dict[str, str] = {}
+    for index, path in enumerate(paths):
+        try:
+            parsed = validate(path, ruleset, prefetch, progress)
+        except InputError as error:
+            problems.extend(error.problems)
+            continue
+        wanted = teams[index] if teams else None
+        if wanted is not None:
+            parsed = parsed._replace(agents=[a for a in parsed.agents if a.team in wanted])
+        notices.extend(parsed.notices)
+        for team in sorted({agent.team for agent in parsed.agents}):
+            if team in team_file:
+                problems.append(InputProblem("", "", path.name, "", "team_in_two_files",
+                                             (("team", team), ("other", team_file[team]))))
+        for agent in parsed.agents:
+            if agent.agent_id in agent_file:
+                problems.append(InputProblem(agent.agent_id, "", f"{path.name} {agent.origin}", "",
+                                             "agent_in_two_files", (("other", agent_file[agent.agent_id]),)))
+            agent_file.setdefault(agent.agent_id, path.name)
+        for team in {agent.team for agent in parsed.agents}:
+            team_file.setdefault(team, path.name)
+        agents.extend(parsed.agents)
+    if problems:
+        raise InputError(problems)
+    return inputs.Parsed(agents, [], notices)
+
+
+def input_info(input_paths) -> dict:
+    """The input's name and sha256 for the ledger: of the one file, or of several files (their
+    names joined, and the sha256 of their names and sha256s)."""
+    paths = [Path(p) for p in ([input_paths] if isinstance(input_paths, (str, os.PathLike)) else input_paths)]
+    digests = [(path.name, hashlib.sha256(path.read_bytes()).hexdigest()) for path in paths]
+    if len(digests) == 1:
+        return {"file": digests[0][0], "sha256": digests[0][1]}
+    joined = "".join(f"{name}\0{digest}\n" for name, digest in sorted(digests))
+    return {"file": ", ".join(name for name, _ in digests), "sha256": hashlib.sha256(joined.encode()).hexdigest()}
+
+
 def _reported(rows, size: int, progress: Callable[[str, int, int], None], every: int = 1000):
     """``rows`` passed on, telling ``progress`` of every ``every``-th and of the end."""
     for number, values in rows:
@@ -66,9 +119,10 @@ def _reported(rows, size: int, progress: Callable[[str, int, int], None], every:
     progress("reading", size, size)
 
 
-def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: str,
+def score(input_path, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: str,
           ledger: Ledger | None = None, *, jobs: int = 1, scorecards: bool = True,
-          progress: Callable[[str, int, int], None] | None = None, passwords: dict[str, str] | None = None) -> MonthReport:
+          progress: Callable[[str, int, int], None] | None = None, passwords: dict[str, str] | None = None,
+          teams=None) -> MonthReport:
     """Score the month in ``input_path`` by ``ruleset``, write every output file into
     ``out_dir`` and, with a ``ledger``, record the revision: all of it or none of it.
 
@@ -76,21 +130,22 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     stage ``reading`` counts rows, ``scorecards`` (or ``scoring`` without them) agents,
     then ``files`` the payroll and summary files;
     ``passwords`` (agent id → password) encrypts each scorecard with its agent's.
+    ``input_path`` may be several files of the same month, one per team (:func:`validate_all`,
+    which ``teams`` is passed to).
     """
-    input_path = Path(input_path)
     period = ruleset.period
     progress = progress or (lambda stage, done, total: None)
-    parsed = validate(input_path, ruleset, prefetch=jobs > 1, progress=progress)
+    parsed = validate_all(input_path, ruleset, prefetch=jobs > 1, progress=progress, teams=teams)
     agents = parsed.agents
     if ledger is not None:
         review.require_open(ledger, period)
         agents = review.fill_from_ledger(ledger, period, agents, "sales_last_month", "sales_actual")
     report = MonthReport(ruleset, calendar.for_rules(ruleset), [],
                          Path(out_dir) if out_dir else Path("kpi-out") / period, tuple(parsed.notices))
-    input_info = {"file": input_path.name, "sha256": hashlib.sha256(input_path.read_bytes()).hexdigest()}
+    info = input_info(input_path)
     deadline = report.timeline.date("confirm_deadline")
     settings = (kpi.__version__, ruleset.version.sha256, lang, str(deadline), scorecards)
-    job = _Job(report, lang, input_info, jobs, scorecards, progress, passwords,
+    job = _Job(report, lang, info, jobs, scorecards, progress, passwords,
                tuple(agents), scoring.contexts(ruleset, agents), settings)
     if ledger is None:
         with staged(report.out_dir) as staging:
@@ -457,3 +512,53 @@ def write_passwords(path: Path, rows: list[table.Row], passwords: dict[str, str]
         writer.writerow([i18n.text("col_agent_id", lang), i18n.text("col_name", lang), i18n.text("col_password", lang)])
         for row in rows:
             writer.writerow([safe.csv_cell(row.agent_id), safe.csv_cell(row.name), passwords.get(row.agent_id, "")])
+
+
+# ---- issue 23: files made from the ledger on request (the web workspace's downloads)
+def stored_agents(ledger: Ledger, revision_id: int) -> list[inputs.AgentInput]:
+    """The agents of a stored revision as they were scored (identity, values, where they came from)."""
+    agents = []
+    for agent_id, row in review.results_of(ledger, revision_id).items():
+        stored = row["inputs"]
+        values = {k: (None if v is None else numbers.D(v)) for k, v in stored.get("values", {}).items()}
+        agents.append(inputs.AgentInput(agent_id, row["name"], row["team"], row["level"], values,
+                                        stored.get("origin", ""), stored.get("filled", {})))
+    return agents
+
+
+def scorecard_file(ledger: Ledger, ruleset: rules.Ruleset, agent_id: str, lang: str, path: str | Path) -> bool:
+    """Write the scorecard of ``agent_id`` in the month's counting revision to ``path``, scored
+    again from the inputs the ledger stored in their team's context (the same result: the
+    same inputs and rules). False when the month has no such agent."""
+    latest = review.latest_revision(ledger, ruleset.period)
+    if latest is None:
+        return False
+    agents = stored_agents(ledger, latest["id"])
+    mine = [agent for agent in agents if agent.agent_id == agent_id]
+    if not mine:
+        return False
+    result = scoring.score_agents(ruleset, mine, scoring.contexts(ruleset, agents))[0]
+    with workers.collector_paused():
+        scorecard.write(Path(path), result, ruleset, calendar.for_rules(ruleset), lang, latest["revision"])
+    return True
+
+
+def payroll_file(ledger: Ledger, ruleset: rules.Ruleset, lang: str, path: str | Path, kind: str,
+                 today: datetime.date) -> None:
+    """HR's payroll of the month's counting revision as ``kind`` (xlsx or csv) at ``path``, with
+    each agent's confirmation state, and the next levels once the month is closed."""
+    period = ruleset.period
+    latest = review.latest_revision(ledger, period)
+    if latest is None:
+        raise review.ReviewError("month_not_scored", period=period)
+    line = calendar.for_rules(ruleset)
+    states = {s.agent_id: i18n.text(f"state_{s.state}", lang)
+              for s in review.status(ledger, period, line.date("confirm_deadline"), today)}
+    closed = review.month_status(ledger, period) == "closed"
+    levels = {a: (r["level_to"], i18n.text(f"flag_{r['flag']}", lang).strip() if r["flag"] else "")
+              for a, r in review.next_levels(ledger, period).items()} if closed else {}
+    rows = table.closed_payroll(review.results_of(ledger, latest["id"]), states, levels, lang)
+    if kind == "xlsx":
+        payroll.write_xlsx(Path(path), rows, ruleset, line, lang, table.COLUMNS + (table.CLOSING if closed else ()))
+    else:
+        payroll.write_csv(Path(path), rows, lang)
