@@ -266,6 +266,25 @@ class Level(BaseModel):
     performance_pay: Decimal = Field(ge=0)
 
 
+Recommendation = Literal["+2", "+1|0", "0", "-1", "dismiss"]
+
+
+class ReviewPolicy(BaseModel):
+    """Who decides what at closing (考核结果的运用 are recommendations, 建议…).
+
+    ``apply_without_approval``: the recommendations closing applies with no person's
+    decision ("0" changes nothing; "+1|0" undecided means no change). Any other one
+    waits for ``kpi level`` and blocks closing unless forced.
+    ``unanswered_past_deadline``: what closing does with agents who never answered by the
+    deadline: ``allowed`` (silence is consent), ``listed`` (allowed, listed before closing),
+    ``refused`` (closing refuses unless forced).
+    """
+
+    model_config = FROZEN
+    apply_without_approval: frozenset[Recommendation] = frozenset({"0", "+1|0"})
+    unanswered_past_deadline: Literal["allowed", "listed", "refused"] = "listed"
+
+
 class PayVersion(BaseModel):
     """One dated version of the result table (pay bands, rounding, levels)."""
 
@@ -276,6 +295,7 @@ class PayVersion(BaseModel):
     rounding: Rounding
     bands: tuple[Band, ...]
     levels: tuple[Level, ...] = Field(min_length=1)
+    review: ReviewPolicy = ReviewPolicy()
 
     @field_validator("bands")
     @classmethod
