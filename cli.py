@@ -416,16 +416,18 @@ def history(agent_id, db_path, lang):
 @click.argument("agent_id", metavar="AGENT")
 @period_option
 @option("--revision", type=int, key="help_opt_revision")
+@config_option
 @db_option
 @lang_option
-def show(agent_id, period, revision, db_path, lang):
+def show(agent_id, period, revision, config_dir, db_path, lang):
     """Show one agent's stored result with every explanation."""
+    labels = {item.id: item.label for item in load_rules(config_dir, period, lang).weights.items}
     with ledger_session(db_path, lang) as book:
         found = review.revision_of(book, period, revision)
         row = review.results_of(book, found["id"], agent_id).get(agent_id)
     if row is None:
         fail_review(ReviewError("unknown_agent", agent=agent_id, period=period), lang)
-    echo_lines(terminal.show_lines(period, found["revision"], row, lang))
+    echo_lines(terminal.show_lines(period, found["revision"], row, lang, labels))
 
 
 @main.command("rules")

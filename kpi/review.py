@@ -212,7 +212,8 @@ def input_key(agent: AgentInput, team: TeamContext, settings: tuple) -> str:
     version, the rules, language, deadline, scorecard and its password). A re-score that
     finds the key of the last revision takes that revision's result instead of scoring."""
     content = repr((settings, agent.agent_id, agent.name, agent.team, agent.level, tuple(agent.values.items()),
-                    tuple(agent.filled.items()), team.size, tuple(team.totals.items())))
+                    tuple(agent.filled.items()), team.size, tuple(team.totals.items()))
+                   + ((tuple(sorted(agent.comments.items())),) if agent.comments else ()))
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 

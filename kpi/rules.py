@@ -330,13 +330,21 @@ class InputField(BaseModel):
     max: Decimal | None = None
     increment: Decimal | None = None
     at_most: str | None = None
+    max_length: int | None = Field(default=None, gt=0)   # text: the most characters a cell may hold
+    comment_for: str | None = None   # a comment column: "month" (评语) or the qualitative item it is about
 
 
 class Fields(BaseModel):
-    """The identity and quantitative input columns (qualitative ones come from items)."""
+    """The identity and quantitative input columns (qualitative ones come from items).
+
+    ``item_comments``: whether the fill-in sheet has a comment column beside each
+    qualitative item (read whenever a sheet has one); ``item_comment_length``: their limit.
+    """
 
     model_config = FROZEN
     fields: tuple[InputField, ...]
+    item_comments: bool = False
+    item_comment_length: int = Field(default=200, gt=0)
 
 
 # ------------------------------------------------------------------ timeline
@@ -415,6 +423,7 @@ class Ruleset(BaseModel):
     timeline: CalendarVersion
     overrides: CalendarOverrides
     version: RulesVersion
+    item_comments: bool = False      # the fill-in sheet has a comment column per qualitative item
 
     def field(self, field_id: str) -> InputField | None:
         return self._fields_by_id.get(field_id)

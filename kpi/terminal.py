@@ -283,12 +283,24 @@ def months_lines(rows, lang: str) -> list[str]:
             for r in rows]
 
 
-def show_lines(period: str, revision: int, row: dict, lang: str) -> list[str]:
-    """One agent's stored result: every item's explanation, total, band, pay, recommendation."""
+def show_lines(period: str, revision: int, row: dict, lang: str, labels: dict | None = None) -> list[str]:
+    """One agent's stored result: every item in the table's order with its name (``labels``:
+    item id → Label) and explanation, the supervisor's comments beside their items and on
+    the month, then total, band, pay, recommendation."""
     result = row["result"]
     lines = [i18n.text("show_title", lang, period=period, revision=revision, agent=row["agent_id"], name=row["name"],
                        team=row["team"], level=row["level"])]
-    lines += [f"  {text}" for text in result["explain"][lang].values()]
+    texts = result["explain"][lang]
+    said = row["inputs"].get("item_comments", {})
+    for item_id in [i for i in result["points"] if i in texts] + [i for i in texts if i not in result["points"]]:
+        label = (labels or {}).get(item_id)
+        line = f"  {label(lang) if label else item_id}:{texts[item_id]}" if lang == "zh" else \
+            f"  {label(lang) if label else item_id}: {texts[item_id]}"
+        if said.get(item_id):
+            line += i18n.text("explain_sep", lang) + i18n.text("item_comment", lang, text=said[item_id])
+        lines.append(line)
+    if row["inputs"].get("comment"):
+        lines.append(i18n.text("show_comment", lang, text=row["inputs"]["comment"]))
     lines.append(i18n.text("show_total", lang, total=result["total"], band=result["band_label"][lang],
                            multiplier=result["multiplier"], pay=result["total_pay"],
                            change=result["level_change"][lang]))
