@@ -351,14 +351,14 @@ def status(period, config_dir, db_path, lang):
         click.echo(i18n.text("status_month_closed", lang, period=period, revision=revision))
 
 
-@main.command()
+@main.command(context_settings={"ignore_unknown_options": True})  # "-1" is a change, not an option
 @click.argument("agent_id", metavar="AGENT")
 @period_option
-@click.argument("change", type=click.Choice(["+1", "0"]), metavar="+1|0")
+@click.argument("change", type=click.Choice(["+2", "+1", "0", "-1", "dismiss"]), metavar="+2|+1|0|-1|dismiss")
 @db_option
 @lang_option
 def level(agent_id, period, change, db_path, lang):
-    """Record the supervisor's decision on a "+1 or no change" recommendation."""
+    """Record the decision on a level recommendation (+2, +1, 0, -1, dismiss)."""
     with ledger_session(db_path, lang) as book:
         review.decide_level(book, period, agent_id, change)
     click.echo(i18n.text("level_recorded", lang, period=period, agent=agent_id, change=change))
@@ -377,7 +377,11 @@ def close(period, force, reason, out_dir, config_dir, db_path, lang):
     if force and not (reason or "").strip():
         raise click.UsageError(i18n.text("force_needs_reason", lang))
     ruleset = load_rules(config_dir, period, lang)
+    deadline = calendar.for_rules(ruleset).date("confirm_deadline")
     with ledger_session(db_path, lang) as book:
+        with contextlib.suppress(ReviewError):   # a closed or unscored month: closing says why
+            if review.month_status(book, period) != "closed":
+                echo_lines(terminal.closing_lines(review.closing(book, ruleset, deadline, today()), lang))
         path, moves = month.close(book, ruleset, out_dir, lang, reason if force else None, today())
         closed = review.latest_revision(book, period)
         names = {a: r["name"] for a, r in review.results_of(book, closed["id"]).items()}
@@ -413,16 +417,18 @@ def history(agent_id, db_path, lang):
 @click.argument("agent_id", metavar="AGENT")
 @period_option
 @option("--revision", type=int, key="help_opt_revision")
+@config_option
 @db_option
 @lang_option
-def show(agent_id, period, revision, db_path, lang):
+def show(agent_id, period, revision, config_dir, db_path, lang):
     """Show one agent's stored result with every explanation."""
+    labels = {item.id: item.label for item in load_rules(config_dir, period, lang).weights.items}
     with ledger_session(db_path, lang) as book:
         found = review.revision_of(book, period, revision)
         row = review.results_of(book, found["id"], agent_id).get(agent_id)
     if row is None:
         fail_review(ReviewError("unknown_agent", agent=agent_id, period=period), lang)
-    echo_lines(terminal.show_lines(period, found["revision"], row, lang))
+    echo_lines(terminal.show_lines(period, found["revision"], row, lang, labels))
 
 
 @main.command("rules")
@@ -450,6 +456,28 @@ def timeline_command(period, fmt, config_dir, lang):
     else:
         echo_lines(terminal.timeline(line, lang))
 
+
+# ---- issue 22
+@main.command()
+@click.argument("agent_id", metavar="AGENT")
+@period_option
+@option("--uphold", is_flag=True, key="help_opt_uphold")
+@option("--reject", is_flag=True, key="help_opt_reject")
+@option("--reason", required=True, key="help_opt_decision_reason")
+@db_option
+@lang_option
+def decide(agent_id, period, uphold, reject, reason, db_path, lang):
+    """Record the manager's decision on an agent's objection."""
+    if uphold == reject:
+        raise click.UsageError(i18n.text("decision_choose_one", lang))
+    decision = "uphold" if uphold else "reject"
+    with ledger_session(db_path, lang) as book:
+        review.decide_objection(book, period, agent_id, decision, reason)
+    click.echo(i18n.text("decide_recorded", lang, period=period, agent=agent_id,
+                         decision=i18n.text(DECIDED_STATE[decision], lang)))
+
+
+DECIDED_STATE = {"uphold": "state_objection_upheld", "reject": "state_objection_rejected"}
 
 # ---- issue 23: the web workspace and its accounts
 @main.command()

@@ -48,7 +48,8 @@ def key(result: AgentResult, ruleset: rules.Ruleset, deadline, lang: str, passwo
     items = [(i.item_id, i.inputs, i.measure, i.tier, i.steps, i.points, i.notes) for i in result.items]
     content = repr((kpi.__version__, ruleset.version.sha256, lang, str(deadline), agent.agent_id, agent.name,
                     agent.team, agent.level, items, result.total, pay.band, pay.base_pay, pay.performance_pay,
-                    pay.source, pay.total_pay, password))
+                    pay.source, pay.total_pay, password)
+                   + ((tuple(sorted(agent.comments.items())),) if agent.comments else ()))
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 

@@ -159,7 +159,14 @@ def _parse_row(number, values, columns: Columns, grid: Grid, ruleset: rules.Rule
     if found:
         return parsed["agent_id"], None
     identity = {k: parsed.pop(k, "") for k in ("agent_id", "name", "team", "level")}
-    return identity["agent_id"], AgentInput(**identity, values=parsed, origin=grid.where(number, 0))
+    comments = {}
+    for f in ruleset.fields:
+        if f.comment_for is not None:
+            text = parsed.pop(f.id, None)
+            if text:
+                comments["comment" if f.comment_for == "month" else f.comment_for] = text
+    return identity["agent_id"], AgentInput(**identity, values=parsed, origin=grid.where(number, 0),
+                                            comments=comments)
 
 
 def _blank(value: object) -> bool:
@@ -190,7 +197,11 @@ def _parse_cell(row: _Row, f: rules.InputField):
     if _blank(value):
         return None, (_empty_problem(row, f) if f.required else None)
     if f.type == "text":
-        return _text(value), None
+        text = _text(value) if f.comment_for is None else str(value).strip()
+        if f.max_length is not None and len(text) > f.max_length:
+            return None, row.problem(f.id, "too_long", ("max_length", f.max_length), ("length", len(text)),
+                                     value=text[:12] + "…")
+        return text, None
     number = parse_number(value, money=f.type == "money")
     if number is None:
         return None, row.problem(f.id, "not_a_number")

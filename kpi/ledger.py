@@ -76,6 +76,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE explanations (sha256 TEXT PRIMARY KEY, texts TEXT NOT NULL)",
         "ALTER TABLE results ADD COLUMN explain_sha256 TEXT NOT NULL DEFAULT ''",
     ),
+    (   # issue 22: the manager's decision on an objection, who decided a level change and on what
+        """CREATE TABLE objection_decisions (
+            id INTEGER PRIMARY KEY,
+            period TEXT NOT NULL, agent_id TEXT NOT NULL, answer_id INTEGER NOT NULL REFERENCES answers(id),
+            revision INTEGER NOT NULL,
+            decision TEXT NOT NULL CHECK (decision IN ('uphold', 'reject')), reason TEXT NOT NULL,
+            decided_at TEXT NOT NULL, decided_by TEXT NOT NULL,
+            UNIQUE (answer_id))""",
+        "CREATE INDEX objection_decisions_by_agent ON objection_decisions (period, agent_id)",
+        "ALTER TABLE answers ADD COLUMN cleared_revision INTEGER",
+        "ALTER TABLE decisions ADD COLUMN recommendation TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE decisions ADD COLUMN reason TEXT NOT NULL DEFAULT ''",
+    ),
     (   # issue 23: the web workspace's accounts, sessions, login failures and uploaded team sheets
         """CREATE TABLE users (
             name TEXT PRIMARY KEY,
@@ -198,12 +211,19 @@ class Ledger:
         except sqlite3.DatabaseError as error:
             raise _translate(error, self.path) from None
 
-    def audit(self, db: sqlite3.Connection, action: str, period: str = "", detail: object = "") -> None:
-        """Record an action in the audit log (inside the caller's transaction)."""
+    def audit(self, db: sqlite3.Connection, action: str, period: str = "", detail: object = "",
+              who: str | None = None) -> None:
+        """Record an action in the audit log (inside the caller's transaction), done by ``who``
+        (default :meth:`user`: the web UI passes the person signed in)."""
         text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False, sort_keys=True)
         actor = _ACTOR.get()
         db.execute("INSERT INTO audit (at, who, action, period, detail, client) VALUES (?, ?, ?, ?, ?, ?)",
-                   (now(), user(), action, period, text, actor.client if actor else ""))
+                   (now(), who or self.user(), action, period, text, actor.client if actor else ""))
+
+    @staticmethod
+    def user() -> str:
+        """Who acts when no one else is named: the web user acting, else the account running kpi."""
+        return user()
 
     def _migrate(self) -> None:
         current = self.db.execute("PRAGMA user_version").fetchone()[0]

@@ -472,22 +472,24 @@ def write_template(roster_path: str | Path, ruleset: rules.Ruleset, out_path: st
 
 
 def close(ledger: Ledger, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: str,
-          force_reason: str | None, today: datetime.date) -> tuple[Path, dict]:
+          force_reason: str | None, today: datetime.date, by: str | None = None) -> tuple[Path, dict]:
     """Close the month in the ledger and write HR's payroll with confirmation states and next levels."""
     period = ruleset.period
     path = (Path(out_dir) if out_dir else Path("kpi-out") / period) / f"payroll-{period}.xlsx"
     line = calendar.for_rules(ruleset)
 
+    deadline = line.date("confirm_deadline")
+
     def write_payroll(moves) -> None:
         latest = review.latest_revision(ledger, period)
         states = {s.agent_id: i18n.text(f"state_{s.state}", lang)
-                  for s in review.status(ledger, period, line.date("confirm_deadline"), today)}
+                  for s in review.status(ledger, period, deadline, today)}
         levels = {a: (m.level_to, i18n.text(f"flag_{m.flag}", lang).strip() if m.flag else "") for a, m in moves.items()}
         rows = table.closed_payroll(review.results_of(ledger, latest["id"]), states, levels, lang)
         with staged_file(path) as staging:
             payroll.write_xlsx(staging, rows, ruleset, line, lang, table.COLUMNS + table.CLOSING)
 
-    return path, review.close(ledger, ruleset, force_reason, write_payroll)
+    return path, review.close(ledger, ruleset, force_reason, write_payroll, deadline=deadline, today=today, by=by)
 
 
 def generated_passwords(agent_ids, length: int = 10) -> dict[str, str]:

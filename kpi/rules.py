@@ -266,6 +266,25 @@ class Level(BaseModel):
     performance_pay: Decimal = Field(ge=0)
 
 
+Recommendation = Literal["+2", "+1|0", "0", "-1", "dismiss"]
+
+
+class ReviewPolicy(BaseModel):
+    """Who decides what at closing (考核结果的运用 are recommendations, 建议…).
+
+    ``apply_without_approval``: the recommendations closing applies with no person's
+    decision ("0" changes nothing; "+1|0" undecided means no change). Any other one
+    waits for ``kpi level`` and blocks closing unless forced.
+    ``unanswered_past_deadline``: what closing does with agents who never answered by the
+    deadline: ``allowed`` (silence is consent), ``listed`` (allowed, listed before closing),
+    ``refused`` (closing refuses unless forced).
+    """
+
+    model_config = FROZEN
+    apply_without_approval: frozenset[Recommendation] = frozenset({"0", "+1|0"})
+    unanswered_past_deadline: Literal["allowed", "listed", "refused"] = "listed"
+
+
 class PayVersion(BaseModel):
     """One dated version of the result table (pay bands, rounding, levels)."""
 
@@ -276,6 +295,7 @@ class PayVersion(BaseModel):
     rounding: Rounding
     bands: tuple[Band, ...]
     levels: tuple[Level, ...] = Field(min_length=1)
+    review: ReviewPolicy = ReviewPolicy()
 
     @field_validator("bands")
     @classmethod
@@ -310,13 +330,21 @@ class InputField(BaseModel):
     max: Decimal | None = None
     increment: Decimal | None = None
     at_most: str | None = None
+    max_length: int | None = Field(default=None, gt=0)   # text: the most characters a cell may hold
+    comment_for: str | None = None   # a comment column: "month" (评语) or the qualitative item it is about
 
 
 class Fields(BaseModel):
-    """The identity and quantitative input columns (qualitative ones come from items)."""
+    """The identity and quantitative input columns (qualitative ones come from items).
+
+    ``item_comments``: whether the fill-in sheet has a comment column beside each
+    qualitative item (read whenever a sheet has one); ``item_comment_length``: their limit.
+    """
 
     model_config = FROZEN
     fields: tuple[InputField, ...]
+    item_comments: bool = False
+    item_comment_length: int = Field(default=200, gt=0)
 
 
 # ------------------------------------------------------------------ timeline
@@ -395,6 +423,7 @@ class Ruleset(BaseModel):
     timeline: CalendarVersion
     overrides: CalendarOverrides
     version: RulesVersion
+    item_comments: bool = False      # the fill-in sheet has a comment column per qualitative item
 
     def field(self, field_id: str) -> InputField | None:
         return self._fields_by_id.get(field_id)

@@ -206,18 +206,48 @@ def collected(outcome, lang: str) -> list[str]:
 
 
 def status_lines(period: str, revision: int, deadline, found, lang: str) -> list[str]:
-    """Per team: who confirmed, who objected (with reason), who has not answered (overdue flagged)."""
+    """Per team: who confirmed, who objected (with reason and the manager's decision), who has
+    not answered (overdue flagged)."""
     counts = Counter(s.state for s in found)
-    lines = [i18n.text("status_title", lang, period=period, revision=revision, deadline=deadline.isoformat(),
-                       confirmed=counts["confirmed"], objected=counts["objected"], unanswered=counts["unanswered"])]
+    title = i18n.text("status_title", lang, period=period, revision=revision, deadline=deadline.isoformat(),
+                      confirmed=counts["confirmed"], objected=counts["objected"],
+                      unanswered=counts["unanswered"] + counts["overdue"])
+    if counts["objection_rejected"] or counts["objection_upheld"]:
+        title += i18n.text("status_title_decided", lang, rejected=counts["objection_rejected"],
+                           upheld=counts["objection_upheld"])
+    lines = [title]
     for team in sorted({s.team for s in found}):
         lines.append(i18n.text("status_team", lang, team=team))
         for s in (s for s in found if s.team == team):
             detail = f":{s.reason}" if s.reason else ""
             detail += i18n.text("status_overdue", lang) if s.overdue else ""
             detail += i18n.text("status_cleared", lang) if s.cleared_note else ""
+            if s.decision:
+                detail += i18n.text("status_decision", lang, who=s.decided_by, when=s.decided_at[:10],
+                                    reason=s.decision_reason)
+            state = "unanswered" if s.state == "overdue" else s.state   # the ⚠ says it is late
             lines.append(i18n.text("status_line", lang, agent=s.agent_id, name=pad(s.name, 8),
-                                   state=i18n.text(f"state_{s.state}", lang), detail=detail))
+                                   state=i18n.text(f"state_{state}", lang), detail=detail))
+    return lines
+
+
+def closing_lines(listed, lang: str) -> list[str]:
+    """What closing leaves behind (:class:`kpi.review.Closing`), listed before the month closes."""
+    def names(rows) -> str:
+        return "、".join(f"{r.agent_id} {r.name}" + (f"({r.recommendation})" if hasattr(r, "recommendation") else "")
+                        for r in rows) if lang == "zh" else ", ".join(
+            f"{r.agent_id} {r.name}" + (f" ({r.recommendation})" if hasattr(r, "recommendation") else "") for r in rows)
+
+    lines = [i18n.text("close_list_title", lang, period=listed.period, revision=listed.revision)]
+    overdue = [s for s in listed.unanswered if s.overdue]
+    waiting = [s for s in listed.unanswered if not s.overdue]
+    for key, rows in (("close_list_unanswered", waiting), ("close_list_overdue", overdue),
+                      ("close_list_changed", listed.changed), ("close_list_objections", listed.open_objections),
+                      ("close_list_decided", listed.decided), ("close_list_pending", listed.pending_levels)):
+        if rows and not (key == "close_list_overdue" and listed.policy == "allowed"):
+            lines.append(i18n.text(key, lang, count=len(rows), agents=names(rows)))
+    if len(lines) == 1:
+        lines.append(i18n.text("close_list_none", lang))
     return lines
 
 
@@ -253,12 +283,24 @@ def months_lines(rows, lang: str) -> list[str]:
             for r in rows]
 
 
-def show_lines(period: str, revision: int, row: dict, lang: str) -> list[str]:
-    """One agent's stored result: every item's explanation, total, band, pay, recommendation."""
+def show_lines(period: str, revision: int, row: dict, lang: str, labels: dict | None = None) -> list[str]:
+    """One agent's stored result: every item in the table's order with its name (``labels``:
+    item id → Label) and explanation, the supervisor's comments beside their items and on
+    the month, then total, band, pay, recommendation."""
     result = row["result"]
     lines = [i18n.text("show_title", lang, period=period, revision=revision, agent=row["agent_id"], name=row["name"],
                        team=row["team"], level=row["level"])]
-    lines += [f"  {text}" for text in result["explain"][lang].values()]
+    texts = result["explain"][lang]
+    said = row["inputs"].get("item_comments", {})
+    for item_id in [i for i in result["points"] if i in texts] + [i for i in texts if i not in result["points"]]:
+        label = (labels or {}).get(item_id)
+        line = f"  {label(lang) if label else item_id}:{texts[item_id]}" if lang == "zh" else \
+            f"  {label(lang) if label else item_id}: {texts[item_id]}"
+        if said.get(item_id):
+            line += i18n.text("explain_sep", lang) + i18n.text("item_comment", lang, text=said[item_id])
+        lines.append(line)
+    if row["inputs"].get("comment"):
+        lines.append(i18n.text("show_comment", lang, text=row["inputs"]["comment"]))
     lines.append(i18n.text("show_total", lang, total=result["total"], band=result["band_label"][lang],
                            multiplier=result["multiplier"], pay=result["total_pay"],
                            change=result["level_change"][lang]))

@@ -50,6 +50,7 @@ def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calenda
     names: dict[str, tuple[int, int]] = {}
     row = _identity(sheet, 2, result, lang, fmt, names)
     row = _items(sheet, row + 1, result, explainer or explain.Explainer(ruleset, lang), fmt, names)
+    row = _comment(sheet, row, result, lang, fmt)
     row = _result(sheet, row + 1, result, lang, fmt, names)
     row = _confirmation(sheet, row + 1, line.date("confirm_deadline"), lang, fmt, names)
     version = xlsx.version_text(ruleset, lang)
@@ -91,7 +92,7 @@ def _items(sheet, row: int, result: AgentResult, explainer: explain.Explainer, f
         sheet.merge_range(row, 0, row, len(WIDTHS) - 1, i18n.text(f"group_{group}", lang), fmt["group"])
         row += 1
         for record in (r for r in result.items if r.group == group):
-            _item_row(sheet, row, record, explainer, fmt)
+            _item_row(sheet, row, record, explainer, fmt, (result.agent.comments or {}).get(record.item_id, ""))
             names[f"kpi_points_{record.item_id}"] = (row, 5)
             row += 1
     sheet.write_string(row, 0, i18n.text("col_total", lang), fmt["label"])
@@ -104,9 +105,25 @@ def _items(sheet, row: int, result: AgentResult, explainer: explain.Explainer, f
     return row + 1
 
 
-def _item_row(sheet, row: int, record, explainer: explain.Explainer, fmt) -> None:
+def _comment(sheet, row: int, result: AgentResult, lang: str, fmt) -> int:
+    """The supervisor's comment on the month (评语), under the items, when there is one."""
+    text = result.agent.comments.get("comment", "") if result.agent.comments else ""
+    if not text:
+        return row
+    sheet.write_string(row, 0, i18n.text("comment_label", lang), fmt["label"])
+    sheet.merge_range(row, 1, row, len(WIDTHS) - 1, text, fmt["wrap"])
+    sheet.set_row(row, LINE_HEIGHT * lines_needed(text, sum(WIDTHS[1:])))
+    return row + 1
+
+
+def _item_row(sheet, row: int, record, explainer: explain.Explainer, fmt, said: str = "") -> None:
+    """One item's row; ``said``: the supervisor's comment on it, printed beside its inputs."""
     rule_text = explainer.rule(record) or explainer.points(record)
-    cells = (record.label(explainer.lang), explainer.inputs(record), explainer.measured(record), rule_text)
+    inputs_text = explainer.inputs(record)
+    if said:
+        comment = i18n.text("item_comment", explainer.lang, text=said)
+        inputs_text = f"{inputs_text}\n{comment}" if inputs_text else comment
+    cells = (record.label(explainer.lang), inputs_text, explainer.measured(record), rule_text)
     for col, text in enumerate(cells):
         sheet.write_string(row, col, text, fmt["wrap"])
     sheet.set_row(row, LINE_HEIGHT * max(lines_needed(text, WIDTHS[col]) for col, text in enumerate(cells)))
