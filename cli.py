@@ -202,7 +202,7 @@ def main():
 
 
 @main.command()
-@click.argument("input_files", metavar="INPUT...", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("input_files", metavar="INPUT", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @period_option
 @option("--out", "out_dir", type=click.Path(file_okay=False), key="help_opt_out")
 @option("--jobs", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True, key="help_opt_jobs")
@@ -520,7 +520,8 @@ def serve(db_path, host, port, demo, secure_cookies, config_dir, lang):
 
 
 @main.group("user")
-def user_group():
+@lang_option
+def user_group(lang):
     """Manage the web workspace's accounts."""
 
 

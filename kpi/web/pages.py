@@ -21,7 +21,7 @@ from kpi.errors import InputError
 from kpi.web import access, charts
 
 IDENTITY = ("agent_id", "name", "team", "level")
-LEVEL_CHANGES = ("+2", "+1", "0", "-1", "dismiss")
+LEVEL_CHANGES = review.ALLOWED_DECISIONS  # recommendation → the changes a person may approve
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -138,7 +138,10 @@ class Handlers:
                          "total": result["total"], "band": result["band_label"][lang], "pay": result["total_pay"],
                          "change": result["level_change"]["value"], "change_label": result["level_change"][lang],
                          "state": state.state if state else "unanswered", "reason": state.reason if state else "",
-                         "overdue": state.overdue if state else False, "decision": decisions.get(row["agent_id"], "")})
+                         "overdue": state.overdue if state else False, "decision": decisions.get(row["agent_id"], ""),
+                         "objection_decision": state.decision if state else "",
+                         "decision_reason": state.decision_reason if state else "",
+                         "choices": LEVEL_CHANGES.get(result["level_change"]["value"], ())})
             totals.append(Decimal(result["total"]))
             per_band[result["band_label"][lang]] = per_band.get(result["band_label"][lang], 0) + 1
             for item in ruleset.weights.items:
@@ -239,19 +242,20 @@ class Handlers:
         for item in ruleset.weights.items:
             points = Decimal(result["points"].get(item.id, "0"))
             items.append({"label": item.label(lang), "group": item.group, "weight": item.weight, "points": points,
-                          "lost": item.weight - points, "text": texts.get(item.id, "")})
+                          "lost": item.weight - points, "text": texts.get(item.id, ""),
+                          "comment": row["inputs"].get("item_comments", {}).get(item.id, "")})
         values = row["inputs"].get("values", {})
         shown_inputs = [(f.label(lang), values[f.id]) for f in ruleset.fields
                         if f.id not in IDENTITY and values.get(f.id) not in (None, "")]
-        comments = row["inputs"].get("comments") or {}
-        if isinstance(comments, str):
-            comments = {"": comments}
+        comment = row["inputs"].get("comment", "")
         given = review.active_answers(ctx.book, period).get(agent_id)
+        state = next((s for s in review.status(ctx.book, period, deadline, self.settings.today())
+                      if s.agent_id == agent_id), None)
         month_status = review.month_status(ctx.book, period)
         today = self.settings.today()
         can_answer = ctx.user.role == "agent" and month_status == "open" and today <= deadline
         return self.render(ctx, "agent.html", period=period, row=row, result=result, items=items,
-                           inputs=shown_inputs, comments=comments, answer=given, can_answer=can_answer,
+                           inputs=shown_inputs, comment=comment, answer=given, state=state, can_answer=can_answer,
                            deadline=deadline, late=today > deadline, month_status=month_status,
                            timeline=[(step.label(lang), step.date) for step in line.steps],
                            level_changes=LEVEL_CHANGES,
@@ -298,8 +302,6 @@ class Handlers:
         """HR approves (or changes) the level recommendation of an agent."""
         self.stored_agent(ctx, period, agent_id)
         change = str(ctx.form.get("change", ""))
-        if change not in LEVEL_CHANGES:
-            raise review.ReviewError("web_level_unknown", change=change)
         review.decide_level(ctx.book, period, agent_id, change)
         return self.back(f"/months/{period}")
 
