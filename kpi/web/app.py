@@ -93,7 +93,7 @@ def create_app(db_path, config_dir=None, *, out_root=None, secure_cookies: bool 
     handlers = pages.Handlers(templates, settings)
     routes = [
         Route("/healthz", healthz),
-        Route("/static/{path:path}", _static()),
+        Mount("/static", app=_static(), name="static"),
         Route("/login", login(templates, settings), methods=["GET", "POST"]),
         Route("/logout", protected(settings, templates, None, handlers.logout), methods=["POST"]),
         Route("/", protected(settings, templates, "months", handlers.home)),
