@@ -88,8 +88,8 @@ def validate_all(input_paths, ruleset: rules.Ruleset, prefetch: bool = False,
                                              (("team", team), ("other", team_file[team]))))
         for agent in parsed.agents:
             if agent.agent_id in agent_file:
-                problems.append(InputProblem(agent.agent_id, "", f"{path.name} {agent.origin}", "",
-                                             "agent_in_two_files", (("other", agent_file[agent.agent_id]),)))
+                problems.append(InputProblem(agent.agent_id, "agent_id", agent.origin, agent.agent_id,
+                                             "agent_in_two_files", (("file", agent_file[agent.agent_id]),)))
             agent_file.setdefault(agent.agent_id, path.name)
         for team in {agent.team for agent in parsed.agents}:
             team_file.setdefault(team, path.name)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
+from kpi import numbers
+
 WIDTH, BAR_HEIGHT, GAP, LABEL_WIDTH = 360, 18, 6, 130
 
 
@@ -33,7 +35,7 @@ def bars(title: str, values: Sequence[tuple[str, Decimal | int]]) -> Chart:
     """A horizontal bar chart of ``values`` (label, amount), longest bar = the largest amount."""
     top = max((Decimal(v) for _, v in values), default=Decimal(0)) or Decimal(1)
     room = WIDTH - LABEL_WIDTH - 40
-    drawn = tuple(Bar(label, str(value), index * (BAR_HEIGHT + GAP), max(0, int(room * Decimal(value) / top)))
+    drawn = tuple(Bar(label, numbers.plain(Decimal(value)), index * (BAR_HEIGHT + GAP), max(0, int(room * Decimal(value) / top)))
                   for index, (label, value) in enumerate(values))
     return Chart(title, drawn, WIDTH, max(1, len(drawn)) * (BAR_HEIGHT + GAP), LABEL_WIDTH)
 
