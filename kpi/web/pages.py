@@ -10,6 +10,7 @@ and the role; what is left here is which agents and teams the user sees
 from __future__ import annotations
 
 import functools
+import re
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -98,8 +99,8 @@ class Handlers:
                 latest.setdefault(row["period"], {"period": row["period"], "revision": "", "status": "open",
                                                   "agents": ""})
             rows = list(latest.values())
-        go = ctx.request.query_params.get("period", "")
-        if go:
+        go = ctx.request.query_params.get("period", "").strip()
+        if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", go):
             return self.back(f"/months/{go}")
         return self.render(ctx, "months.html", months=sorted(rows, key=lambda r: r["period"], reverse=True))
 
@@ -147,7 +148,10 @@ class Handlers:
             for item in ruleset.weights.items:
                 points = Decimal(result["points"].get(item.id, "0"))
                 lost[item.label(lang)] = lost.get(item.label(lang), Decimal(0)) + item.weight - points
-        counts = {state: sum(r["state"] == state for r in rows) for state in ("confirmed", "objected", "unanswered")}
+        kinds = {"confirmed": "confirmed", "objected": "objected", "objection_upheld": "objected",
+                 "objection_rejected": "objected", "unanswered": "unanswered", "overdue": "unanswered"}
+        counts = {kind: sum(kinds.get(r["state"], "unanswered") == kind for r in rows)
+                  for kind in ("confirmed", "objected", "unanswered")}
         bands = [(band.label(lang), per_band.get(band.label(lang), 0)) for band in reversed(ruleset.pay.bands)]
         shown_charts = [] if not rows else [
             charts.bars(ctx.t("web_chart_totals"), charts.histogram(totals)),
