@@ -506,7 +506,7 @@ def serve(db_path, host, port, demo, secure_cookies, config_dir, lang):
         shown = [a for a in loaded.accounts if a[1] != "agent"] + [a for a in loaded.accounts if a[1] == "agent"][:3]
         for name, role in shown:
             click.echo(i18n.text("serve_demo_account", lang, name=name, role=i18n.text(f"web_role_{role}", lang)))
-        click.echo(f"  … ({loaded.agents})")
+        click.echo(i18n.text("serve_demo_more", lang, count=loaded.agents, today=loaded.today))
     path = ledger.resolve(db_path)
     if host in ("0.0.0.0", "::", "") and not secure_cookies:
         click.echo(i18n.text("serve_open_all", lang, host=host or "0.0.0.0"), err=True)
@@ -516,7 +516,7 @@ def serve(db_path, host, port, demo, secure_cookies, config_dir, lang):
     except LedgerError as error:
         fail_review(error, lang)
     click.echo(i18n.text("serve_listening", lang, host=host, port=port, db=path))
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=secure_cookies)
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=secure_cookies, server_header=False)
 
 
 @main.group("user")

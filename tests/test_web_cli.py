@@ -107,7 +107,8 @@ def test_serve_warns_when_bound_to_all_interfaces_without_tls(monkeypatch):
     result = run("serve", "--host", "0.0.0.0", "--port", "8123")
     assert result.exit_code == 0, result.output
     assert "警告:正在监听所有网卡(0.0.0.0),但没有 TLS" in result.output
-    assert calls == [{"host": "0.0.0.0", "port": 8123, "log_level": "warning", "proxy_headers": False}]
+    assert calls == [{"host": "0.0.0.0", "port": 8123, "log_level": "warning", "proxy_headers": False,
+                     "server_header": False}]
     quiet = run("serve")
     assert "警告" not in quiet.output and calls[-1]["host"] == "127.0.0.1"
 
@@ -117,5 +118,6 @@ def test_serve_demo_loads_the_example_month_and_prints_the_accounts(monkeypatch)
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
     result = run("serve", "--demo")
     assert result.exit_code == 0, result.output
-    for words in ("2026-09(25 名客服)", "demo-pass-2026", "hr ", "manager", "sup1", "sup2", "KF1001"):
+    for words in ("2026-09(25 名客服)", "demo-pass-2026", "hr ", "manager", "sup1", "sup2", "KF1001",
+                  "共 25 个客服账号", "2026-10-15"):
         assert words in result.output, words
