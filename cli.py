@@ -123,11 +123,15 @@ def db_option(func):
 
 
 @contextlib.contextmanager
-def ledger_session(db_path, lang: str, create: bool = True):
+def ledger_session(db_path, lang: str, create: bool | str = True):
     """The open ledger; a ledger or review error ends the command with its message and exit 1.
 
-    With ``create=False`` a missing ledger is not created: the session yields None.
+    With ``create=False`` a missing ledger is not created: the session yields None; with
+    ``create="existing"`` (read-only commands) a missing ledger ends the command, saying
+    where it looked.
     """
+    if create == "existing" and not ledger.resolve(db_path).exists():   # a read-only command
+        fail_review(LedgerError("ledger_missing", path=str(ledger.resolve(db_path))), lang)
     if not create and not ledger.resolve(db_path).exists():
         yield None
         return
@@ -278,31 +282,57 @@ def template(period, roster_file, out_file, config_dir, db_path, lang):
 @main.command()
 @click.argument("paths", metavar="FILES_OR_DIR", nargs=-1, required=True, type=click.Path(exists=True))
 @period_option
+@option("--passwords", "passwords_file", type=click.Path(dir_okay=False), key="help_opt_collect_passwords")
+@config_option
 @db_option
 @lang_option
-def collect(paths, period, db_path, lang):
+def collect(paths, period, passwords_file, config_dir, db_path, lang):
     """Record the answers on returned scorecards."""
-    cards, problems = [], []
-    for path in _xlsx_files(paths):
+    passwords = {}
+    if passwords_file:
+        ruleset = load_rules(config_dir, period, lang)
         try:
-            cards.append(readers.read_scorecard(path))
+            passwords = month.read_passwords(passwords_file, ruleset)
         except InputError as error:
-            problems.extend(error.problems)
+            fail_input(error, ruleset, lang)
+    cards, problems, ignored = [], [], []
+    for path, found_in_folder in _returned_files(paths):
+        if found_in_folder and path.suffix.lower() != ".xlsx":
+            ignored.append((path.name, "not_xlsx_file"))
+            continue
+        try:
+            cards.append(readers.read_scorecard(path, _card_password(path, passwords)))
+        except InputError as error:
+            if found_in_folder and error.problems[0].code == "not_scorecard":
+                ignored.append((path.name, "not_scorecard"))
+            else:
+                problems.extend(error.problems)
     with ledger_session(db_path, lang) as book:
         outcome = review.collect(book, period, cards)
     if problems:
         echo_lines(terminal.problems(problems, None, lang)[1:], err=True)
-    echo_lines(terminal.collected(outcome, lang))
+    echo_lines(terminal.collected(outcome, lang, ignored, unreadable=len(problems)))
     if outcome.refused or problems:
         sys.exit(1)
 
 
-def _xlsx_files(paths):
-    """The .xlsx files named, and those below the directories named (Excel's ~$ lock files skipped)."""
+def _card_password(path: Path, passwords: dict[str, str]) -> str | None:
+    """The password of a returned card: its agent's, by the file name kpi gave it (工号-姓名.xlsx)."""
+    return passwords.get(path.stem.split("-", 1)[0].strip()) if passwords else None
+
+
+def _returned_files(paths):
+    """(path, whether found in a folder) for the files named and those below the folders named.
+    A file named on the command line that is no scorecard is refused; one found in a folder is
+    ignored and named (Excel's ~$ lock files and hidden files are skipped silently)."""
     for name in paths:
         path = Path(name)
-        found = sorted(path.rglob("*.xlsx")) if path.is_dir() else [path]
-        yield from (p for p in found if not p.name.startswith("~$"))
+        if not path.is_dir():
+            yield path, False
+            continue
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            if not file.name.startswith(("~$", ".")):
+                yield file, True
 
 
 @main.command()
@@ -341,7 +371,7 @@ def _answer(given, period, db_path, lang):
 def status(period, config_dir, db_path, lang):
     """Show per team who confirmed, who objected and who has not answered."""
     deadline = calendar.for_rules(load_rules(config_dir, period, lang)).date("confirm_deadline")
-    with ledger_session(db_path, lang) as book:
+    with ledger_session(db_path, lang, create="existing") as book:
         found = review.status(book, period, deadline, today())
         revision = review.latest_revision(book, period)["revision"]
         closed = review.month_status(book, period) == "closed"
@@ -405,7 +435,7 @@ def reopen(period, reason, db_path, lang):
 @lang_option
 def history(agent_id, db_path, lang):
     """Show an agent's months, or every scored month."""
-    with ledger_session(db_path, lang) as book:
+    with ledger_session(db_path, lang, create="existing") as book:
         if agent_id:
             echo_lines(terminal.history_lines(agent_id, review.history(book, agent_id), lang))
         else:
@@ -422,7 +452,7 @@ def history(agent_id, db_path, lang):
 def show(agent_id, period, revision, config_dir, db_path, lang):
     """Show one agent's stored result with every explanation."""
     labels = {item.id: item.label for item in load_rules(config_dir, period, lang).weights.items}
-    with ledger_session(db_path, lang) as book:
+    with ledger_session(db_path, lang, create="existing") as book:
         found = review.revision_of(book, period, revision)
         row = review.results_of(book, found["id"], agent_id).get(agent_id)
     if row is None:

@@ -216,13 +216,21 @@ class ReturnedCard(NamedTuple):
     reason: str
 
 
-def read_scorecard(path: str | Path) -> ReturnedCard:
-    """A returned scorecard; raises InputError when it is not one kpi wrote."""
+def read_scorecard(path: str | Path, password: str | None = None) -> ReturnedCard:
+    """A returned scorecard; raises InputError when it is not one kpi wrote.
+
+    An encrypted card (``kpi score --encrypt``) is opened with ``password``, in memory.
+    """
     path = Path(path)
     head = _head(path)
-    if head.startswith(OLE2_MAGIC) or path.suffix.lower() != ".xlsx":
-        raise _unreadable(path, "encrypted" if head.startswith(OLE2_MAGIC) else "not_xlsx")
-    book = _open_workbook(path, data_only=True)     # refuses what is no zip package
+    if path.suffix.lower() != ".xlsx":
+        raise _unreadable(path, "not_xlsx")
+    source: Path | io.BytesIO = path
+    if head.startswith(OLE2_MAGIC):
+        if not password:
+            raise _unreadable(path, "card_encrypted_no_password")
+        source = _decrypted(path, password)
+    book = _open_workbook(source, data_only=True)     # refuses what is no zip package
     names = book.defined_names
     if "kpi_agent_id" not in names or "kpi_period" not in names:
         raise _unreadable(path, "not_scorecard")
@@ -234,6 +242,23 @@ def read_scorecard(path: str | Path) -> ReturnedCard:
         period=names["kpi_period"].value.strip('="'), revision=int(revision.lstrip("=")) if revision else None,
         scored={n: c for n, c in cells.items() if n.startswith("kpi_points_") or n in SCORED_NAMES},
         answer=str(value("kpi_answer") or "").strip(), reason=str(value("kpi_reason") or "").strip())
+
+
+def _decrypted(path: Path, password: str) -> io.BytesIO:
+    """The plain package of an encrypted workbook (Office encryption), kept in memory."""
+    import msoffcrypto  # only here: it brings in the cryptography package
+
+    plain = io.BytesIO()
+    try:
+        with open(path, "rb") as handle:
+            office = msoffcrypto.OfficeFile(handle)
+            office.load_key(password=password)
+            office.decrypt(plain)
+    except Exception:  # msoffcrypto raises several types for a wrong password or a damaged file
+        raise _unreadable(path, "card_wrong_password") from None
+    plain.seek(0)
+    plain.name = path.name
+    return plain
 
 
 def _named_cell(book, defined) -> tuple[str, object] | None:

@@ -10,7 +10,9 @@ import datetime
 import functools
 import hashlib
 import json
+import re
 import sqlite3
+import unicodedata
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -24,7 +26,20 @@ from kpi.ledger import Ledger, now, user
 from kpi.scoring import AgentResult
 
 LANGS = ("zh", "en")
-ANSWERS = {"确认": "confirm", "同意": "confirm", "confirm": "confirm", "异议": "object", "object": "object"}
+ANSWERS = {"确认": "confirm", "同意": "confirm", "confirm": "confirm", "异议": "object", "object": "object",
+           # what agents write instead (issue 22): read as they mean it
+           "确认无误": "confirm", "已确认": "confirm", "无异议": "confirm", "没有异议": "confirm", "同意结果": "confirm",
+           "ok": "confirm", "yes": "confirm", "confirmed": "confirm", "agree": "confirm",
+           "有异议": "object", "提出异议": "object", "不同意": "object", "不确认": "object", "objection": "object",
+           "disagree": "object"}
+_ANSWER_NOISE = re.compile(r"[\s。.,,!!、::;;✓√✔☑]+")
+
+
+def answer_word(text: str) -> str | None:
+    """confirm | object for what an agent wrote in the answer cell (NFKC-folded, punctuation
+    and ticks ignored: 确认。, 确认无误, 有异议, ✓确认), None when it says neither."""
+    folded = _ANSWER_NOISE.sub("", unicodedata.normalize("NFKC", text or "")).lower()
+    return ANSWERS.get(folded)
 
 
 class ReviewError(KpiError, ValueError):
@@ -737,7 +752,7 @@ def _edited_cell(card, result: dict) -> dict | None:
 def _card_answer(card) -> Answer | tuple[str, dict] | None:
     if not card.answer:
         return None
-    answer = ANSWERS.get(card.answer.strip().lower())
+    answer = answer_word(card.answer)
     if answer is None:
         return "card_bad_answer", {"agent": card.agent_id, "value": card.answer}
     if answer == "object" and not card.reason:

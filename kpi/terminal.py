@@ -191,7 +191,9 @@ def recorded(report: MonthReport, db_path, lang: str) -> list[str]:
     return lines
 
 
-def collected(outcome, lang: str) -> list[str]:
+def collected(outcome, lang: str, ignored=(), unreadable: int = 0) -> list[str]:
+    """What collecting did with each file: recorded, skipped (no answer), refused (why, counted
+    with the ``unreadable`` files reported apart), ignored (files in a folder that are no scorecard)."""
     lines = []
     for given in outcome.recorded:
         reason = f"({given.reason})" if given.reason else ""
@@ -200,8 +202,12 @@ def collected(outcome, lang: str) -> list[str]:
     lines += [i18n.text("collect_unanswered", lang, file=name) for name in outcome.unanswered]
     for name, key, params in outcome.refused:
         lines.append(i18n.text("collect_refused", lang, file=name, message=i18n.text(key, lang, **params)))
-    lines.append(i18n.text("collect_summary", lang, recorded=len(outcome.recorded), unanswered=len(outcome.unanswered),
-                           refused=len(outcome.refused)))
+    lines += [i18n.text("collect_ignored", lang, file=name, why=i18n.text(why, lang)) for name, why in ignored]
+    summary = i18n.text("collect_summary", lang, recorded=len(outcome.recorded), unanswered=len(outcome.unanswered),
+                        refused=len(outcome.refused) + unreadable)
+    if ignored:
+        summary += i18n.text("collect_summary_ignored", lang, ignored=len(ignored))
+    lines.append(summary)
     return lines
 
 

@@ -169,6 +169,11 @@ def _confirmation(sheet, row: int, deadline, lang: str, fmt, names) -> int:
         sheet.merge_range(row + offset, 1, row + offset, len(WIDTHS) - 1, "", fmt["input"])
         sheet.set_row(row + offset, max(LINE_HEIGHT * lines_needed(label, WIDTHS[0]), 45 if key == "confirm_reason" else 24))
     names["kpi_answer"], names["kpi_reason"] = (row + 1, 1), (row + 2, 1)
+    choices = [i18n.text("answer_choice_confirm", lang), i18n.text("answer_choice_object", lang)]
+    sheet.data_validation(row + 1, 1, row + 1, 1, {
+        "validate": "list", "source": choices, "show_error": False,   # a variant typed by hand is still read
+        "input_title": i18n.text("answer_choice_title", lang)[:32],
+        "input_message": i18n.text("answer_choice_help", lang)[:255]})
     return row + 4
 
 
