@@ -273,10 +273,11 @@ def template(period, roster_file, out_file, config_dir, db_path, lang):
     notes = terminal.rulebook(ruleset, lang) + terminal.timeline(line, lang) + terminal.timeline_warnings(line, lang)
     with ledger_session(db_path, lang, create=False) as book:
         try:
-            count = month.write_template(roster_file, ruleset, out_file, notes, lang, book)
+            report = month.write_template_report(roster_file, ruleset, out_file, notes, lang, book)
         except InputError as error:
             fail_input(error, ruleset, lang)
-    click.echo(i18n.text("template_written", lang, path=out_file, count=count))
+    click.echo(i18n.text("template_written", lang, path=out_file, count=report.count))
+    echo_lines(terminal.sales_differs(report.differs, lang))
 
 
 @main.command()

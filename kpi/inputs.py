@@ -44,6 +44,7 @@ class Grid(NamedTuple):
     formula: Callable[[int, int], str | None] = lambda row, col: None
     typed: bool = False
     size: int | None = None
+    period: str | None = None   # the month the workbook says it is for (defined name kpi_period), if any
 
 
 class Columns(NamedTuple):

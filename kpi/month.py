@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import kpi
 from kpi import calendar, cards, explain, i18n, inputs, output, readers, review, rules, scoring, table, workers
-from kpi.errors import InputError
+from kpi.errors import InputError, InputProblem
 from kpi.ledger import Ledger
 from kpi.output import staged, staged_file
 from kpi.writers import packaging, payroll, results_json, safe, team_summary, template
@@ -41,14 +41,18 @@ class MonthReport(NamedTuple):
 
 
 def validate(input_path: Path, ruleset: rules.Ruleset, prefetch: bool = False,
-             progress: Callable[[str, int, int], None] | None = None) -> inputs.Parsed:
+             progress: Callable[[str, int, int], None] | None = None, same_month: bool = True) -> inputs.Parsed:
     """The validated sheet ``input_path``; raises InputError listing every problem.
 
     ``prefetch``: another process reads the workbook while this one checks the rows;
     ``progress("reading", row, rows)`` hears how far the reading is, when the file says
-    how many rows it has."""
+    how many rows it has. ``same_month``: a workbook that names its month (``kpi template``
+    writes it) must name the ruleset's (a roster may be any month's sheet)."""
     with workers.collector_paused():
         grid = readers.read(input_path, prefetch)
+        if same_month and grid.period and grid.period != ruleset.period:
+            raise InputError([InputProblem("", "", grid.source, grid.period, "sheet_other_period",
+                                           (("period", grid.period), ("expected", ruleset.period)))])
         if progress is not None and grid.size:
             grid = grid._replace(rows=_reported(grid.rows, grid.size, progress))
         parsed = inputs.parse(grid, ruleset)
@@ -398,22 +402,36 @@ ROSTER_FIELDS = ("agent_id", "name", "team", "level", "base_pay", "performance_p
 def read_roster(path: str | Path, ruleset: rules.Ruleset) -> list:
     """The agents of a roster (id, name, team, level, optional pay and last month's sales)."""
     subset = ruleset.with_fields(tuple(f for f in ruleset.fields if f.id in ROSTER_FIELDS))
-    return validate(Path(path), subset).agents
+    return validate(Path(path), subset, same_month=False).agents
 
 
 def write_template(roster_path: str | Path, ruleset: rules.Ruleset, out_path: str | Path,
                    notes: list[str], lang: str, ledger: Ledger | None = None) -> int:
-    """Write the month's fill-in workbook for the roster; returns the agent count.
+    """Write the month's fill-in workbook for the roster; returns the agent count."""
+    return write_template_report(roster_path, ruleset, out_path, notes, lang, ledger).count
+
+
+class TemplateReport(NamedTuple):
+    """What writing the fill-in workbook did: agents written, and those whose roster said
+    another 上月销售额 than the ledger's closed month (the ledger's figure was written)."""
+
+    count: int
+    differs: list
+
+
+def write_template_report(roster_path: str | Path, ruleset: rules.Ruleset, out_path: str | Path,
+                          notes: list[str], lang: str, ledger: Ledger | None = None) -> TemplateReport:
+    """Write the month's fill-in workbook for the roster.
 
     With a ledger that holds last month, each agent's level becomes the one
-    closing gave them and last month's sales are filled in.
+    closing gave them and last month's sales are filled in (:func:`review.prefill_report`).
     """
-    roster = read_roster(roster_path, ruleset)
+    roster, differs = read_roster(roster_path, ruleset), []
     if ledger is not None:
-        roster = review.prefill(ledger, ruleset.period, roster)
+        roster, differs = review.prefill_report(ledger, ruleset.period, roster)
     with staged_file(Path(out_path)) as staging:
         template.write(staging, roster, ruleset, notes, lang)
-    return len(roster)
+    return TemplateReport(len(roster), differs)
 
 
 def close(ledger: Ledger, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: str,

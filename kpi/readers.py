@@ -130,7 +130,18 @@ def _read_xlsx(path: Path, prefetch: bool) -> Grid:
     rows = _rows_read_elsewhere(path, book, sheet) if prefetch else _xlsx_rows(path, book, sheet)
     size = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 0 else None
     return Grid(source=path.name, rows=rows, where=_locator(sheet.title),
-                formula=_formula_lookup(path, sheet.title), typed=True, size=size)
+                formula=_formula_lookup(path, sheet.title), typed=True, size=size, period=_period_of(book))
+
+
+def _period_of(book) -> str | None:
+    """The month a kpi workbook says it is for (its defined name ``kpi_period``), else None."""
+    try:
+        defined = book.defined_names.get("kpi_period")
+    except Exception:  # an odd names table only loses the check
+        return None
+    if defined is None or not defined.value:
+        return None
+    return defined.value.strip().lstrip("=").strip('"') or None
 
 
 def _xlsx_rows(path: Path, book, sheet):

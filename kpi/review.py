@@ -115,9 +115,46 @@ def fill_from_ledger(ledger: Ledger, period: str, agents: Sequence[AgentInput], 
 
 def prefill(ledger: Ledger, period: str, roster: Sequence[AgentInput]) -> list[AgentInput]:
     """Roster agents with last month's closing level and sales from the ledger."""
-    levels = next_levels(ledger, previous_period(period))
+    return prefill_report(ledger, period, roster)[0]
+
+
+class Differs(NamedTuple):
+    """An agent whose roster says another 上月销售额 than the ledger's closed month."""
+
+    agent_id: str
+    name: str
+    roster: str
+    ledger: str
+    source: str          # e.g. 2026-10#2: the closed revision the figure came from
+
+
+def prefill_report(ledger: Ledger, period: str, roster: Sequence[AgentInput]) -> tuple[list[AgentInput], list[Differs]]:
+    """Roster agents with last month's closing level and sales, and where the roster differed.
+
+    When last month is closed, its sales in the ledger are what growth is measured
+    against: they replace the roster's figure (an old one is a stale month's), and every
+    agent whose roster said otherwise is listed. Before closing, only empty cells are filled.
+    """
+    before = previous_period(period)
+    levels = next_levels(ledger, before)
     agents = [a._replace(level=levels[a.agent_id]["level_to"]) if a.agent_id in levels else a for a in roster]
-    return fill_from_ledger(ledger, period, agents, "sales_last_month", "sales_actual")
+    if month_status(ledger, before) != "closed":
+        return fill_from_ledger(ledger, period, agents, "sales_last_month", "sales_actual"), []
+    revision = latest_revision(ledger, before)
+    stored = results_of(ledger, revision["id"])
+    source = f"{before}#{revision['revision']}"
+    filled, differs = [], []
+    for agent in agents:
+        value = stored.get(agent.agent_id, {}).get("inputs", {}).get("values", {}).get("sales_actual")
+        if value in (None, ""):
+            filled.append(agent)
+            continue
+        closed, typed = numbers.D(value), agent.values.get("sales_last_month")
+        if typed is not None and typed != closed:
+            differs.append(Differs(agent.agent_id, agent.name, numbers.plain(typed), numbers.plain(closed), source))
+        filled.append(agent._replace(values={**agent.values, "sales_last_month": closed},
+                                     filled={**agent.filled, "sales_last_month": source}))
+    return filled, differs
 
 
 def fingerprint(result: AgentResult) -> str:

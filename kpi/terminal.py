@@ -311,3 +311,13 @@ def show_lines(period: str, revision: int, row: dict, lang: str, labels: dict | 
                            multiplier=result["multiplier"], pay=result["total_pay"],
                            change=result["level_change"][lang]))
     return lines
+
+
+def sales_differs(differs, lang: str) -> list[str]:
+    """The agents whose roster's 上月销售额 the ledger's closed month replaced (issue 22)."""
+    if not differs:
+        return []
+    lines = [i18n.text("template_sales_differ_title", lang, count=len(differs), source=differs[0].source)]
+    lines += [i18n.text("template_sales_differ", lang, agent=d.agent_id, name=d.name, roster=numbers.grouped(
+        numbers.D(d.roster)), ledger=numbers.grouped(numbers.D(d.ledger))) for d in differs]
+    return lines
