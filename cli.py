@@ -255,6 +255,7 @@ def check(input_file, period, config_dir, lang):
     except InputError as error:
         fail_input(error, ruleset, lang)
     echo_lines(terminal.notices(parsed.notices, ruleset, lang))
+    echo_lines(terminal.implausible_lines(month.plausibility(parsed, ruleset), ruleset, lang))
     click.echo(terminal.check_ok(parsed, ruleset, lang))
 
 
@@ -270,7 +271,7 @@ def template(period, roster_file, out_file, config_dir, db_path, lang):
     ruleset = load_rules(config_dir, period, lang)
     out_file = out_file or f"{i18n.text('template_sheet', lang)}-{period}.xlsx"
     line = calendar.for_rules(ruleset)
-    notes = terminal.rulebook(ruleset, lang) + terminal.timeline(line, lang) + terminal.timeline_warnings(line, lang)
+    notes = terminal.rulebook(ruleset, lang, origin=False) + terminal.timeline(line, lang) + terminal.timeline_warnings(line, lang)
     with ledger_session(db_path, lang, create=False) as book:
         try:
             report = month.write_template_report(roster_file, ruleset, out_file, notes, lang, book)

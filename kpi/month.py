@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import kpi
-from kpi import calendar, cards, explain, i18n, inputs, output, readers, review, rules, scoring, table, workers
+from kpi import calendar, cards, explain, i18n, inputs, numbers, output, readers, review, rules, scoring, table, workers
 from kpi.errors import InputError, InputProblem
 from kpi.ledger import Ledger
 from kpi.output import staged, staged_file
@@ -59,6 +59,17 @@ def validate(input_path: Path, ruleset: rules.Ruleset, prefetch: bool = False,
     if parsed.problems:
         raise InputError(parsed.problems)
     return parsed
+
+
+def plausibility(parsed: inputs.Parsed, ruleset: rules.Ruleset) -> list[InputProblem]:
+    """Notices for agents whose total would be above the weights' ``plausible_total``: such a
+    total is possible (an uncapped bonus) but most likely a typing error, so ``kpi check`` asks."""
+    if ruleset.weights.plausible_total is None or not parsed.agents:
+        return []
+    bound = numbers.plain(ruleset.weights.plausible_total)
+    return [InputProblem(r.agent.agent_id, "", r.agent.origin, numbers.plain(r.total), "total_implausible",
+                         (("agent", r.agent.agent_id), ("total", numbers.plain(r.total)), ("bound", bound)))
+            for r in scoring.implausible(ruleset, scoring.score_month(ruleset, parsed.agents))]
 
 
 def _reported(rows, size: int, progress: Callable[[str, int, int], None], every: int = 1000):

@@ -208,6 +208,7 @@ class WeightsVersion(BaseModel):
     note: Label | None = None
     total: Decimal = Field(gt=0)
     min_points: Decimal = Decimal(0)
+    plausible_total: Decimal | None = Field(default=None, gt=0)   # a higher total is a notice in kpi check
     items: tuple[Item, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -330,7 +331,7 @@ class InputField(BaseModel):
     max: Decimal | None = None
     increment: Decimal | None = None
     at_most: str | None = None
-    max_length: int | None = Field(default=None, gt=0)   # text: the most characters a cell may hold
+    max_length: int | None = Field(default=None, gt=0)  # text: most characters a cell may hold
     comment_for: str | None = None   # a comment column: "month" (评语) or the qualitative item it is about
 
 
@@ -345,6 +346,7 @@ class Fields(BaseModel):
     fields: tuple[InputField, ...]
     item_comments: bool = False
     item_comment_length: int = Field(default=200, gt=0)
+    money_decimals: Literal["problem", "notice"] = "problem"
 
 
 # ------------------------------------------------------------------ timeline
@@ -424,6 +426,7 @@ class Ruleset(BaseModel):
     overrides: CalendarOverrides
     version: RulesVersion
     item_comments: bool = False      # the fill-in sheet has a comment column per qualitative item
+    money_decimals: Literal["problem", "notice"] = "problem"   # money typed with more than cents
 
     def field(self, field_id: str) -> InputField | None:
         return self._fields_by_id.get(field_id)

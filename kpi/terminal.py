@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import wcwidth
 
-from kpi import calendar, explain, i18n, numbers, rules
+from kpi import calendar, explain, i18n, numbers, rules, scoring
 from kpi.errors import InputProblem
 from kpi.month import MonthReport
 
@@ -88,22 +88,37 @@ def _field_label(field_id: str, ruleset: rules.Ruleset | None, lang: str) -> str
     return f"{f.label(lang)}" if f else field_id
 
 
-def rulebook(ruleset: rules.Ruleset, lang: str) -> list[str]:
-    """The table in force, readable by a supervisor, with the source of each reading."""
+def rulebook(ruleset: rules.Ruleset, lang: str, origin: bool = True) -> list[str]:
+    """The table in force, readable by a supervisor, with the source of each reading; with
+    ``origin`` the config directory it came from (not on sheets: no installation paths there)."""
     weights, pay, version = ruleset.weights, ruleset.pay, ruleset.version
     lines = [i18n.text("rules_title", lang, period=ruleset.period, title=weights.title(lang),
                        weights=version.weights_effective, pay=version.pay_bands_effective), ""]
     for group in ("quantitative", "qualitative"):
         lines.append(i18n.text(f"group_{group}", lang))
         for item in (i for i in weights.items if i.group == group):
-            lines.extend(_item_lines(item, lang))
+            lines.extend(_item_lines(item, lang, weights))
         lines.append("")
     lines.extend(_pay_lines(pay, lang))
-    lines.append(i18n.text("rules_origin", lang, dir=version.config_dir))
+    if weights.plausible_total is not None:
+        lines.append(i18n.text("rules_plausible", lang, total=numbers.plain(weights.plausible_total)))
+    if origin:
+        lines.append(i18n.text("rules_origin", lang, dir=version.config_dir))
     return lines
 
 
-def _item_lines(item: rules.Item, lang: str) -> list[str]:
+def _cap_lines(item: rules.TieredItem, weights: rules.WeightsVersion, lang: str) -> list[str]:
+    """The item's cap, or, for an uncapped bonus, what it gives at +200 % (issue 22)."""
+    if item.cap is not None:
+        return [i18n.text("rules_capped", lang, cap=numbers.plain(item.cap))]
+    if not scoring.uncapped(item) or item.measure.kind not in explain.RATE_KINDS:
+        return []
+    value = item.tiers[-1].step.anchor + 2      # +200 percentage points above the step's anchor
+    return [i18n.text("rules_uncapped", lang, label=item.measure_label(lang), value=numbers.percent(value),
+                      points=numbers.plain(scoring.points_at(weights, item, value)))]
+
+
+def _item_lines(item: rules.Item, lang: str, weights: rules.WeightsVersion | None = None) -> list[str]:
     if item.kind == "judgement":
         head = i18n.text("rules_judgement", lang, label=item.label(lang), max=numbers.plain(item.max),
                          increment=numbers.plain(item.increment))
@@ -115,6 +130,7 @@ def _item_lines(item: rules.Item, lang: str) -> list[str]:
         if item.no_base:
             lines.append(i18n.text("rules_no_base", lang, label=item.no_base.label(lang),
                                    points=numbers.plain(item.no_base.points)))
+        lines.extend(_cap_lines(item, weights, lang))
     if item.source:
         lines.append(i18n.text("rules_source", lang, source=item.source))
     if item.note:
@@ -129,7 +145,8 @@ def _bracket(item: rules.TieredItem, tier: rules.Tier, lang: str) -> str:
 
 
 def _pay_lines(pay: rules.PayVersion, lang: str) -> list[str]:
-    lines = [i18n.text("rules_bands", lang, mode=pay.rounding.mode, quantum=numbers.plain(pay.rounding.quantum))]
+    lines = [i18n.text("rules_bands", lang, mode=i18n.text(f"rounding_{pay.rounding.mode}", lang),
+                       quantum=numbers.plain(pay.rounding.quantum))]
     for band in reversed(pay.bands):
         lines.append(i18n.text("rules_band", lang, label=pad(band.label(lang), 18), multiplier=numbers.plain(band.multiplier),
                                change=band.level_change(lang)))
@@ -321,3 +338,11 @@ def sales_differs(differs, lang: str) -> list[str]:
     lines += [i18n.text("template_sales_differ", lang, agent=d.agent_id, name=d.name, roster=numbers.grouped(
         numbers.D(d.roster)), ledger=numbers.grouped(numbers.D(d.ledger))) for d in differs]
     return lines
+
+
+def implausible_lines(found: Sequence[InputProblem], ruleset: rules.Ruleset, lang: str) -> list[str]:
+    """Totals above the plausible bound, each with its row: a notice, the sheet may still be scored."""
+    if not found:
+        return []
+    return [i18n.text("implausible_header", lang, count=len(found))] + [
+        "  " + problem_line(notice, ruleset, lang) for notice in found]
