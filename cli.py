@@ -372,12 +372,14 @@ def _answer(given, period, db_path, lang):
 @lang_option
 def status(period, config_dir, db_path, lang):
     """Show per team who confirmed, who objected and who has not answered."""
-    deadline = calendar.for_rules(load_rules(config_dir, period, lang)).date("confirm_deadline")
+    line = calendar.for_rules(load_rules(config_dir, period, lang))
+    deadline = line.date("confirm_deadline")
     with ledger_session(db_path, lang, create="existing") as book:
         found = review.status(book, period, deadline, today())
         revision = review.latest_revision(book, period)["revision"]
         closed = review.month_status(book, period) == "closed"
-    echo_lines(terminal.status_lines(period, revision, deadline, found, lang))
+    echo_lines(terminal.status_lines(period, revision, deadline, found, lang,
+                                     terminal.estimate_mark(line, deadline, lang)))
     if closed:
         click.echo(i18n.text("status_month_closed", lang, period=period, revision=revision))
 

@@ -376,13 +376,47 @@ class CalendarVersion(BaseModel):
     steps: tuple[TimelineStep, ...] = Field(min_length=1)
 
 
+class StatutoryNotice(BaseModel):
+    """The State Council's holiday arrangement for a year (国务院办公厅关于某年部分节假日安排的通知),
+    recorded by HR for a year the calendar package does not know yet: its days off, its 调休
+    working days (weekend days worked) and its title as the source. Once recorded, the year's
+    dates are no longer estimates."""
+
+    model_config = FROZEN
+    year: int = Field(ge=2000, le=2100)
+    source: NonEmpty
+    published: datetime.date | None = None
+    days_off: frozenset[datetime.date] = Field(min_length=1)
+    working_days: frozenset[datetime.date] = frozenset()
+
+    @model_validator(mode="after")
+    def _in_its_year(self):
+        stray = sorted(str(d) for d in self.days_off | self.working_days if d.year != self.year)
+        if stray:
+            raise ValueError(f"dates outside {self.year}: {stray}")
+        both = self.days_off & self.working_days
+        if both:
+            raise ValueError(f"dates both off and working: {sorted(str(d) for d in both)}")
+        return self
+
+
 class CalendarOverrides(BaseModel):
-    """The company's own days off and working days, on top of the statutory calendar."""
+    """The company's own days off and working days, on top of the statutory calendar, and the
+    State Council notices HR recorded for years the package does not know."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
     extra_days_off: frozenset[datetime.date] = frozenset()
     extra_working_days: frozenset[datetime.date] = frozenset()
     fixed_holidays: frozenset[MonthDay] = frozenset()  # statutory days off on the same date every year
+    statutory_notices: tuple[StatutoryNotice, ...] = ()
+
+    @field_validator("statutory_notices")
+    @classmethod
+    def _one_per_year(cls, notices):
+        years = [n.year for n in notices]
+        if len(set(years)) != len(years):
+            raise ValueError(f"more than one notice for a year: {sorted(years)}")
+        return notices
 
     @field_validator("fixed_holidays")
     @classmethod

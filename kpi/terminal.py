@@ -169,27 +169,42 @@ def day_text(day, lang: str) -> str:
     return f"{day.isoformat()} {weekday(day, lang)}"
 
 
+def estimate_mark(line: calendar.Timeline, day, lang: str) -> str:
+    """`` (预估)`` after a date counted on an estimated calendar, else nothing."""
+    return i18n.text("date_estimated", lang) if line.estimated(day) else ""
+
+
 def timeline(line: calendar.Timeline, lang: str) -> list[str]:
-    """The month's review steps with their dates, one per line."""
+    """The month's review steps with their dates, one per line (estimates marked 预估), then
+    where each year's statutory dates came from."""
     lines = [i18n.text("timeline_title", lang, period=line.period)]
     for step in line.steps:
         key = "timeline_before" if step.working_day < 0 else "timeline_after"
         when = pad(i18n.text(key, lang, n=abs(step.working_day)), 30)
-        lines.append(f"  {day_text(step.date, lang)}  {when} {step.label(lang)}")
-    return lines
+        lines.append(f"  {day_text(step.date, lang)}{estimate_mark(line, step.date, lang)}  {when} {step.label(lang)}")
+    return lines + timeline_sources(line, lang)
+
+
+def timeline_sources(line: calendar.Timeline, lang: str) -> list[str]:
+    """One line per year: which source its statutory dates came from."""
+    return [i18n.text(f"timeline_source_{kind}", lang, year=year, what=what) for year, kind, what in line.sources]
 
 
 def timeline_warnings(line: calendar.Timeline, lang: str) -> list[str]:
-    """One warning when a year fell back to weekdays."""
+    """One warning when a year's dates are estimates."""
     if not line.unknown_years:
         return []
     return [i18n.text("timeline_unknown_year", lang, years=", ".join(map(str, line.unknown_years)))]
 
 
 def timeline_json(line: calendar.Timeline) -> dict:
-    """``{"period", <step id>: "YYYY-MM-DD", ..., "unknown_years"}``."""
+    """``{"period", <step id>: "YYYY-MM-DD", ..., "unknown_years", "estimated", "sources"}``:
+    ``estimated`` lists the steps whose date is an estimate (预估), ``sources`` says per year
+    where its statutory dates came from."""
     return {"period": line.period, **{step.id: step.date.isoformat() for step in line.steps},
-            "unknown_years": list(line.unknown_years)}
+            "unknown_years": list(line.unknown_years),
+            "estimated": [step.id for step in line.steps if line.estimated(step.date)],
+            "sources": {str(year): {"kind": kind, "source": what} for year, kind, what in line.sources}}
 
 
 # ------------------------------------------------------------------ ledger and review
@@ -228,11 +243,11 @@ def collected(outcome, lang: str, ignored=(), unreadable: int = 0) -> list[str]:
     return lines
 
 
-def status_lines(period: str, revision: int, deadline, found, lang: str) -> list[str]:
+def status_lines(period: str, revision: int, deadline, found, lang: str, mark: str = "") -> list[str]:
     """Per team: who confirmed, who objected (with reason and the manager's decision), who has
     not answered (overdue flagged)."""
     counts = Counter(s.state for s in found)
-    title = i18n.text("status_title", lang, period=period, revision=revision, deadline=deadline.isoformat(),
+    title = i18n.text("status_title", lang, period=period, revision=revision, deadline=deadline.isoformat() + mark,
                       confirmed=counts["confirmed"], objected=counts["objected"],
                       unanswered=counts["unanswered"] + counts["overdue"])
     if counts["objection_rejected"] or counts["objection_upheld"]:

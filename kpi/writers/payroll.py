@@ -32,7 +32,7 @@ def write_xlsx(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, li
     sheet = workbook.add_worksheet(i18n.text("payroll_sheet", lang))
     formats = _formats(workbook)
     sheet.merge_range(0, 0, 0, len(columns) - 1, title, formats["title"])
-    dates = i18n.text("payroll_dates", lang, summary=line.date("summary"), hr=line.date("hr_finance"))
+    dates = i18n.text("payroll_dates", lang, summary=_dated(line, "summary", lang), hr=_dated(line, "hr_finance", lang))
     sheet.write_string(1, 0, f"{dates}    {xlsx.version_text(ruleset, lang)}", formats["note"])
     for col, (column, header) in enumerate(zip(columns, table.headers(lang, columns))):
         sheet.write_string(2, col, header, formats["header"])
@@ -44,6 +44,12 @@ def write_xlsx(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, li
     _write_totals(sheet, 3 + len(rows), table.totals(rows), columns, lang, formats, ruleset.pay.rounding)
     _print_setup(sheet, len(rows), len(columns))
     workbook.close()
+
+
+def _dated(line: calendar.Timeline, step: str, lang: str) -> str:
+    """A step's date, marked 预估 when counted on an estimated calendar."""
+    day = line.date(step)
+    return day.isoformat() + (i18n.text("date_estimated", lang) if line.estimated(day) else "")
 
 
 def content_keys(names: Sequence[str], rows: Sequence[table.Row], ruleset: rules.Ruleset,

@@ -52,7 +52,7 @@ def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calenda
     row = _items(sheet, row + 1, result, explainer or explain.Explainer(ruleset, lang), fmt, names)
     row = _comment(sheet, row, result, lang, fmt)
     row = _result(sheet, row + 1, result, lang, fmt, names)
-    row = _confirmation(sheet, row + 1, line.date("confirm_deadline"), lang, fmt, names)
+    row = _confirmation(sheet, row + 1, line, lang, fmt, names)
     version = xlsx.version_text(ruleset, lang)
     if revision is not None:
         version += "  " + i18n.text("revision_text", lang, revision=revision)
@@ -160,8 +160,10 @@ def _result(sheet, row: int, result: AgentResult, lang: str, fmt, names) -> int:
     return row + len(lines)
 
 
-def _confirmation(sheet, row: int, deadline, lang: str, fmt, names) -> int:
-    title = f"{i18n.text('confirm_title', lang)}  {i18n.text('confirm_by', lang, date=deadline.isoformat())}"
+def _confirmation(sheet, row: int, line: calendar.Timeline, lang: str, fmt, names) -> int:
+    deadline = line.date("confirm_deadline")
+    shown = deadline.isoformat() + (i18n.text("date_estimated", lang) if line.estimated(deadline) else "")
+    title = f"{i18n.text('confirm_title', lang)}  {i18n.text('confirm_by', lang, date=shown)}"
     sheet.merge_range(row, 0, row, len(WIDTHS) - 1, title, fmt["group"])
     for offset, key in enumerate(("confirm_choice", "confirm_reason", "confirm_signature"), start=1):
         label = i18n.text(key, lang)
