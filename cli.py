@@ -402,10 +402,11 @@ def level(agent_id, period, change, db_path, lang):
 @option("--force", is_flag=True, key="help_opt_force")
 @option("--reason", key="help_opt_force_reason")
 @option("--out", "out_dir", type=click.Path(file_okay=False), key="help_opt_out")
+@option("--encoding", type=click.Choice(["utf-8", "gbk", "gb18030"]), key="help_opt_encoding")
 @config_option
 @db_option
 @lang_option
-def close(period, force, reason, out_dir, config_dir, db_path, lang):
+def close(period, force, reason, out_dir, encoding, config_dir, db_path, lang):
     """Close the month: final payroll for HR and next month's levels."""
     if force and not (reason or "").strip():
         raise click.UsageError(i18n.text("force_needs_reason", lang))
@@ -415,7 +416,7 @@ def close(period, force, reason, out_dir, config_dir, db_path, lang):
         with contextlib.suppress(ReviewError):   # a closed or unscored month: closing says why
             if review.month_status(book, period) != "closed":
                 echo_lines(terminal.closing_lines(review.closing(book, ruleset, deadline, today()), lang))
-        path, moves = month.close(book, ruleset, out_dir, lang, reason if force else None, today())
+        path, moves = month.close(book, ruleset, out_dir, lang, reason if force else None, today(), encoding=encoding)
         closed = review.latest_revision(book, period)
         names = {a: r["name"] for a, r in review.results_of(book, closed["id"]).items()}
     echo_lines(terminal.close_lines(period, closed["revision"], path, moves, names, reason if force else None, lang))

@@ -298,7 +298,8 @@ def _payroll_files(folder: Path, job: _Job, rows: list[table.Row], seals: dict[s
     period, ruleset, line = report.ruleset.period, report.ruleset, report.timeline
     writers = {f"payroll-{period}.xlsx": functools.partial(payroll.write_xlsx, rows=rows, ruleset=ruleset, line=line,
                                                            lang=lang),
-               f"payroll-{period}.csv": functools.partial(payroll.write_csv, rows=rows, lang=lang)}
+               f"payroll-{period}.csv": functools.partial(payroll.write_csv, rows=rows, lang=lang,
+                                                          encoding=ruleset.pay.payroll.csv_encoding)}
     keys = payroll.content_keys(list(writers), rows, ruleset, line, lang, seals)
     for name, write in writers.items():
         earlier, old = job.files.get(name), report.out_dir / name
@@ -446,8 +447,11 @@ def write_template_report(roster_path: str | Path, ruleset: rules.Ruleset, out_p
 
 
 def close(ledger: Ledger, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: str,
-          force_reason: str | None, today: datetime.date, by: str | None = None) -> tuple[Path, dict]:
-    """Close the month in the ledger and write HR's payroll with confirmation states and next levels."""
+          force_reason: str | None, today: datetime.date, by: str | None = None,
+          encoding: str | None = None) -> tuple[Path, dict]:
+    """Close the month in the ledger and write HR's payroll, xlsx and CSV with the same columns
+    (confirmation state, next level, HR flag); the CSV in ``encoding`` (default the config's).
+    A CSV the encoding cannot write leaves the month open (ReviewError csv_not_encodable)."""
     period = ruleset.period
     path = (Path(out_dir) if out_dir else Path("kpi-out") / period) / f"payroll-{period}.xlsx"
     line = calendar.for_rules(ruleset)
@@ -460,8 +464,14 @@ def close(ledger: Ledger, ruleset: rules.Ruleset, out_dir: str | Path | None, la
                   for s in review.status(ledger, period, deadline, today)}
         levels = {a: (m.level_to, i18n.text(f"flag_{m.flag}", lang).strip() if m.flag else "") for a, m in moves.items()}
         rows = table.closed_payroll(review.results_of(ledger, latest["id"]), states, levels, lang)
-        with staged_file(path) as staging:
-            payroll.write_xlsx(staging, rows, ruleset, line, lang, table.COLUMNS + table.CLOSING)
+        columns = table.COLUMNS + table.CLOSING
+        with staged_file(path) as staging, staged_file(path.with_suffix(".csv")) as staged_csv:
+            payroll.write_xlsx(staging, rows, ruleset, line, lang, columns)
+            try:
+                payroll.write_csv(staged_csv, rows, lang, columns, encoding or ruleset.pay.payroll.csv_encoding)
+            except payroll.NotEncodable as error:
+                raise review.ReviewError("csv_not_encodable", encoding=error.encoding, agent=error.agent,
+                                         text=error.text) from None
 
     return path, review.close(ledger, ruleset, force_reason, write_payroll, deadline=deadline, today=today, by=by)
 

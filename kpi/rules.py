@@ -286,6 +286,15 @@ class ReviewPolicy(BaseModel):
     unanswered_past_deadline: Literal["allowed", "listed", "refused"] = "listed"
 
 
+class PayrollOutput(BaseModel):
+    """How HR's payroll files are written: the CSV's encoding (utf-8 with BOM for Excel; gbk or
+    gb18030 for 用友/金蝶-style imports) and whether the signature block (制表/审核/批准) prints."""
+
+    model_config = FROZEN
+    csv_encoding: Literal["utf-8", "gbk", "gb18030"] = "utf-8"
+    signatures: bool = True
+
+
 class PayVersion(BaseModel):
     """One dated version of the result table (pay bands, rounding, levels)."""
 
@@ -297,6 +306,7 @@ class PayVersion(BaseModel):
     bands: tuple[Band, ...]
     levels: tuple[Level, ...] = Field(min_length=1)
     review: ReviewPolicy = ReviewPolicy()
+    payroll: PayrollOutput = PayrollOutput()
 
     @field_validator("bands")
     @classmethod
