@@ -18,7 +18,9 @@ import sys
 from pathlib import Path
 
 import click
+import wcwidth
 
+import kpi
 from kpi import calendar, config, i18n, ledger, month, readers, review, terminal
 from kpi.errors import ConfigError, InputError
 from kpi.ledger import LedgerError
@@ -41,7 +43,8 @@ class KpiGroup(click.Group):
             return super().main(args, *rest, **kwargs)
 
     def parse_args(self, ctx, args):
-        localize(self, requested_lang(args))
+        ctx.meta["kpi_lang"] = requested_lang(args)
+        localize(self, ctx.meta["kpi_lang"])
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
@@ -74,8 +77,62 @@ def requested_lang(args) -> str:
     return i18n.lang_from_env()
 
 
+class HelpFormatter(click.HelpFormatter):
+    """click's help layout, wrapping option help between CJK characters and at spaces but never
+    inside an ASCII word (a file name or an option), by display width, closing punctuation kept
+    on its line."""
+
+    CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
+    CHUNKS = re.compile(rf"\s+|[{CJK}]|[,.;:)!?\]]+|[^\s{CJK}]+")
+    CLOSING = set("\u3002\uff0c\u3001\uff1b\uff1a\uff09\u3011\u300d\u300b\uff01\uff1f\u201d\u2019,.;:)!?]")
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = list(rows)
+        first_col = min(max((len(first) for first, _ in rows), default=0), col_max) + col_spacing
+        for first, second in rows:
+            self.write(f"{'':>{self.current_indent}}{first}")
+            if not second:
+                self.write("\n")
+                continue
+            if len(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - len(first)))
+            else:
+                self.write("\n" + " " * (first_col + self.current_indent))
+            lines = self.wrap(second, max(self.width - first_col - 2, 10))
+            self.write(lines[0] + "\n")
+            for line in lines[1:]:
+                self.write(f"{'':>{first_col + self.current_indent}}{line}\n")
+
+    @classmethod
+    def wrap(cls, text: str, width: int) -> list[str]:
+        lines, line, used = [], "", 0
+        for chunk in cls.CHUNKS.findall(text):
+            if chunk.isspace():
+                if line:
+                    line, used = line + " ", used + 1
+                continue
+            size = wcwidth.wcswidth(chunk)
+            if used + size > width and line.strip() and chunk[0] not in cls.CLOSING:
+                lines.append(line.rstrip())
+                line, used = "", 0
+            line, used = line + chunk, used + size
+        return lines + [line.rstrip()]
+
+
+class KpiContext(click.Context):
+    formatter_class = HelpFormatter
+
+
+def _show_version(ctx, param, value):
+    """``--version`` in the language asked for."""
+    if value and not ctx.resilient_parsing:
+        click.echo(i18n.text("version_text", ctx.meta.get("kpi_lang", i18n.DEFAULT), version=kpi.__version__))
+        ctx.exit()
+
+
 def localize(command: click.Command, lang: str) -> None:
     """Set the help of ``command``, its options and subcommands from the message file."""
+    command.context_class = KpiContext
     command.help = i18n.text(f"help_{command.name}", lang)
     command.short_help = command.help.split("\n", 1)[0]
     for param in command.params:
@@ -200,7 +257,8 @@ def load_rules(config_dir, period: str, lang: str):
 
 
 @click.group(cls=KpiGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="kpi")
+@option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version, key="help_opt_version")
+@option("--lang", type=click.Choice(i18n.LANGS), expose_value=False, is_eager=True, key="help_opt_lang_main")
 def main():
     """kpi: monthly performance scores and payroll for customer-service teams."""
 
@@ -209,7 +267,7 @@ def main():
 @click.argument("input_file", metavar="INPUT", type=click.Path(dir_okay=False))
 @period_option
 @option("--out", "out_dir", type=click.Path(file_okay=False), key="help_opt_out")
-@option("--jobs", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True, key="help_opt_jobs")
+@option("--jobs", type=click.IntRange(1, 64), default=os.cpu_count() or 1, key="help_opt_jobs")
 @option("--no-scorecards", "no_scorecards", is_flag=True, key="help_opt_no_scorecards")
 @option("--encrypt", is_flag=True, key="help_opt_encrypt")
 @option("--passwords", "passwords_file", type=click.Path(dir_okay=False), key="help_opt_passwords")

@@ -282,7 +282,7 @@ def test_collect_refuses_an_outdated_scorecard_but_accepts_one_whose_result_did_
     score(write_csv(tmp_path / "fixed.csv", rows), out="out2")
     result = run("collect", old_changed, old_same, "--period", "2026-09")
     assert result.exit_code == 1
-    assert ("拒收 KF1008-黄磊.xlsx:工号 KF1008:这是第 1 版的考核表,结果已在第 2 版变更,请使用新表"
+    assert ("拒收 KF1008-黄磊.xlsx:工号 KF1008:这是第 1 版的考核表,结果已在第 2 版变更,请使用新表。"
             in result.output.splitlines())
     assert "已记录 KF1001-王芳.xlsx:工号 KF1001 确认" in result.output.splitlines()
 
