@@ -450,5 +450,20 @@ def timeline_command(period, fmt, config_dir, lang):
         echo_lines(terminal.timeline(line, lang))
 
 
+# ---- issue 20
+@main.command()
+@db_option
+@lang_option
+def verify(db_path, lang):
+    """Check the ledger: SQLite's integrity and the hash chain over every recorded row."""
+    if not ledger.resolve(db_path).exists():
+        fail_review(LedgerError("ledger_missing", path=str(ledger.resolve(db_path))), lang)
+    with ledger_session(db_path, lang) as book:
+        report = book.verify()
+    echo_lines(terminal.verify_lines(report, book.path, lang))
+    if report.first is not None:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

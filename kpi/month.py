@@ -84,7 +84,6 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     agents = parsed.agents
     if ledger is not None:
         review.require_open(ledger, period)
-        agents = review.fill_from_ledger(ledger, period, agents, "sales_last_month", "sales_actual")
     report = MonthReport(ruleset, calendar.for_rules(ruleset), [],
                          Path(out_dir) if out_dir else Path("kpi-out") / period, tuple(parsed.notices))
     input_info = {"file": input_path.name, "sha256": hashlib.sha256(input_path.read_bytes()).hexdigest()}
@@ -158,7 +157,12 @@ def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
     """Write the outputs and the revision's rows, swap the outputs in, then let the ledger commit."""
     period = job.report.ruleset.period
     with ledger.write() as db:
+        # the base month is read under the write lock: a month scored while the one before it
+        # is being scored waits for it (or fails as busy), it never reads "no base month"
+        ledger.require_intact(period, review.previous_period(period))
         review.require_open(ledger, period)
+        agents = tuple(review.fill_from_ledger(ledger, period, job.agents, "sales_last_month", "sales_actual"))
+        job = job._replace(agents=agents, teams=scoring.contexts(job.report.ruleset, agents))
         revision = review.next_revision(ledger, db, period)
         before = review.previous(ledger, period)
         job = job._replace(report=job.report._replace(revision=revision), previous=before.cards, before=before.rows)

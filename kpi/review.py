@@ -298,9 +298,12 @@ class Answer(NamedTuple):
     via: str             # file name, or "in person"
 
 
-def answer(ledger: Ledger, period: str, given: Answer, revision: int | None = None) -> None:
-    """Record an answer for the latest revision (refused for a closed month or an unknown agent)."""
+def answer(ledger: Ledger, period: str, given: Answer, revision: int | None = None, checked: bool = False) -> None:
+    """Record an answer for the latest revision (refused for a closed month or an unknown agent);
+    ``checked``: the caller has checked the month's chain already (:meth:`Ledger.require_intact`)."""
     with ledger.write() as db:
+        if not checked:
+            ledger.require_intact(period)
         require_open(ledger, period)
         latest = _require_scored(ledger, period)
         if not results_of(ledger, latest["id"], given.agent_id):
@@ -361,6 +364,7 @@ def status(ledger: Ledger, period: str, deadline: datetime.date, today: datetime
 def decide_level(ledger: Ledger, period: str, agent_id: str, change: str) -> None:
     """The supervisor's decision for a "+1|0" recommendation."""
     with ledger.write() as db:
+        ledger.require_intact(period)
         require_open(ledger, period)
         stored = results_of(ledger, _require_scored(ledger, period)["id"], agent_id).get(agent_id)
         if stored is None:
@@ -379,6 +383,7 @@ def close(ledger: Ledger, ruleset: rules.Ruleset, force_reason: str | None, on_c
     """
     period = ruleset.period
     with ledger.write() as db:
+        ledger.require_intact(period)
         require_open(ledger, period)
         latest = _require_scored(ledger, period)
         objections = [a for a in active_answers(ledger, period).values() if a["answer"] == "object"]
@@ -406,6 +411,7 @@ def close(ledger: Ledger, ruleset: rules.Ruleset, force_reason: str | None, on_c
 def reopen(ledger: Ledger, period: str, reason: str) -> None:
     """Reopen a closed month; the reason goes into the audit log."""
     with ledger.write() as db:
+        ledger.require_intact(period)
         if month_status(ledger, period) != "closed":
             raise ReviewError("month_not_closed", period=period)
         db.execute("UPDATE months SET status = 'open', closed_revision = NULL WHERE period = ?", (period,))
@@ -531,6 +537,7 @@ def _card_answer(card) -> Answer | tuple[str, dict] | None:
 
 def collect(ledger: Ledger, period: str, cards: Sequence) -> Collected:
     """Check every returned card against the ledger and record the valid answers."""
+    ledger.require_intact(period)
     require_open(ledger, period)
     latest = _require_scored(ledger, period)
     stored = results_of(ledger, latest["id"])
@@ -540,7 +547,7 @@ def collect(ledger: Ledger, period: str, cards: Sequence) -> Collected:
         if checked is None:
             outcome.unanswered.append(card.file)
         elif isinstance(checked, Answer):
-            answer(ledger, period, checked)
+            answer(ledger, period, checked, checked=True)
             outcome.recorded.append(checked)
         else:
             outcome.refused.append((card.file, *checked))

@@ -263,3 +263,13 @@ def show_lines(period: str, revision: int, row: dict, lang: str) -> list[str]:
                            multiplier=result["multiplier"], pay=result["total_pay"],
                            change=result["level_change"][lang]))
     return lines
+
+
+# ------------------------------------------------------------------ issue 20: ledger checks
+def verify_lines(report, db_path, lang: str) -> list[str]:
+    """``kpi verify``: intact with the chain's length and head, or the first row changed or deleted."""
+    if report.first is None:
+        return [i18n.text("verify_ok", lang, path=db_path, links=report.links, head=report.head[:16])]
+    lines = [i18n.text(f"verify_{found.what}", lang, path=db_path, table=found.table, row=found.key,
+                       link=found.link, detail=found.detail) for found in report.shown]
+    return lines + [i18n.text("verify_count", lang, count=report.count)]

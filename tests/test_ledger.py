@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import cli
 from helpers import EXAMPLE_CSV, EXAMPLE_XLSX, example_rows, write_csv
-from kpi import ledger
+from kpi import integrity, ledger
 
 AFTER_DEADLINE, BEFORE_DEADLINE = "2026-10-16", "2026-10-15"
 
@@ -31,6 +31,7 @@ def score(path=EXAMPLE_CSV, period="2026-09", out="out"):
 
 def db():
     connection = sqlite3.connect(os.environ["KPI_DB"])
+    integrity.register(connection)                         # edits made here are kpi's own: chained
     connection.row_factory = sqlite3.Row
     return connection
 
