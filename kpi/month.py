@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import kpi
-from kpi import calendar, cards, explain, i18n, inputs, output, readers, review, rules, scoring, table, workers
+from kpi import calendar, cards, explain, i18n, inputs, output, readers, review, rules, scoring, seal, table, workers
 from kpi.errors import InputError
 from kpi.ledger import Ledger
 from kpi.output import staged, staged_file
@@ -120,6 +120,7 @@ class _Job(NamedTuple):
     before: dict = {}
     summary: team_summary.Earlier | None = None
     files: dict = {}
+    secret: bytes | None = None
 
     def input_key(self, agent: inputs.AgentInput) -> str:
         """The agent's input key (:func:`kpi.review.input_key`) in this run."""
@@ -162,7 +163,7 @@ def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
         ledger.require_intact(period, review.previous_period(period))
         review.require_open(ledger, period)
         agents = tuple(review.fill_from_ledger(ledger, period, job.agents, "sales_last_month", "sales_actual"))
-        job = job._replace(agents=agents, teams=scoring.contexts(job.report.ruleset, agents))
+        job = job._replace(agents=agents, teams=scoring.contexts(job.report.ruleset, agents), secret=ledger.secret)
         revision = review.next_revision(ledger, db, period)
         before = review.previous(ledger, period)
         job = job._replace(report=job.report._replace(revision=revision), previous=before.cards, before=before.rows)
@@ -345,8 +346,9 @@ def _score(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
     explainers = {code: explain.Explainer(report.ruleset, code) for code in (review.LANGS if store else (lang,))}
     mine, parts = job.plan(results), packaging.Parts()
     cards.make_folders(mine, folder)
+    sealer = seal.Sealer(job.secret, review.fingerprint) if job.secret else None
     put = {card.result.agent.agent_id: (card, cards.put(card, folder, report.out_dir, report.timeline,
-                                                        explainers[lang], parts)) for card in mine}
+                                                        explainers[lang], parts, sealer)) for card in mine}
     kept = {card.result.agent.agent_id for card in mine if card.reuse and store and store.previous_id}
     out.kept += sum(card.reuse for card in mine)
     taken = kept & earlier.spans.keys() if earlier is not None else set()

@@ -27,7 +27,7 @@ import openpyxl
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from kpi import workers
+from kpi import returned, workers
 from kpi.errors import InputError, InputProblem
 from kpi.inputs import Grid
 
@@ -78,8 +78,11 @@ def check_package(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
+            found = returned.hazard(archive)   # macros, links to other workbooks: refused with the reason
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):  # the last: a zip version it cannot read
         raise _unreadable(path, "not_xlsx") from None
+    if found:
+        raise _unreadable(path, found)
     if sum(m.file_size for m in members) > MAX_UNPACKED or any(
             m.file_size > RATIO_FROM and m.file_size > MAX_RATIO * max(m.compress_size, 1) for m in members):
         raise _unreadable(path, "zip_bomb")
@@ -201,44 +204,17 @@ def _read_csv(path: Path) -> Grid:
 
 
 # ------------------------------------------------------------------ returned scorecards
-SCORED_NAMES = ("kpi_total", "kpi_pay", "kpi_multiplier", "kpi_base_pay", "kpi_performance_pay")
-
-
-class ReturnedCard(NamedTuple):
-    """What an agent sent back: identity, the scored cells as they now read, the answer."""
-
-    file: str
-    agent_id: str
-    period: str
-    revision: int | None
-    scored: dict[str, tuple[str, object]]   # defined name → (sheet!cell, value)
-    answer: str
-    reason: str
-
-
-def read_scorecard(path: str | Path) -> ReturnedCard:
-    """A returned scorecard; raises InputError when it is not one kpi wrote."""
+def read_scorecard(path: str | Path) -> returned.ReturnedCard:
+    """A returned scorecard, read bounded (:mod:`kpi.returned`); raises InputError when it
+    is not one kpi wrote."""
     path = Path(path)
     head = _head(path)
     if head.startswith(OLE2_MAGIC) or path.suffix.lower() != ".xlsx":
         raise _unreadable(path, "encrypted" if head.startswith(OLE2_MAGIC) else "not_xlsx")
-    book = _open_workbook(path, data_only=True)     # refuses what is no zip package
-    names = book.defined_names
-    if "kpi_agent_id" not in names or "kpi_period" not in names:
+    check_package(path)
+    if not safe_parser():
+        raise _unreadable(path, "unsafe_parser")
+    card = returned.read(path)
+    if card.claim is None:
         raise _unreadable(path, "not_scorecard")
-    cells = {name: cell for name in names if (cell := _named_cell(book, names[name])) is not None}
-    value = lambda name: cells.get(name, ("", None))[1]  # noqa: E731
-    revision = names["kpi_revision"].value if "kpi_revision" in names else None
-    return ReturnedCard(
-        file=path.name, agent_id=str(value("kpi_agent_id") or "").strip(),
-        period=names["kpi_period"].value.strip('="'), revision=int(revision.lstrip("=")) if revision else None,
-        scored={n: c for n, c in cells.items() if n.startswith("kpi_points_") or n in SCORED_NAMES},
-        answer=str(value("kpi_answer") or "").strip(), reason=str(value("kpi_reason") or "").strip())
-
-
-def _named_cell(book, defined) -> tuple[str, object] | None:
-    """(sheet!cell, value) of a name that points at one cell; None for a constant."""
-    for sheet, ref in defined.destinations:
-        if sheet in book.sheetnames:
-            return f"{sheet}!{ref.replace('$', '')}", book[sheet][ref.replace("$", "").split(":")[0]].value
-    return None
+    return card

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import functools
 import hashlib
+import hmac
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from typing import NamedTuple
 import orjson
 from dateutil.relativedelta import relativedelta
 
-from kpi import cards, ladder, numbers, rules
+from kpi import cards, ladder, numbers, rules, seal
 from kpi.agents import AgentInput, TeamContext
 from kpi.errors import KpiError
 from kpi.ledger import Ledger, now, user
@@ -482,57 +483,95 @@ class Collected(NamedTuple):
 
 
 def check_card(ledger: Ledger, period: str, card, stored: dict[str, dict], latest) -> tuple[str, dict] | Answer | None:
-    """A returned card as an Answer, None when unanswered, or (key, params) why it is refused."""
+    """A returned card as an Answer, None when unanswered, or (key, params) why it is refused.
+
+    What the card says is decided by the ledger and the card's seal (:mod:`kpi.seal`), never
+    by its defined names or formulas: the seal is made again from the ledger's fingerprint of
+    the revision the card claims, and every cell must carry the tag kpi gave it."""
     if card.period != period:
         return "card_other_period", {"agent": card.agent_id, "period": card.period}
     if card.agent_id not in stored:
         return "unknown_agent", {"agent": card.agent_id, "period": period}
-    if card.revision is not None and card.revision != latest["revision"]:
-        old = ledger.rows("SELECT s.fingerprint FROM results s JOIN revisions r ON r.id = s.revision_id "
-                          "WHERE r.period = ? AND r.revision = ? AND s.agent_id = ?", period, card.revision, card.agent_id)
-        if not old or old[0]["fingerprint"] != stored[card.agent_id]["fingerprint"]:
-            return "card_outdated", {"agent": card.agent_id, "revision": card.revision, "latest": latest["revision"]}
-    edited = _edited_cell(card, stored[card.agent_id]["result"])
+    issued = ledger.rows("SELECT s.fingerprint FROM results s JOIN revisions r ON r.id = s.revision_id "
+                         "WHERE r.period = ? AND r.revision = ? AND s.agent_id = ?", period, card.revision, card.agent_id)
+    expected = issued and seal.card_seal(ledger.secret, card.agent_id, period, card.revision, issued[0]["fingerprint"])
+    if not expected or not hmac.compare_digest(expected, card.claim.seal):
+        return "card_seal_invalid", {"agent": card.agent_id, "cell": f"{card.sheet}!H1", "revision": card.revision}
+    if card.revision != latest["revision"] and issued[0]["fingerprint"] != stored[card.agent_id]["fingerprint"]:
+        return "card_outdated", {"agent": card.agent_id, "revision": card.revision, "latest": latest["revision"]}
+    edited = _edited_cell(ledger.secret, card, stored[card.agent_id]["result"])
     if edited:
-        return "card_edited", {"agent": card.agent_id, **edited}
+        key, params = edited
+        return key, {"agent": card.agent_id, **params}
     return _card_answer(card)
 
 
-FORMULA_CELLS = ("kpi_total", "kpi_pay")
-
-
-def _edited_cell(card, result: dict) -> dict | None:
-    """The first scored cell whose value differs from the ledger's.
-
-    Total and pay are formulas over the other scored cells: a program that
-    saves without calculating leaves them empty, and they are then judged by
-    their inputs alone.
-    """
-    expected = {f"kpi_points_{item}": points for item, points in result["points"].items()}
-    expected |= {"kpi_total": result["total"], "kpi_pay": result["total_pay"], "kpi_multiplier": result["multiplier"],
-                 "kpi_base_pay": result["base_pay"], "kpi_performance_pay": result["performance_pay"]}
-    for name, want in expected.items():
-        where, value = card.scored.get(name, ("", None))
-        if value is None and name in FORMULA_CELLS:
+def _edited_cell(secret: bytes, card, result: dict) -> tuple[str, dict] | None:
+    """The first cell (in reading order) that is not what kpi wrote: a changed value, a formula
+    typed over a figure, a value where kpi wrote none, a value deleted. A scored cell names
+    the ledger's value."""
+    expected = {f"points_{item}": points for item, points in result["points"].items()}
+    expected |= {"total": result["total"], "pay": result["total_pay"], "multiplier": result["multiplier"],
+                 "base_pay": result["base_pay"], "performance_pay": result["performance_pay"]}
+    places = {f"{column}{row}": entry for row, entries in card.tags.items() for column, entry in entries.items()}
+    for ref in sorted(set(card.cells) | set(places), key=_reading_order):
+        role, tag = places.get(ref, ("", ""))
+        if role in seal.SLOTS:
+            if not hmac.compare_digest(seal.cell_tag(secret, card.claim.seal, ref, role, "slot", ""), tag):
+                return "card_cell_edited", {"cell": f"{card.sheet}!{ref}", "now": _shown(card.cells.get(ref))}
             continue
-        try:
-            same = value is not None and numbers.D(value) == numbers.D(want)
-        except (TypeError, ArithmeticError, ValueError):
-            same = False
-        if not same:
-            return {"cell": where or name, "was": want, "now": "" if value is None else value}
+        cell = card.cells.get(ref)
+        genuine = cell is not None and tag and cell.kind in ("s", "n", "f") and hmac.compare_digest(
+            seal.cell_tag(secret, card.claim.seal, ref, role, cell.kind, _readable(cell)), tag)
+        if genuine:
+            continue
+        if role in expected:
+            return "card_edited", {"cell": f"{card.sheet}!{ref}", "was": expected[role], "now": _shown(cell)}
+        return "card_cell_edited", {"cell": f"{card.sheet}!{ref}", "now": _shown(cell)}
     return None
 
 
+def _readable(cell) -> str:
+    """A cell's content as tagged; a number that is none reads as text (and so fails its tag)."""
+    if cell.kind == "n":
+        try:
+            float(cell.value)
+        except ValueError:
+            return "nan"
+    return cell.value
+
+
+def _reading_order(ref: str) -> tuple[int, int]:
+    letters = ref.rstrip("0123456789")
+    return int(ref[len(letters):]), sum((ord(c) - 64) * 26 ** i for i, c in enumerate(reversed(letters)))
+
+
+def _shown(cell) -> str:
+    """A cell's content as the refusal shows it: a formula with its ``=``, a whole number without ``.0``."""
+    if cell is None:
+        return ""
+    if cell.kind == "f":
+        return "=" + cell.value.lstrip("=")
+    if cell.kind == "n":
+        try:
+            number = float(cell.value)
+            return str(int(number)) if number.is_integer() else repr(number)
+        except ValueError:
+            return cell.value
+    return cell.value
+
+
 def _card_answer(card) -> Answer | tuple[str, dict] | None:
-    if not card.answer:
+    _, given = card.slot("answer")
+    _, reason = card.slot("reason")
+    if not given:
         return None
-    answer = ANSWERS.get(card.answer.strip().lower())
+    answer = ANSWERS.get(given.strip().lower())
     if answer is None:
-        return "card_bad_answer", {"agent": card.agent_id, "value": card.answer}
-    if answer == "object" and not card.reason:
+        return "card_bad_answer", {"agent": card.agent_id, "value": given}
+    if answer == "object" and not reason.strip():
         return "reason_required", {"agent": card.agent_id}
-    return Answer(card.agent_id, answer, card.reason if answer == "object" else "", card.file)
+    return Answer(card.agent_id, answer, reason if answer == "object" else "", card.file)
 
 
 def collect(ledger: Ledger, period: str, cards: Sequence) -> Collected:
@@ -547,7 +586,7 @@ def collect(ledger: Ledger, period: str, cards: Sequence) -> Collected:
         if checked is None:
             outcome.unanswered.append(card.file)
         elif isinstance(checked, Answer):
-            answer(ledger, period, checked, checked=True)
+            answer(ledger, period, checked, card.revision, checked=True)
             outcome.recorded.append(checked)
         else:
             outcome.refused.append((card.file, *checked))
