@@ -47,6 +47,7 @@ class ReturnedCard(NamedTuple):
     cells: dict[str, Cell]
     claim: sealing.Claim | None
     tags: dict[int, dict[str, tuple[str, str]]]
+    names: dict[str, str] = {}   # kpi_* defined name → its formula text (checked, never trusted)
 
     @property
     def agent_id(self) -> str:
@@ -102,9 +103,11 @@ def read(path: str | Path) -> ReturnedCard:
             found = hazard(archive)
             if found:
                 raise problem(path, found)
-            title, member = _sheet_part(archive, path)
+            title, member, names = _sheet_part(archive, path)
             cells = _cells(archive, member, path)
             texts = _shared_strings(archive, {int(v) for k, v in cells.values() if k == "i"}, path)
+    except InputError:
+        raise
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, EOFError, NotImplementedError):
         raise problem(path, "not_scorecard") from None
     except ElementTree.ParseError:
@@ -120,7 +123,7 @@ def read(path: str | Path) -> ReturnedCard:
         if row == 1:
             claim, text = sealing.read_claim(text)
         tags[row] = sealing.row_entries(text)
-    return ReturnedCard(path.name, title, resolved, claim, tags)
+    return ReturnedCard(path.name, title, resolved, claim, tags, names)
 
 
 def _column_letters(index: int) -> str:
@@ -139,15 +142,18 @@ def _limited(archive: zipfile.ZipFile, member: str, path: Path):
     return archive.open(info)
 
 
-def _sheet_part(archive: zipfile.ZipFile, path: Path) -> tuple[str, str]:
-    """(title, part name) of the scorecard sheet: the one named like a card's, else the first."""
-    sheets = []
+def _sheet_part(archive: zipfile.ZipFile, path: Path) -> tuple[str, str, dict[str, str]]:
+    """(title, part name) of the scorecard sheet (the one named like a card's, else the first)
+    and the workbook's ``kpi_*`` defined names."""
+    sheets, names = [], {}
     with _limited(archive, "xl/workbook.xml", path) as stream:
         for _, element in ElementTree.iterparse(stream):
             if element.tag == f"{MAIN}sheet":
                 sheets.append((element.get("name", ""), element.get(f"{REL}id", "")))
-                if len(sheets) > 256:
-                    raise problem(path, "card_too_large")
+            elif element.tag == f"{MAIN}definedName" and element.get("name", "").startswith("kpi_"):
+                names[element.get("name")] = element.text or ""
+            if len(sheets) + len(names) > 512:
+                raise problem(path, "card_too_large")
             element.clear()
     if not sheets:
         raise problem(path, "not_scorecard")
@@ -160,7 +166,7 @@ def _sheet_part(archive: zipfile.ZipFile, path: Path) -> tuple[str, str]:
     title, rel = next((s for s in sheets if s[0] in CARD_SHEETS), sheets[0])
     target = targets.get(rel, "")
     member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-    return title, member
+    return title, member, names
 
 
 def _cells(archive: zipfile.ZipFile, member: str, path: Path) -> dict[str, tuple[str, str]]:

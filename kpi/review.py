@@ -499,7 +499,7 @@ def check_card(ledger: Ledger, period: str, card, stored: dict[str, dict], lates
         return "card_seal_invalid", {"agent": card.agent_id, "cell": f"{card.sheet}!H1", "revision": card.revision}
     if card.revision != latest["revision"] and issued[0]["fingerprint"] != stored[card.agent_id]["fingerprint"]:
         return "card_outdated", {"agent": card.agent_id, "revision": card.revision, "latest": latest["revision"]}
-    edited = _edited_cell(ledger.secret, card, stored[card.agent_id]["result"])
+    edited = _edited_cell(ledger.secret, card, stored[card.agent_id]["result"]) or _moved_name(card)
     if edited:
         key, params = edited
         return key, {"agent": card.agent_id, **params}
@@ -529,6 +529,27 @@ def _edited_cell(secret: bytes, card, result: dict) -> tuple[str, dict] | None:
             return "card_edited", {"cell": f"{card.sheet}!{ref}", "was": expected[role], "now": _shown(cell)}
         return "card_cell_edited", {"cell": f"{card.sheet}!{ref}", "now": _shown(cell)}
     return None
+
+
+def _moved_name(card) -> tuple[str, dict] | None:
+    """The first ``kpi_*`` defined name deleted or pointed elsewhere than kpi wrote it (the names
+    decide nothing, but a card whose names were changed is not the card kpi issued)."""
+    wanted = {"kpi_period": f'"{card.period}"', "kpi_revision": str(card.revision)}
+    for row, entries in sorted(card.tags.items()):
+        for column, (role, _) in entries.items():
+            if role:
+                wanted[f"kpi_{role}"] = f"{card.sheet}!{column}{row}"
+    for name, want in wanted.items():
+        now = card.names.get(name)
+        if now is None or _name_target(now) != _name_target(want):
+            cell = want if "!" in want else f"{card.sheet}!H1"
+            return "card_name_changed", {"name": name, "cell": cell, "now": now or ""}
+    return None
+
+
+def _name_target(text: str) -> str:
+    """A defined name's formula compared loosely: without ``=``, ``$`` and the quotes around a sheet."""
+    return text.lstrip("=").replace("$", "").replace("'", "")
 
 
 def _readable(cell) -> str:
