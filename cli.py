@@ -139,7 +139,7 @@ def ledger_session(db_path, lang: str, create: bool = True):
 
 
 def fail_review(error, lang: str):
-    click.echo(terminal.error_text(error, lang), err=True)
+    click.echo(terminal.inert(terminal.error_text(error, lang)), err=True)
     sys.exit(1)
 
 
@@ -173,8 +173,9 @@ def today() -> datetime.date:
 
 
 def echo_lines(lines, err: bool = False) -> None:
+    """Print lines; control characters in them (from names, teams, reasons) are shown escaped."""
     for line in lines:
-        click.echo(line, err=err)
+        click.echo(terminal.inert(line), err=err)
 
 
 def fail_config(error: ConfigError, lang: str):
@@ -329,8 +330,8 @@ def object_command(agent_id, period, reason, db_path, lang):
 def _answer(given, period, db_path, lang):
     with ledger_session(db_path, lang) as book:
         review.answer(book, period, given)
-    click.echo(i18n.text("answer_recorded", lang, period=period, agent=given.agent_id,
-                         answer=i18n.text(f"answer_{given.answer}", lang)))
+    echo_lines([i18n.text("answer_recorded", lang, period=period, agent=given.agent_id,
+                          answer=i18n.text(f"answer_{given.answer}", lang))])
 
 
 @main.command()
@@ -360,7 +361,7 @@ def level(agent_id, period, change, db_path, lang):
     """Record the supervisor's decision on a "+1 or no change" recommendation."""
     with ledger_session(db_path, lang) as book:
         review.decide_level(book, period, agent_id, change)
-    click.echo(i18n.text("level_recorded", lang, period=period, agent=agent_id, change=change))
+    echo_lines([i18n.text("level_recorded", lang, period=period, agent=agent_id, change=change)])
 
 
 @main.command()

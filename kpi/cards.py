@@ -74,6 +74,8 @@ def plan(results: Sequence[AgentResult], ruleset: rules.Ruleset, timeline: calen
     cards = []
     for result in results:
         password = (passwords or {}).get(result.agent.agent_id)
+        if passwords is not None and not password:   # never a plain card beside encrypted ones
+            raise ValueError(f"no password for agent {result.agent.agent_id}")
         path, new_key = scorecard.relative_path(result), key(result, ruleset, deadline, lang, password)
         before = previous.get(result.agent.agent_id)
         kept = before is not None and before.key == new_key and unchanged(os.path.join(old_dir, path), before.stat)

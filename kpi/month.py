@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import kpi
-from kpi import calendar, cards, explain, i18n, inputs, output, readers, review, rules, scoring, seal, table, workers
-from kpi.errors import InputError
+from kpi import (calendar, cards, explain, i18n, inputs, output, readers, review, rules, scoring, seal, table,
+                 testhooks, workers)
+from kpi.errors import InputError, InputProblem
 from kpi.ledger import Ledger
 from kpi.output import staged, staged_file
 from kpi.writers import packaging, payroll, results_json, safe, team_summary, template
@@ -82,6 +83,8 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     progress = progress or (lambda stage, done, total: None)
     parsed = validate(input_path, ruleset, prefetch=jobs > 1, progress=progress)
     agents = parsed.agents
+    if passwords is not None and scorecards:
+        require_passwords(agents, passwords)
     if ledger is not None:
         review.require_open(ledger, period)
     report = MonthReport(ruleset, calendar.for_rules(ruleset), [],
@@ -155,7 +158,20 @@ class _Store(NamedTuple):
 
 
 def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
-    """Write the outputs and the revision's rows, swap the outputs in, then let the ledger commit."""
+    """Write the outputs and the revision's rows, let the ledger commit, then put the outputs in place."""
+    period = job.report.ruleset.period
+    out_dir = job.report.out_dir
+    with output.staged_for_ledger(out_dir, functools.partial(_counted, ledger, period, out_dir)) as stage:
+        report = _write_revision(ledger, job, stage)
+        # the ledger has committed: the output goes in place (a kill now is finished by the next run)
+        testhooks.reached("after_commit")
+        stage.publish()
+        testhooks.reached("after_swap")
+    return report
+
+
+def _write_revision(ledger: Ledger, job: _Job, stage: output.Stage) -> MonthReport:
+    """The revision's rows and its output (into ``stage``, marked ready), in one ledger transaction."""
     period = job.report.ruleset.period
     with ledger.write() as db:
         # the base month is read under the write lock: a month scored while the one before it
@@ -175,12 +191,27 @@ def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
             review.add(db, chunk.rows, chunk.copies, chunk.carried, chunk.texts)
             fingerprints.extend(chunk.fingerprints)
 
-        with staged(job.report.out_dir) as staging:
-            written = write_all(staging, job, _Store(started.id, started.previous_id, add))
-            files = {name: [key, cards.file_stat(staging / name)] for name, key in written.files.items()}
-            review.record_summary(db, started, cards.file_stat(staging / _summary_name(period)), written.sheets, files)
+        staging = stage.path
+        written = write_all(staging, job, _Store(started.id, started.previous_id, add))
+        files = {name: [key, cards.file_stat(staging / name)] for name, key in written.files.items()}
+        review.record_summary(db, started, cards.file_stat(staging / _summary_name(period)), written.sheets, files)
         changed = review.finish(ledger, db, period, started, fingerprints, job.input_info)
+        stage.ready()
+        testhooks.reached("before_commit")
     return job.report._replace(rows=written.rows, cleared=tuple(changed), kept=written.kept)
+
+
+def _counted(ledger: Ledger, period: str, destination: Path, folder: Path) -> bool:
+    """Whether the output ``folder`` a killed run left complete is of a revision the ledger
+    committed, and newer than what ``destination`` holds: then it goes in place."""
+    head = results_json.read_head(folder / "results.json")
+    if not head or head.get("period") != period or not isinstance(head.get("revision"), int):
+        return False
+    found = ledger.rows("SELECT 1 FROM revisions WHERE period = ? AND revision = ? AND input_sha256 = ?",
+                        period, head["revision"], (head.get("input") or {}).get("sha256", ""))
+    current = results_json.read_head(destination / "results.json") if destination.exists() else None
+    newer = not current or not isinstance(current.get("revision"), int) or current["revision"] < head["revision"]
+    return bool(found) and newer
 
 
 def _summary_name(period: str) -> str:
@@ -451,7 +482,24 @@ def read_passwords(path: str | Path, ruleset: rules.Ruleset) -> dict[str, str]:
     """agent id → password from an HR file with the columns 工号 and password (密码)."""
     field = rules.InputField(id="password", label=rules.Label(zh="密码", en="Password"), type="text", required=True)
     subset = ruleset.with_fields((ruleset.field("agent_id"), field))
-    return {agent.agent_id: agent.values["password"] for agent in validate(Path(path), subset).agents}
+    found = Passwords((agent.agent_id, agent.values["password"]) for agent in validate(Path(path), subset).agents)
+    found.source = Path(path).name
+    return found
+
+
+def require_passwords(agents, passwords: dict[str, str]) -> None:
+    """Every card encrypted, or none: refuse (naming them) when an agent of the month has no password."""
+    missing = [agent.agent_id for agent in agents if not passwords.get(agent.agent_id)]
+    if missing:
+        source = getattr(passwords, "source", "")
+        raise InputError([InputProblem(agent_id, "", source, "", "password_missing", (("agent", agent_id),))
+                          for agent_id in missing])
+
+
+class Passwords(dict):
+    """agent id → password, remembering the file they came from (for problems)."""
+
+    source = ""
 
 
 def write_passwords(path: Path, rows: list[table.Row], passwords: dict[str, str], lang: str) -> None:
@@ -462,4 +510,5 @@ def write_passwords(path: Path, rows: list[table.Row], passwords: dict[str, str]
         writer = csv.writer(stream)
         writer.writerow([i18n.text("col_agent_id", lang), i18n.text("col_name", lang), i18n.text("col_password", lang)])
         for row in rows:
-            writer.writerow([safe.csv_cell(row.agent_id), safe.csv_cell(row.name), passwords.get(row.agent_id, "")])
+            writer.writerow([safe.csv_cell(row.agent_id), safe.csv_cell(row.name),
+                             safe.csv_cell(passwords.get(row.agent_id, ""))])

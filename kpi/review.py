@@ -411,13 +411,15 @@ def close(ledger: Ledger, ruleset: rules.Ruleset, force_reason: str | None, on_c
 
 def reopen(ledger: Ledger, period: str, reason: str) -> None:
     """Reopen a closed month; the reason goes into the audit log."""
+    if not (reason or "").strip():
+        raise ReviewError("reason_blank")
     with ledger.write() as db:
         ledger.require_intact(period)
         if month_status(ledger, period) != "closed":
             raise ReviewError("month_not_closed", period=period)
         db.execute("UPDATE months SET status = 'open', closed_revision = NULL WHERE period = ?", (period,))
         db.execute("DELETE FROM next_levels WHERE period = ?", (period,))
-        ledger.audit(db, "reopen", period, reason)
+        ledger.audit(db, "reopen", period, reason.strip())
 
 
 def next_levels(ledger: Ledger, period: str) -> dict[str, sqlite3.Row]:
