@@ -300,21 +300,38 @@ class Answer(NamedTuple):
 
 
 def answer(ledger: Ledger, period: str, given: Answer, revision: int | None = None, checked: bool = False) -> None:
-    """Record an answer for the latest revision (refused for a closed month or an unknown agent);
-    ``checked``: the caller has checked the month's chain already (:meth:`Ledger.require_intact`)."""
+    """Record an answer to the result the agent saw: revision ``revision`` (a returned card's),
+    else the counting revision when this call began, before it waits for the ledger. If the
+    agent's result changed since that revision (a re-score committed meanwhile), the answer
+    is refused: it never attaches to a result the agent has not seen. Refused as well for a
+    closed month or an unknown agent; ``checked``: the caller has checked the month's chain
+    already (:meth:`Ledger.require_intact`)."""
+    if given.answer == "object" and not given.reason.strip():
+        raise ReviewError("reason_required", agent=given.agent_id)
+    seen = revision
+    if seen is None:
+        started = latest_revision(ledger, period)
+        seen = started["revision"] if started else 0
     with ledger.write() as db:
         if not checked:
             ledger.require_intact(period)
         require_open(ledger, period)
         latest = _require_scored(ledger, period)
-        if not results_of(ledger, latest["id"], given.agent_id):
+        current = results_of(ledger, latest["id"], given.agent_id).get(given.agent_id)
+        if current is None:
             raise ReviewError("unknown_agent", agent=given.agent_id, period=period)
-        if given.answer == "object" and not given.reason.strip():
-            raise ReviewError("reason_required", agent=given.agent_id)
+        if seen != latest["revision"] and _fingerprint_at(ledger, period, seen, given.agent_id) != current["fingerprint"]:
+            raise ReviewError("answer_result_changed", agent=given.agent_id, seen=seen, latest=latest["revision"])
         db.execute("INSERT INTO answers (period, agent_id, revision, answer, reason, via, recorded_at, recorded_by) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (period, given.agent_id, revision or latest["revision"],
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (period, given.agent_id, seen,
                                                        given.answer, given.reason.strip(), given.via, now(), user()))
-        ledger.audit(db, given.answer, period, given._asdict())
+        ledger.audit(db, given.answer, period, {**given._asdict(), "revision": seen})
+
+
+def _fingerprint_at(ledger: Ledger, period: str, revision: int, agent_id: str) -> str | None:
+    rows = ledger.rows("SELECT s.fingerprint FROM results s JOIN revisions r ON r.id = s.revision_id "
+                       "WHERE r.period = ? AND r.revision = ? AND s.agent_id = ?", period, revision, agent_id)
+    return rows[0]["fingerprint"] if rows else None
 
 
 def _require_scored(ledger: Ledger, period: str):
@@ -609,7 +626,11 @@ def collect(ledger: Ledger, period: str, cards: Sequence) -> Collected:
         if checked is None:
             outcome.unanswered.append(card.file)
         elif isinstance(checked, Answer):
-            answer(ledger, period, checked, card.revision, checked=True)
+            try:
+                answer(ledger, period, checked, card.revision, checked=True)
+            except ReviewError as refused:   # e.g. a re-score changed the result meanwhile
+                outcome.refused.append((card.file, refused.code, refused.params))
+                continue
             outcome.recorded.append(checked)
         else:
             outcome.refused.append((card.file, *checked))
