@@ -200,7 +200,7 @@ def ledger_session(db_path, lang: str, create: bool | str = True):
 
 
 def fail_review(error, lang: str):
-    click.echo(terminal.error_text(error, lang), err=True)
+    click.echo(terminal.inert(terminal.error_text(error, lang)), err=True)
     sys.exit(1)
 
 
@@ -234,8 +234,9 @@ def today() -> datetime.date:
 
 
 def echo_lines(lines, err: bool = False) -> None:
+    """Print lines; control characters in them (from names, teams, reasons) are shown escaped."""
     for line in lines:
-        click.echo(line, err=err)
+        click.echo(terminal.inert(line), err=err)
 
 
 def fail_config(error: ConfigError, lang: str):
@@ -419,8 +420,8 @@ def object_command(agent_id, period, reason, db_path, lang):
 def _answer(given, period, db_path, lang):
     with ledger_session(db_path, lang) as book:
         review.answer(book, period, given)
-    click.echo(i18n.text("answer_recorded", lang, period=period, agent=given.agent_id,
-                         answer=i18n.text(f"answer_{given.answer}", lang)))
+    echo_lines([i18n.text("answer_recorded", lang, period=period, agent=given.agent_id,
+                          answer=i18n.text(f"answer_{given.answer}", lang))])
 
 
 @main.command()
@@ -452,7 +453,7 @@ def level(agent_id, period, change, db_path, lang):
     """Record the decision on a level recommendation (+2, +1, 0, -1, dismiss)."""
     with ledger_session(db_path, lang) as book:
         review.decide_level(book, period, agent_id, change)
-    click.echo(i18n.text("level_recorded", lang, period=period, agent=agent_id, change=change))
+    echo_lines([i18n.text("level_recorded", lang, period=period, agent=agent_id, change=change)])
 
 
 @main.command()
@@ -570,6 +571,21 @@ def decide(agent_id, period, uphold, reject, reason, db_path, lang):
 
 
 DECIDED_STATE = {"uphold": "state_objection_upheld", "reject": "state_objection_rejected"}
+
+
+# ---- issue 20
+@main.command()
+@db_option
+@lang_option
+def verify(db_path, lang):
+    """Check the ledger: SQLite's integrity and the hash chain over every recorded row."""
+    if not ledger.resolve(db_path).exists():
+        fail_review(LedgerError("ledger_missing", path=str(ledger.resolve(db_path))), lang)
+    with ledger_session(db_path, lang) as book:
+        report = book.verify()
+    echo_lines(terminal.verify_lines(report, book.path, lang))
+    if report.first is not None:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import kpi
-from kpi import calendar, cards, explain, i18n, inputs, numbers, output, readers, review, rules, scoring, table, workers
+from kpi import (calendar, cards, explain, i18n, inputs, numbers, output, readers, review, rules, scoring, seal, table,
+                 testhooks, workers)
 from kpi.errors import InputError, InputProblem
 from kpi.ledger import Ledger
 from kpi.output import staged, staged_file
@@ -97,9 +98,10 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     progress = progress or (lambda stage, done, total: None)
     parsed = validate(input_path, ruleset, prefetch=jobs > 1, progress=progress)
     agents = parsed.agents
+    if passwords is not None and scorecards:
+        require_passwords(agents, passwords)
     if ledger is not None:
         review.require_open(ledger, period)
-        agents = review.fill_from_ledger(ledger, period, agents, "sales_last_month", "sales_actual")
     report = MonthReport(ruleset, calendar.for_rules(ruleset), [],
                          Path(out_dir) if out_dir else Path("kpi-out") / period, tuple(parsed.notices))
     input_info = {"file": input_path.name, "sha256": hashlib.sha256(input_path.read_bytes()).hexdigest()}
@@ -136,6 +138,7 @@ class _Job(NamedTuple):
     before: dict = {}
     summary: team_summary.Earlier | None = None
     files: dict = {}
+    secret: bytes | None = None
 
     def input_key(self, agent: inputs.AgentInput) -> str:
         """The agent's input key (:func:`kpi.review.input_key`) in this run."""
@@ -170,10 +173,28 @@ class _Store(NamedTuple):
 
 
 def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
-    """Write the outputs and the revision's rows, swap the outputs in, then let the ledger commit."""
+    """Write the outputs and the revision's rows, let the ledger commit, then put the outputs in place."""
+    period = job.report.ruleset.period
+    out_dir = job.report.out_dir
+    with output.staged_for_ledger(out_dir, functools.partial(_counted, ledger, period, out_dir)) as stage:
+        report = _write_revision(ledger, job, stage)
+        # the ledger has committed: the output goes in place (a kill now is finished by the next run)
+        testhooks.reached("after_commit")
+        stage.publish()
+        testhooks.reached("after_swap")
+    return report
+
+
+def _write_revision(ledger: Ledger, job: _Job, stage: output.Stage) -> MonthReport:
+    """The revision's rows and its output (into ``stage``, marked ready), in one ledger transaction."""
     period = job.report.ruleset.period
     with ledger.write() as db:
+        # the base month is read under the write lock: a month scored while the one before it
+        # is being scored waits for it (or fails as busy), it never reads "no base month"
+        ledger.require_intact(period, review.previous_period(period))
         review.require_open(ledger, period)
+        agents = tuple(review.fill_from_ledger(ledger, period, job.agents, "sales_last_month", "sales_actual"))
+        job = job._replace(agents=agents, teams=scoring.contexts(job.report.ruleset, agents), secret=ledger.secret)
         revision = review.next_revision(ledger, db, period)
         before = review.previous(ledger, period)
         job = job._replace(report=job.report._replace(revision=revision), previous=before.cards, before=before.rows)
@@ -185,12 +206,27 @@ def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
             review.add(db, chunk.rows, chunk.copies, chunk.carried, chunk.texts)
             fingerprints.extend(chunk.fingerprints)
 
-        with staged(job.report.out_dir) as staging:
-            written = write_all(staging, job, _Store(started.id, started.previous_id, add))
-            files = {name: [key, cards.file_stat(staging / name)] for name, key in written.files.items()}
-            review.record_summary(db, started, cards.file_stat(staging / _summary_name(period)), written.sheets, files)
+        staging = stage.path
+        written = write_all(staging, job, _Store(started.id, started.previous_id, add))
+        files = {name: [key, cards.file_stat(staging / name)] for name, key in written.files.items()}
+        review.record_summary(db, started, cards.file_stat(staging / _summary_name(period)), written.sheets, files)
         changed = review.finish(ledger, db, period, started, fingerprints, job.input_info)
+        stage.ready()
+        testhooks.reached("before_commit")
     return job.report._replace(rows=written.rows, cleared=tuple(changed), kept=written.kept)
+
+
+def _counted(ledger: Ledger, period: str, destination: Path, folder: Path) -> bool:
+    """Whether the output ``folder`` a killed run left complete is of a revision the ledger
+    committed, and newer than what ``destination`` holds: then it goes in place."""
+    head = results_json.read_head(folder / "results.json")
+    if not head or head.get("period") != period or not isinstance(head.get("revision"), int):
+        return False
+    found = ledger.rows("SELECT 1 FROM revisions WHERE period = ? AND revision = ? AND input_sha256 = ?",
+                        period, head["revision"], (head.get("input") or {}).get("sha256", ""))
+    current = results_json.read_head(destination / "results.json") if destination.exists() else None
+    newer = not current or not isinstance(current.get("revision"), int) or current["revision"] < head["revision"]
+    return bool(found) and newer
 
 
 def _summary_name(period: str) -> str:
@@ -357,8 +393,9 @@ def _score(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
     explainers = {code: explain.Explainer(report.ruleset, code) for code in (review.LANGS if store else (lang,))}
     mine, parts = job.plan(results), packaging.Parts()
     cards.make_folders(mine, folder)
+    sealer = seal.Sealer(job.secret, review.fingerprint) if job.secret else None
     put = {card.result.agent.agent_id: (card, cards.put(card, folder, report.out_dir, report.timeline,
-                                                        explainers[lang], parts)) for card in mine}
+                                                        explainers[lang], parts, sealer)) for card in mine}
     kept = {card.result.agent.agent_id for card in mine if card.reuse and store and store.previous_id}
     out.kept += sum(card.reuse for card in mine)
     taken = kept & earlier.spans.keys() if earlier is not None else set()
@@ -486,7 +523,24 @@ def read_passwords(path: str | Path, ruleset: rules.Ruleset) -> dict[str, str]:
     """agent id → password from an HR file with the columns 工号 and password (密码)."""
     field = rules.InputField(id="password", label=rules.Label(zh="密码", en="Password"), type="text", required=True)
     subset = ruleset.with_fields((ruleset.field("agent_id"), field))
-    return {agent.agent_id: agent.values["password"] for agent in validate(Path(path), subset).agents}
+    found = Passwords((agent.agent_id, agent.values["password"]) for agent in validate(Path(path), subset).agents)
+    found.source = Path(path).name
+    return found
+
+
+def require_passwords(agents, passwords: dict[str, str]) -> None:
+    """Every card encrypted, or none: refuse (naming them) when an agent of the month has no password."""
+    missing = [agent.agent_id for agent in agents if not passwords.get(agent.agent_id)]
+    if missing:
+        source = getattr(passwords, "source", "")
+        raise InputError([InputProblem(agent_id, "", source, "", "password_missing", (("agent", agent_id),))
+                          for agent_id in missing])
+
+
+class Passwords(dict):
+    """agent id → password, remembering the file they came from (for problems)."""
+
+    source = ""
 
 
 def write_passwords(path: Path, rows: list[table.Row], passwords: dict[str, str], lang: str) -> None:
@@ -497,4 +551,5 @@ def write_passwords(path: Path, rows: list[table.Row], passwords: dict[str, str]
         writer = csv.writer(stream)
         writer.writerow([i18n.text("col_agent_id", lang), i18n.text("col_name", lang), i18n.text("col_password", lang)])
         for row in rows:
-            writer.writerow([safe.csv_cell(row.agent_id), safe.csv_cell(row.name), passwords.get(row.agent_id, "")])
+            writer.writerow([safe.csv_cell(row.agent_id), safe.csv_cell(row.name),
+                             safe.csv_cell(passwords.get(row.agent_id, ""))])

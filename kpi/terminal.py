@@ -361,3 +361,28 @@ def implausible_lines(found: Sequence[InputProblem], ruleset: rules.Ruleset, lan
         return []
     return [i18n.text("implausible_header", lang, count=len(found))] + [
         "  " + problem_line(notice, ruleset, lang) for notice in found]
+
+
+# ------------------------------------------------------------------ issue 20: ledger checks
+def verify_lines(report, db_path, lang: str) -> list[str]:
+    """``kpi verify``: intact with the chain's length and head, or the first row changed or deleted."""
+    if report.first is None:
+        return [i18n.text("verify_ok", lang, path=db_path, links=report.links, head=report.head[:16])]
+    lines = [i18n.text(f"verify_{found.what}", lang, path=db_path, table=found.table, row=found.key,
+                       link=found.link, detail=found.detail) for found in report.shown]
+    return lines + [i18n.text("verify_count", lang, count=report.count)]
+
+
+# Control characters (C0, DEL, C1: ANSI and OSC sequences start with them) and the invisible
+# format characters that reorder or hide text (bidi overrides and isolates, zero-width marks).
+_INVISIBLE = [*range(0x00, 0x20), *range(0x7F, 0xA0), 0x061C, 0x180E, *range(0x200B, 0x2010),
+              *range(0x202A, 0x202F), *range(0x2060, 0x2070), 0xFEFF, *range(0xFFF9, 0xFFFC)]
+_ESCAPES = {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in _INVISIBLE}
+
+
+def inert(text: str) -> str:
+    """``text`` safe to print on a terminal: every control or invisible format character
+    (ESC of ANSI/OSC sequences, C1, newlines inside a line, bidi overrides) shown escaped
+    (``\\x1b``, ``\\u202e``), so names, teams and reasons can neither drive the terminal nor
+    disguise a line."""
+    return text.translate(_ESCAPES)

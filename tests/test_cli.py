@@ -131,7 +131,7 @@ def test_rules_in_english():
 
 
 COMMANDS = [[], ["score"], ["check"], ["template"], ["rules"], ["timeline"], ["collect"], ["confirm"], ["object"],
-            ["status"], ["level"], ["close"], ["reopen"], ["history"], ["show"], ["decide"]]
+            ["status"], ["level"], ["close"], ["reopen"], ["history"], ["show"], ["decide"], ["verify"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

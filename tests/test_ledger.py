@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import cli
 from helpers import EXAMPLE_CSV, EXAMPLE_XLSX, example_rows, write_csv
-from kpi import ledger
+from kpi import integrity, ledger
 
 AFTER_DEADLINE, BEFORE_DEADLINE = "2026-10-16", "2026-10-15"
 
@@ -42,6 +42,7 @@ def approve_levels(period="2026-09"):
 
 def db():
     connection = sqlite3.connect(os.environ["KPI_DB"])
+    integrity.register(connection)                         # edits made here are kpi's own: chained
     connection.row_factory = sqlite3.Row
     return connection
 
