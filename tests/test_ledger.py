@@ -359,3 +359,9 @@ def test_rescoring_an_unchanged_month_renders_no_row_and_no_line_again(tmp_path,
         report = month.score(EXAMPLE_CSV, ruleset(), tmp_path / "out", "zh", book, jobs=1)
     assert (report.revision, report.kept, rendered) == (2, 25, [])
     assert len(json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["agents"]) == 25
+
+
+def ruleset_for(period):
+    """The shipped rules of ``period`` (for tests that call the review library directly)."""
+    from helpers import ruleset
+    return ruleset(period)
