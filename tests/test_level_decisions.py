@@ -85,21 +85,18 @@ def test_a_policy_may_let_recommendations_apply_without_approval(tmp_path):
 def test_a_decision_for_an_older_recommendation_waits_again(tmp_path):
     score()
     assert run("level", "KF1001", "--period", "2026-09", "+2").exit_code == 0
+    with ledger.Ledger() as book:
+        decided = review.level_decisions(book, "2026-09")["KF1001"]
+    assert review._decision_for(decided, "+2") == "+2"
+    assert review._decision_for(decided, "-1") is None          # a re-score changed the recommendation
+    assert review._decision_for(None, "+2") is None
     rows = example_rows()
-    rows[1][5] = "60000"                                         # KF1001's sales drop: another band
+    rows[1][5] = "60000"                                         # KF1001's sales drop: no longer +2
     score(write_csv(tmp_path / "lower.csv", rows), out="out2")
     with ledger.Ledger() as book:
-        listed = review.closing(book, ruleset_for("2026-09"), *_dates())
         stored = review.results_of(book, review.latest_revision(book, "2026-09")["id"], "KF1001")["KF1001"]
-    if stored["level_change"] in ("0", "+1|0"):
-        assert "KF1001" not in [p.agent_id for p in listed.pending_levels]
-    else:
-        assert "KF1001" in [p.agent_id for p in listed.pending_levels]
-
-
-def _dates():
-    import datetime
-    return datetime.date(2026, 10, 15), datetime.date(2026, 10, 15)
+    assert stored["level_change"] != "+2"
+    assert review._decision_for(decided, stored["level_change"]) is None
 
 
 def test_decide_level_records_who_and_refuses_nonsense():
