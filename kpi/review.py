@@ -469,6 +469,7 @@ def decide_objection(ledger: Ledger, period: str, agent_id: str, decision: str, 
     if not (reason or "").strip():
         raise ReviewError("decision_reason_required", agent=agent_id)
     with ledger.write() as db:
+        ledger.require_intact(period)
         require_open(ledger, period)
         latest = _require_scored(ledger, period)
         if not results_of(ledger, latest["id"], agent_id):
