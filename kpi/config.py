@@ -55,7 +55,8 @@ def load(config_dir: str | os.PathLike | None, period: str) -> rules.Ruleset:
         config_dir=str(folder),
     )
     return rules.Ruleset(period=period, weights=weights, pay=pay, fields=fields, timeline=timeline,
-                         overrides=overrides, version=version, item_comments=declared.item_comments)
+                         overrides=overrides, version=version, item_comments=declared.item_comments,
+                         money_decimals=declared.money_decimals)
 
 
 def _overrides_part(raw_calendar: dict) -> dict:

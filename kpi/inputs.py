@@ -9,6 +9,7 @@ problems writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import re
@@ -44,6 +45,7 @@ class Grid(NamedTuple):
     formula: Callable[[int, int], str | None] = lambda row, col: None
     typed: bool = False
     size: int | None = None
+    period: str | None = None   # the month the workbook says it is for (defined name kpi_period), if any
 
 
 class Columns(NamedTuple):
@@ -154,6 +156,7 @@ def _parse_row(number, values, columns: Columns, grid: Grid, ruleset: rules.Rule
             found.append(problem)
         if isinstance(cells.get(f.id), str) and f.type != "text" and parsed[f.id] is not None:
             result.notices.extend(_notice(row, f, parsed[f.id]))
+    found += _check_cents(row, parsed, ruleset, result.notices)
     found += _check_relations(row, parsed, ruleset) + _check_level(row, parsed, ruleset)
     result.problems.extend(found)
     if found:
@@ -199,7 +202,8 @@ def _parse_cell(row: _Row, f: rules.InputField):
     if f.type == "text":
         text = _text(value) if f.comment_for is None else str(value).strip()
         if f.max_length is not None and len(text) > f.max_length:
-            return None, row.problem(f.id, "too_long", ("max_length", f.max_length), ("length", len(text)),
+            code = "comment_too_long" if f.comment_for else "text_too_long"
+            return None, row.problem(f.id, code, ("max_length", f.max_length), ("length", len(text)),
                                      value=text[:12] + "…")
         return text, None
     number = parse_number(value, money=f.type == "money")
@@ -259,6 +263,27 @@ def _check_bounds(f: rules.InputField, number: Decimal, problem) -> InputProblem
     if f.increment is not None and number % f.increment != 0:
         return problem("increment", ("increment", numbers.plain(f.increment)))
     return None
+
+
+def _check_cents(row: _Row, parsed: dict, ruleset: rules.Ruleset, notices: list) -> list[InputProblem]:
+    """Money typed with more than two decimals (1000.005): a problem, or, when fields.toml says
+    ``money_decimals = "notice"``, rounded to cents here by the pay rounding rule, so every
+    figure shown and computed from it is the same amount."""
+    found = []
+    for f in ruleset.fields:
+        value = parsed.get(f.id)
+        if f.type != "money" or value is None or not value.is_finite() or value.normalize().as_tuple().exponent >= -2:
+            continue
+        rounded = None
+        if ruleset.money_decimals == "notice":
+            with contextlib.suppress(ArithmeticError):   # too many digits to round: refused below
+                rounded = value.quantize(numbers.CENT, rounding=ruleset.pay.rounding.mode)
+        if rounded is None:
+            found.append(row.problem(f.id, "money_decimals"))
+        else:
+            parsed[f.id] = rounded
+            notices.append(row.problem(f.id, "money_decimals_rounded", ("value", numbers.plain(parsed[f.id]))))
+    return found
 
 
 def _check_relations(row: _Row, parsed: dict, ruleset: rules.Ruleset) -> list[InputProblem]:

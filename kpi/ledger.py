@@ -15,11 +15,13 @@ import datetime
 import getpass
 import json
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from kpi import integrity
 from kpi.errors import KpiError
 
 DEFAULT_PATH = "kpi.db"
@@ -75,6 +77,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE revisions ADD COLUMN summary TEXT NOT NULL DEFAULT ''",
         "CREATE TABLE explanations (sha256 TEXT PRIMARY KEY, texts TEXT NOT NULL)",
         "ALTER TABLE results ADD COLUMN explain_sha256 TEXT NOT NULL DEFAULT ''",
+    ),
+    (   # the hash chain (kpi.integrity; its tables' rows are linked by integrity.install) and the
+        # ledger's secret, which keys the scorecards' seals (kpi.seal): made once, never printed
+        *integrity.SCHEMA,
+        "CREATE TABLE ledger_secret (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        lambda db: db.execute("INSERT INTO ledger_secret VALUES ('seal', ?)", (secrets.token_hex(32),)),
     ),
     (   # issue 22: the manager's decision on an objection, who decided a level change and on what
         """CREATE TABLE objection_decisions (
@@ -173,7 +181,10 @@ class Ledger:
         try:
             self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
             self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA recursive_triggers = ON")  # INSERT OR REPLACE's deletions are chained too
+            integrity.register(self.db)
             self._migrate()
+            self._chain()
         except sqlite3.DatabaseError as error:
             raise _translate(error, self.path) from None
 
@@ -232,8 +243,41 @@ class Ledger:
                 if db.execute("PRAGMA user_version").fetchone()[0] >= number:
                     continue  # another process migrated meanwhile
                 for statement in statements:
-                    db.execute(statement)
+                    statement(db) if callable(statement) else db.execute(statement)
                 db.execute(f"PRAGMA user_version = {number}")
+
+    def _chain(self) -> None:
+        """Chain the tables of :data:`kpi.chain.REGISTRY` not chained yet (:func:`kpi.integrity.install`)."""
+        if not integrity.needs_install(self.db):
+            return
+        with self.write() as db:
+            if integrity.needs_install(db):
+                try:
+                    integrity.install(db)
+                except integrity.IntegrityError as error:
+                    raise tampered(error.finding, self.path) from None
+
+    @property
+    def secret(self) -> bytes:
+        """The ledger's own secret (keys the scorecard seals); never printed or logged."""
+        return bytes.fromhex(self.db.execute("SELECT value FROM ledger_secret WHERE name = 'seal'").fetchone()[0])
+
+    def require_intact(self, *periods: str) -> None:
+        """Refuse to build on a month whose rows or links were changed behind kpi's back."""
+        try:
+            integrity.require_intact(self.db, periods)
+        except integrity.IntegrityError as error:
+            raise tampered(error.finding, self.path) from None
+        except sqlite3.DatabaseError as error:
+            raise _translate(error, self.path) from None
+
+    def verify(self) -> integrity.Report:
+        """The whole ledger checked: SQLite's integrity, the chain's links, every chained row."""
+        try:
+            return integrity.verify(self.db)
+        except sqlite3.DatabaseError as error:  # damaged beyond what integrity_check can report
+            finding = integrity.Finding("integrity", "", "", 0, str(error))
+            return integrity.Report(finding, 1, 0, "", (finding,))
 
     @property
     def schema_version(self) -> int:
@@ -252,6 +296,12 @@ def _create_private(path: Path) -> None:
     except OSError as error:
         raise LedgerError("ledger_unusable", path=str(path), reason=error.strerror or str(error)) from None
     os.chmod(path, 0o600)
+
+
+def tampered(finding: integrity.Finding, path: Path) -> LedgerError:
+    """The error of a broken chain, naming the first row or link concerned."""
+    return LedgerError(f"tampered_{finding.what}", path=str(path), table=finding.table, row=finding.key,
+                       link=str(finding.link), detail=finding.detail)
 
 
 def _translate(error: sqlite3.DatabaseError, path: Path) -> LedgerError:

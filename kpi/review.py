@@ -9,22 +9,38 @@ from __future__ import annotations
 import datetime
 import functools
 import hashlib
+import hmac
 import json
+import re
 import sqlite3
+import unicodedata
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import orjson
 from dateutil.relativedelta import relativedelta
 
-from kpi import cards, ladder, numbers, rules
+from kpi import cards, ladder, numbers, rules, seal
 from kpi.agents import AgentInput, TeamContext
 from kpi.errors import KpiError
 from kpi.ledger import Ledger, now, user
 from kpi.scoring import AgentResult
 
 LANGS = ("zh", "en")
-ANSWERS = {"确认": "confirm", "同意": "confirm", "confirm": "confirm", "异议": "object", "object": "object"}
+ANSWERS = {"确认": "confirm", "同意": "confirm", "confirm": "confirm", "异议": "object", "object": "object",
+           # what agents write instead (issue 22): read as they mean it
+           "确认无误": "confirm", "已确认": "confirm", "无异议": "confirm", "没有异议": "confirm", "同意结果": "confirm",
+           "ok": "confirm", "yes": "confirm", "confirmed": "confirm", "agree": "confirm",
+           "有异议": "object", "提出异议": "object", "不同意": "object", "不确认": "object", "objection": "object",
+           "disagree": "object"}
+_ANSWER_NOISE = re.compile(r"[\s。.,,!!、::;;✓√✔☑]+")
+
+
+def answer_word(text: str) -> str | None:
+    """confirm | object for what an agent wrote in the answer cell (NFKC-folded, punctuation
+    and ticks ignored: 确认。, 确认无误, 有异议, ✓确认), None when it says neither."""
+    folded = _ANSWER_NOISE.sub("", unicodedata.normalize("NFKC", text or "")).lower()
+    return ANSWERS.get(folded)
 
 
 class ReviewError(KpiError, ValueError):
@@ -100,9 +116,46 @@ def fill_from_ledger(ledger: Ledger, period: str, agents: Sequence[AgentInput], 
 
 def prefill(ledger: Ledger, period: str, roster: Sequence[AgentInput]) -> list[AgentInput]:
     """Roster agents with last month's closing level and sales from the ledger."""
-    levels = next_levels(ledger, previous_period(period))
+    return prefill_report(ledger, period, roster)[0]
+
+
+class Differs(NamedTuple):
+    """An agent whose roster says another 上月销售额 than the ledger's closed month."""
+
+    agent_id: str
+    name: str
+    roster: str
+    ledger: str
+    source: str          # e.g. 2026-10#2: the closed revision the figure came from
+
+
+def prefill_report(ledger: Ledger, period: str, roster: Sequence[AgentInput]) -> tuple[list[AgentInput], list[Differs]]:
+    """Roster agents with last month's closing level and sales, and where the roster differed.
+
+    When last month is closed, its sales in the ledger are what growth is measured
+    against: they replace the roster's figure (an old one is a stale month's), and every
+    agent whose roster said otherwise is listed. Before closing, only empty cells are filled.
+    """
+    before = previous_period(period)
+    levels = next_levels(ledger, before)
     agents = [a._replace(level=levels[a.agent_id]["level_to"]) if a.agent_id in levels else a for a in roster]
-    return fill_from_ledger(ledger, period, agents, "sales_last_month", "sales_actual")
+    if month_status(ledger, before) != "closed":
+        return fill_from_ledger(ledger, period, agents, "sales_last_month", "sales_actual"), []
+    revision = latest_revision(ledger, before)
+    stored = results_of(ledger, revision["id"])
+    source = f"{before}#{revision['revision']}"
+    filled, differs = [], []
+    for agent in agents:
+        value = stored.get(agent.agent_id, {}).get("inputs", {}).get("values", {}).get("sales_actual")
+        if value in (None, ""):
+            filled.append(agent)
+            continue
+        closed, typed = numbers.D(value), agent.values.get("sales_last_month")
+        if typed is not None and typed != closed:
+            differs.append(Differs(agent.agent_id, agent.name, numbers.plain(typed), numbers.plain(closed), source))
+        filled.append(agent._replace(values={**agent.values, "sales_last_month": closed},
+                                     filled={**agent.filled, "sales_last_month": source}))
+    return filled, differs
 
 
 def fingerprint(result: AgentResult) -> str:
@@ -318,29 +371,47 @@ class Answer(NamedTuple):
     via: str             # file name, or "in person"
 
 
-def answer(ledger: Ledger, period: str, given: Answer, revision: int | None = None, by: str | None = None) -> None:
-    """Record an answer for the latest revision, entered by ``by`` (default the account running kpi).
-
-    Refused for a closed month, an unknown agent, an objection without reason, and an agent
-    whose objection the manager upheld: their result must change first (a re-score), then
-    they answer the new one.
-    """
+def answer(ledger: Ledger, period: str, given: Answer, revision: int | None = None, checked: bool = False,
+           by: str | None = None) -> None:
+    """Record an answer to the result the agent saw: revision ``revision`` (a returned card's),
+    else the counting revision when this call began, before it waits for the ledger. If the
+    agent's result changed since that revision (a re-score committed meanwhile), the answer
+    is refused: it never attaches to a result the agent has not seen. Refused as well for a
+    closed month, an unknown agent, and an agent whose objection the manager upheld: their
+    result must change first (a re-score), then they answer the new one. ``checked``: the
+    caller has checked the month's chain already (:meth:`Ledger.require_intact`); ``by``: who
+    enters the answer (default the account running kpi)."""
+    if given.answer == "object" and not given.reason.strip():
+        raise ReviewError("reason_required", agent=given.agent_id)
+    seen = revision
+    if seen is None:
+        started = latest_revision(ledger, period)
+        seen = started["revision"] if started else 0
     with ledger.write() as db:
+        if not checked:
+            ledger.require_intact(period)
         require_open(ledger, period)
         latest = _require_scored(ledger, period)
-        if not results_of(ledger, latest["id"], given.agent_id):
+        current = results_of(ledger, latest["id"], given.agent_id).get(given.agent_id)
+        if current is None:
             raise ReviewError("unknown_agent", agent=given.agent_id, period=period)
-        if given.answer == "object" and not given.reason.strip():
-            raise ReviewError("reason_required", agent=given.agent_id)
-        current = active_answers(ledger, period).get(given.agent_id)
-        if current is not None and _decision_of(ledger, current["id"]) is not None \
-                and _decision_of(ledger, current["id"])["decision"] == "uphold":
+        if seen != latest["revision"] and _fingerprint_at(ledger, period, seen, given.agent_id) != current["fingerprint"]:
+            raise ReviewError("answer_result_changed", agent=given.agent_id, seen=seen, latest=latest["revision"])
+        standing = active_answers(ledger, period).get(given.agent_id)
+        decided = _decision_of(ledger, standing["id"]) if standing is not None else None
+        if decided is not None and decided["decision"] == "uphold":
             raise ReviewError("objection_upheld_pending", agent=given.agent_id, period=period)
         who = by or ledger.user()
         db.execute("INSERT INTO answers (period, agent_id, revision, answer, reason, via, recorded_at, recorded_by) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (period, given.agent_id, revision or latest["revision"],
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (period, given.agent_id, seen,
                                                        given.answer, given.reason.strip(), given.via, now(), who))
-        ledger.audit(db, given.answer, period, given._asdict(), who=who)
+        ledger.audit(db, given.answer, period, {**given._asdict(), "revision": seen}, who=who)
+
+
+def _fingerprint_at(ledger: Ledger, period: str, revision: int, agent_id: str) -> str | None:
+    rows = ledger.rows("SELECT s.fingerprint FROM results s JOIN revisions r ON r.id = s.revision_id "
+                       "WHERE r.period = ? AND r.revision = ? AND s.agent_id = ?", period, revision, agent_id)
+    return rows[0]["fingerprint"] if rows else None
 
 
 def _require_scored(ledger: Ledger, period: str):
@@ -398,6 +469,7 @@ def decide_objection(ledger: Ledger, period: str, agent_id: str, decision: str, 
     if not (reason or "").strip():
         raise ReviewError("decision_reason_required", agent=agent_id)
     with ledger.write() as db:
+        ledger.require_intact(period)
         require_open(ledger, period)
         latest = _require_scored(ledger, period)
         if not results_of(ledger, latest["id"], agent_id):
@@ -470,6 +542,7 @@ def decide_level(ledger: Ledger, period: str, agent_id: str, change: str, by: st
     if change not in ladder.DECISIONS:
         raise ReviewError("level_change_invalid", change=change)
     with ledger.write() as db:
+        ledger.require_intact(period)
         require_open(ledger, period)
         stored = results_of(ledger, _require_scored(ledger, period)["id"], agent_id).get(agent_id)
         if stored is None:
@@ -564,6 +637,7 @@ def close(ledger: Ledger, ruleset: rules.Ruleset, force_reason: str | None, on_c
     today = today or datetime.date.today()
     deadline = deadline or today
     with ledger.write() as db:
+        ledger.require_intact(period)
         require_open(ledger, period)
         latest = _require_scored(ledger, period)
         listed = closing(ledger, ruleset, deadline, today)
@@ -603,12 +677,15 @@ def _named(row) -> str:
 
 def reopen(ledger: Ledger, period: str, reason: str, by: str | None = None) -> None:
     """Reopen a closed month; the reason goes into the audit log with who (``by``)."""
+    if not (reason or "").strip():
+        raise ReviewError("reason_blank")
     with ledger.write() as db:
+        ledger.require_intact(period)
         if month_status(ledger, period) != "closed":
             raise ReviewError("month_not_closed", period=period)
         db.execute("UPDATE months SET status = 'open', closed_revision = NULL WHERE period = ?", (period,))
         db.execute("DELETE FROM next_levels WHERE period = ?", (period,))
-        ledger.audit(db, "reopen", period, reason, who=by)
+        ledger.audit(db, "reopen", period, reason.strip(), who=by)
 
 
 def next_levels(ledger: Ledger, period: str) -> dict[str, sqlite3.Row]:
@@ -692,61 +769,121 @@ class Collected(NamedTuple):
 
 
 def check_card(ledger: Ledger, period: str, card, stored: dict[str, dict], latest) -> tuple[str, dict] | Answer | None:
-    """A returned card as an Answer, None when unanswered, or (key, params) why it is refused."""
+    """A returned card as an Answer, None when unanswered, or (key, params) why it is refused.
+
+    What the card says is decided by the ledger and the card's seal (:mod:`kpi.seal`), never
+    by its defined names or formulas: the seal is made again from the ledger's fingerprint of
+    the revision the card claims, and every cell must carry the tag kpi gave it."""
     if card.period != period:
         return "card_other_period", {"agent": card.agent_id, "period": card.period}
     if card.agent_id not in stored:
         return "unknown_agent", {"agent": card.agent_id, "period": period}
-    if card.revision is not None and card.revision != latest["revision"]:
-        old = ledger.rows("SELECT s.fingerprint FROM results s JOIN revisions r ON r.id = s.revision_id "
-                          "WHERE r.period = ? AND r.revision = ? AND s.agent_id = ?", period, card.revision, card.agent_id)
-        if not old or old[0]["fingerprint"] != stored[card.agent_id]["fingerprint"]:
-            return "card_outdated", {"agent": card.agent_id, "revision": card.revision, "latest": latest["revision"]}
-    edited = _edited_cell(card, stored[card.agent_id]["result"])
+    issued = ledger.rows("SELECT s.fingerprint FROM results s JOIN revisions r ON r.id = s.revision_id "
+                         "WHERE r.period = ? AND r.revision = ? AND s.agent_id = ?", period, card.revision, card.agent_id)
+    expected = issued and seal.card_seal(ledger.secret, card.agent_id, period, card.revision, issued[0]["fingerprint"])
+    if not expected or not hmac.compare_digest(expected, card.claim.seal):
+        return "card_seal_invalid", {"agent": card.agent_id, "cell": f"{card.sheet}!H1", "revision": card.revision}
+    if card.revision != latest["revision"] and issued[0]["fingerprint"] != stored[card.agent_id]["fingerprint"]:
+        return "card_outdated", {"agent": card.agent_id, "revision": card.revision, "latest": latest["revision"]}
+    edited = _edited_cell(ledger.secret, card, stored[card.agent_id]["result"]) or _moved_name(card)
     if edited:
-        return "card_edited", {"agent": card.agent_id, **edited}
+        key, params = edited
+        return key, {"agent": card.agent_id, **params}
     return _card_answer(card)
 
 
-FORMULA_CELLS = ("kpi_total", "kpi_pay")
-
-
-def _edited_cell(card, result: dict) -> dict | None:
-    """The first scored cell whose value differs from the ledger's.
-
-    Total and pay are formulas over the other scored cells: a program that
-    saves without calculating leaves them empty, and they are then judged by
-    their inputs alone.
-    """
-    expected = {f"kpi_points_{item}": points for item, points in result["points"].items()}
-    expected |= {"kpi_total": result["total"], "kpi_pay": result["total_pay"], "kpi_multiplier": result["multiplier"],
-                 "kpi_base_pay": result["base_pay"], "kpi_performance_pay": result["performance_pay"]}
-    for name, want in expected.items():
-        where, value = card.scored.get(name, ("", None))
-        if value is None and name in FORMULA_CELLS:
+def _edited_cell(secret: bytes, card, result: dict) -> tuple[str, dict] | None:
+    """The first cell (in reading order) that is not what kpi wrote: a changed value, a formula
+    typed over a figure, a value where kpi wrote none, a value deleted. A scored cell names
+    the ledger's value."""
+    expected = {f"points_{item}": points for item, points in result["points"].items()}
+    expected |= {"total": result["total"], "pay": result["total_pay"], "multiplier": result["multiplier"],
+                 "base_pay": result["base_pay"], "performance_pay": result["performance_pay"]}
+    places = {f"{column}{row}": entry for row, entries in card.tags.items() for column, entry in entries.items()}
+    for ref in sorted(set(card.cells) | set(places), key=_reading_order):
+        role, tag = places.get(ref, ("", ""))
+        if role in seal.SLOTS:
+            if not hmac.compare_digest(seal.cell_tag(secret, card.claim.seal, ref, role, "slot", ""), tag):
+                return "card_cell_edited", {"cell": f"{card.sheet}!{ref}", "now": _shown(card.cells.get(ref))}
             continue
-        try:
-            same = value is not None and numbers.D(value) == numbers.D(want)
-        except (TypeError, ArithmeticError, ValueError):
-            same = False
-        if not same:
-            return {"cell": where or name, "was": want, "now": "" if value is None else value}
+        cell = card.cells.get(ref)
+        genuine = cell is not None and tag and cell.kind in ("s", "n", "f") and hmac.compare_digest(
+            seal.cell_tag(secret, card.claim.seal, ref, role, cell.kind, _readable(cell)), tag)
+        if genuine:
+            continue
+        if role in expected:
+            return "card_edited", {"cell": f"{card.sheet}!{ref}", "was": expected[role], "now": _shown(cell)}
+        return "card_cell_edited", {"cell": f"{card.sheet}!{ref}", "now": _shown(cell)}
     return None
 
 
+def _moved_name(card) -> tuple[str, dict] | None:
+    """The first ``kpi_*`` defined name deleted or pointed elsewhere than kpi wrote it (the names
+    decide nothing, but a card whose names were changed is not the card kpi issued)."""
+    wanted = {"kpi_period": f'"{card.period}"', "kpi_revision": str(card.revision)}
+    for row, entries in sorted(card.tags.items()):
+        for column, (role, _) in entries.items():
+            if role:
+                wanted[f"kpi_{role}"] = f"{card.sheet}!{column}{row}"
+    for name, want in wanted.items():
+        now = card.names.get(name)
+        if now is None or _name_target(now) != _name_target(want):
+            cell = want if "!" in want else f"{card.sheet}!H1"
+            return "card_name_changed", {"name": name, "cell": cell, "now": now or ""}
+    return None
+
+
+def _name_target(text: str) -> str:
+    """A defined name's formula compared loosely: without ``=``, ``$`` and the quotes around a sheet."""
+    return text.lstrip("=").replace("$", "").replace("'", "")
+
+
+def _readable(cell) -> str:
+    """A cell's content as tagged; a number that is none reads as text (and so fails its tag)."""
+    if cell.kind == "n":
+        try:
+            float(cell.value)
+        except ValueError:
+            return "nan"
+    return cell.value
+
+
+def _reading_order(ref: str) -> tuple[int, int]:
+    letters = ref.rstrip("0123456789")
+    return int(ref[len(letters):]), sum((ord(c) - 64) * 26 ** i for i, c in enumerate(reversed(letters)))
+
+
+def _shown(cell) -> str:
+    """A cell's content as the refusal shows it: a formula with its ``=``, a whole number without ``.0``."""
+    if cell is None:
+        return ""
+    if cell.kind == "f":
+        return "=" + cell.value.lstrip("=")
+    if cell.kind == "n":
+        try:
+            number = float(cell.value)
+            return str(int(number)) if number.is_integer() else repr(number)
+        except ValueError:
+            return cell.value
+    return cell.value
+
+
 def _card_answer(card) -> Answer | tuple[str, dict] | None:
-    if not card.answer:
+    _, given = card.slot("answer")
+    _, reason = card.slot("reason")
+    if not given:
         return None
-    answer = ANSWERS.get(card.answer.strip().lower())
+    answer = answer_word(given)
     if answer is None:
-        return "card_bad_answer", {"agent": card.agent_id, "value": card.answer}
-    if answer == "object" and not card.reason:
+        return "card_bad_answer", {"agent": card.agent_id, "value": given}
+    if answer == "object" and not reason.strip():
         return "reason_required", {"agent": card.agent_id}
-    return Answer(card.agent_id, answer, card.reason if answer == "object" else "", card.file)
+    return Answer(card.agent_id, answer, reason if answer == "object" else "", card.file)
 
 
 def collect(ledger: Ledger, period: str, cards: Sequence, by: str | None = None) -> Collected:
     """Check every returned card against the ledger and record the valid answers."""
+    ledger.require_intact(period)
     require_open(ledger, period)
     latest = _require_scored(ledger, period)
     stored = results_of(ledger, latest["id"])
@@ -756,7 +893,11 @@ def collect(ledger: Ledger, period: str, cards: Sequence, by: str | None = None)
         if checked is None:
             outcome.unanswered.append(card.file)
         elif isinstance(checked, Answer):
-            answer(ledger, period, checked, by=by)
+            try:
+                answer(ledger, period, checked, card.revision, checked=True, by=by)
+            except ReviewError as refused:   # e.g. a re-score changed the result meanwhile
+                outcome.refused.append((card.file, refused.code, refused.params))
+                continue
             outcome.recorded.append(checked)
         else:
             outcome.refused.append((card.file, *checked))

@@ -10,9 +10,13 @@ order.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import gc
 import multiprocessing
+import os
 import signal
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -62,7 +66,7 @@ def stream(produce: Callable[[], Iterable[Any]], batch: int = 500) -> Iterator[A
         return
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
-    producer = context.Process(target=_produce, args=(produce, sending, batch), daemon=True)
+    producer = context.Process(target=_produce, args=(produce, sending, batch, os.getpid()), daemon=True)
     producer.start()
     sending.close()
     try:
@@ -87,24 +91,60 @@ def _received(connection) -> Iterator[Any]:
         yield from payload
 
 
-def _produce(produce: Callable[[], Iterable[Any]], connection, batch: int) -> None:
+def _produce(produce: Callable[[], Iterable[Any]], connection, batch: int, parent: int) -> None:
     """Producer process: send the items in batches, then the end or the exception (without
-    the garbage collector: see :func:`collector_paused`)."""
+    the garbage collector: see :func:`collector_paused`). It dies with its parent."""
     _ignore_interrupts()
+    _die_with(parent)
     gc.disable()
     items: list = []
     try:
         for item in produce():
             items.append(item)
             if len(items) >= batch:
-                connection.send(("items", items))
+                _send(connection, ("items", items))
                 items = []
         ending: tuple = ("end", None)
     except Exception as error:
         ending = ("error", error)
-    with connection:
-        connection.send(("items", items))
-        connection.send(ending)
+    try:
+        with connection:
+            connection.send(("items", items))
+            connection.send(ending)
+    except OSError:   # the parent is gone (a pipe without reader): leave quietly, no traceback
+        os._exit(0)
+
+
+def _send(connection, message) -> None:
+    """Send to the parent; if it is gone, end this process at once and silently."""
+    try:
+        connection.send(message)
+    except OSError:
+        os._exit(0)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux ``prctl(PR_SET_PDEATHSIG)``),
+    so a killed kpi leaves no worker holding the ledger and the input open. Elsewhere a
+    worker notices a parent gone when it next talks to it."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:   # the parent died before the request was made
+        os._exit(0)
+
+
+def _worker_start(parent: int) -> None:
+    """A pool worker: Ctrl-C is the parent's to handle; it dies with its parent."""
+    _ignore_interrupts()
+    _die_with(parent)
 
 
 def _call(index: int) -> tuple[int, Any]:
@@ -120,7 +160,7 @@ def _forking(jobs: int):
     with collector_paused():  # the workers inherit that: no collection touches the pages they share
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            pool = context.Pool(jobs, initializer=_ignore_interrupts)
+            pool = context.Pool(jobs, initializer=_worker_start, initargs=(os.getpid(),))
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         with pool:

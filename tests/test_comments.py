@@ -79,7 +79,7 @@ def test_a_comment_above_the_limit_is_a_problem_naming_the_cell(tmp_path):
     path = write_csv(tmp_path / "in.csv", rows)
     result = run("check", path, "--period", "2026-09")
     assert result.exit_code == 1
-    assert any("in.csv" in line and "过长:201 个字,最多 200 个字" in line for line in result.output.splitlines()), \
+    assert any("in.csv" in line and "评语过长:201 个字,最多 200 个字" in line for line in result.output.splitlines()), \
         result.output
 
 

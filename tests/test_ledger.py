@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import cli
 from helpers import EXAMPLE_CSV, EXAMPLE_XLSX, example_rows, write_csv
-from kpi import ledger
+from kpi import integrity, ledger
 
 AFTER_DEADLINE, BEFORE_DEADLINE = "2026-10-16", "2026-10-15"
 
@@ -42,6 +42,7 @@ def approve_levels(period="2026-09"):
 
 def db():
     connection = sqlite3.connect(os.environ["KPI_DB"])
+    integrity.register(connection)                         # edits made here are kpi's own: chained
     connection.row_factory = sqlite3.Row
     return connection
 
@@ -282,7 +283,7 @@ def test_collect_refuses_an_outdated_scorecard_but_accepts_one_whose_result_did_
     score(write_csv(tmp_path / "fixed.csv", rows), out="out2")
     result = run("collect", old_changed, old_same, "--period", "2026-09")
     assert result.exit_code == 1
-    assert ("拒收 KF1008-黄磊.xlsx:工号 KF1008:这是第 1 版的考核表,结果已在第 2 版变更,请使用新表"
+    assert ("拒收 KF1008-黄磊.xlsx:工号 KF1008:这是第 1 版的考核表,结果已在第 2 版变更,请使用新表。"
             in result.output.splitlines())
     assert "已记录 KF1001-王芳.xlsx:工号 KF1001 确认" in result.output.splitlines()
 
@@ -358,3 +359,9 @@ def test_rescoring_an_unchanged_month_renders_no_row_and_no_line_again(tmp_path,
         report = month.score(EXAMPLE_CSV, ruleset(), tmp_path / "out", "zh", book, jobs=1)
     assert (report.revision, report.kept, rendered) == (2, 25, [])
     assert len(json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["agents"]) == 25
+
+
+def ruleset_for(period):
+    """The shipped rules of ``period`` (for tests that call the review library directly)."""
+    from helpers import ruleset
+    return ruleset(period)

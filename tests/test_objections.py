@@ -200,3 +200,19 @@ def test_the_policy_can_refuse_closing_with_overdue_agents(tmp_path):
     assert run("close", "2026-09", "--config", configured, KPI_TODAY=BEFORE_DEADLINE).exit_code == 0
     moves = {r["agent_id"]: r["level_to"] for r in db().execute("SELECT * FROM next_levels")}
     assert moves["KF1001"] == "P3"                            # +2 applied without approval by this policy
+
+
+def test_the_decisions_are_in_the_ledgers_hash_chain():
+    """Issue 20's chain covers issue 22's tables: a decision edited behind kpi's back is caught."""
+    import sqlite3
+    from kpi import chain
+    assert chain.registered("objection_decisions") is not None
+    assert "cleared_revision" in chain.registered("answers").columns
+    assert {"recommendation", "reason"} <= set(chain.registered("decisions").columns)
+    score()
+    run("object", "KF1002", "--period", "2026-09", "--reason", "咨询量统计有误")
+    assert run("decide", "KF1002", "--period", "2026-09", "--reject", "--reason", "无误").exit_code == 0
+    assert run("level", "KF1001", "--period", "2026-09", "+1").exit_code == 0
+    assert run("verify").exit_code == 0
+    with sqlite3.connect(os.environ["KPI_DB"]) as raw, pytest.raises(sqlite3.OperationalError, match="kpi_link"):
+        raw.execute("UPDATE objection_decisions SET decision = 'uphold'")

@@ -35,7 +35,9 @@ def write(path: Path, roster: Sequence[AgentInput], ruleset: rules.Ruleset, note
     for row, agent in enumerate(roster, start=1):
         _agent_row(sheet, row, agent, shown, formats)
     _protect_and_print(sheet, len(shown))
-    _notes_sheet(workbook, notes, formats, lang)
+    sheet.set_header(f"&L{title}")
+    _notes_sheet(workbook, notes, formats, lang, ruleset.period)
+    workbook.define_name("kpi_period", f'="{ruleset.period}"')   # kpi check/score refuse another month's sheet
     workbook.close()
 
 
@@ -117,9 +119,11 @@ def _protect_and_print(sheet, width: int) -> None:
     sheet.set_row(0, 32)
 
 
-def _notes_sheet(workbook, notes: Sequence[str], formats, lang: str) -> None:
+def _notes_sheet(workbook, notes: Sequence[str], formats, lang: str, period: str) -> None:
     sheet = workbook.add_worksheet(i18n.text("template_notes_sheet", lang))
     sheet.set_column(0, 0, 120)
+    sheet.set_column(1, 1, 16)
+    sheet.write_string(0, 1, i18n.text("template_period_cell", lang, period=period), formats["note_bold"])
     for row, line in enumerate(notes):
         sheet.write_string(row, 0, line, formats["note_bold"] if row == 0 else formats["note"])
     sheet.set_paper(9)
