@@ -437,3 +437,15 @@ def test_the_team_summary_has_svg_charts_and_only_the_supervisors_team(shared):
     assert page.count("<svg") == 3 and "KF1001" in page and "KF1014" not in page
     everyone = clients["manager"].get(M).text
     assert everyone.count("<svg") == 6 and "KF1014" in everyone
+
+
+def test_a_sheet_of_another_month_is_refused(fresh, tmp_path):
+    from kpi import config, month
+    made, app = fresh
+    roster = write_csv(tmp_path / "roster.csv", sheet_rows("售前一组"))
+    october = tmp_path / "october.xlsx"
+    month.write_template(roster, config.load(None, "2026-10"), october, [], "zh")
+    client = signed_in(app, "sup1")
+    response = client.post(f"{M}/sheets", data={"csrf_token": token(client, M)},
+                           files={"sheet": ("october.xlsx", october.read_bytes(), "application/octet-stream")})
+    assert response.status_code == 422 and "这是 2026-10 的填报表,不是 2026-09 的" in response.text
