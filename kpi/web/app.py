@@ -16,8 +16,6 @@ import functools
 import os
 import re
 import secrets
-import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -26,14 +24,14 @@ from urllib.parse import quote
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from kpi import accounts, calendar, config, i18n, ledger, month, review, sheets
+from kpi import accounts, i18n, ledger
 from kpi.accounts import AccountError, User
-from kpi.errors import ConfigError, InputError
+from kpi.errors import ConfigError
 from kpi.ledger import LedgerError
 from kpi.review import ReviewError
 from kpi.web import access, pages, security
