@@ -283,6 +283,15 @@ def test_language_follows_query_then_cookie(shared):
     assert "绩效考核" in client.get(M + "?lang=zh").text
 
 
+
+def test_the_language_chosen_is_the_users_setting_in_a_new_browser(fresh):
+    _, app = fresh
+    first = signed_in(app, "manager")
+    assert "performance review" in first.get(M + "?lang=en").text
+    assert "performance review" in signed_in(app, "manager").get(M).text  # no cookie there: the account's setting
+    assert "绩效考核" in signed_in(app, "hr").get(M).text
+
+
 # ------------------------------------------------------------------ the month's work
 def sheet_rows(team: str, fix=None) -> list[list[str]]:
     rows = example_rows()

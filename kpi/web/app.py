@@ -220,6 +220,9 @@ def _serve(request, settings, templates, action, handler, form, csrf_cookie) -> 
         with ledger.Ledger(settings.db_path) as book:
             user = accounts.session_user(book, request.cookies.get(SESSION_COOKIE, ""), settings.idle, settings.absolute)
             lang = lang_of(request, user)
+            asked = request.query_params.get("lang")
+            if user is not None and asked in i18n.LANGS and asked != user.lang:
+                accounts.set_lang(book, user.name, asked)  # the user's setting, for their next browser too
             if user is None:
                 if request.method in security.SAFE_METHODS:
                     return RedirectResponse("/login?next=" + quote(request.url.path), status_code=302)
