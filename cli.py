@@ -18,7 +18,9 @@ import sys
 from pathlib import Path
 
 import click
+import wcwidth
 
+import kpi
 from kpi import calendar, config, i18n, identity, intake, ledger, month, readers, review, terminal, workers
 from kpi.errors import ConfigError, InputError
 from kpi.ledger import LedgerError
@@ -41,7 +43,8 @@ class KpiGroup(click.Group):
             return super().main(args, *rest, **kwargs)
 
     def parse_args(self, ctx, args):
-        localize(self, requested_lang(args))
+        ctx.meta["kpi_lang"] = requested_lang(args)
+        localize(self, ctx.meta["kpi_lang"])
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
@@ -77,9 +80,63 @@ def requested_lang(args) -> str:
     return i18n.lang_from_env()
 
 
+class HelpFormatter(click.HelpFormatter):
+    """click's help layout, wrapping option help between CJK characters and at spaces but never
+    inside an ASCII word (a file name or an option), by display width, closing punctuation kept
+    on its line."""
+
+    CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
+    CHUNKS = re.compile(rf"\s+|[{CJK}]|[,.;:)!?\]]+|[^\s{CJK}]+")
+    CLOSING = set("\u3002\uff0c\u3001\uff1b\uff1a\uff09\u3011\u300d\u300b\uff01\uff1f\u201d\u2019,.;:)!?]")
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = list(rows)
+        first_col = min(max((len(first) for first, _ in rows), default=0), col_max) + col_spacing
+        for first, second in rows:
+            self.write(f"{'':>{self.current_indent}}{first}")
+            if not second:
+                self.write("\n")
+                continue
+            if len(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - len(first)))
+            else:
+                self.write("\n" + " " * (first_col + self.current_indent))
+            lines = self.wrap(second, max(self.width - first_col - 2, 10))
+            self.write(lines[0] + "\n")
+            for line in lines[1:]:
+                self.write(f"{'':>{first_col + self.current_indent}}{line}\n")
+
+    @classmethod
+    def wrap(cls, text: str, width: int) -> list[str]:
+        lines, line, used = [], "", 0
+        for chunk in cls.CHUNKS.findall(text):
+            if chunk.isspace():
+                if line:
+                    line, used = line + " ", used + 1
+                continue
+            size = wcwidth.wcswidth(chunk)
+            if used + size > width and line.strip() and chunk[0] not in cls.CLOSING:
+                lines.append(line.rstrip())
+                line, used = "", 0
+            line, used = line + chunk, used + size
+        return lines + [line.rstrip()]
+
+
+class KpiContext(click.Context):
+    formatter_class = HelpFormatter
+
+
+def _show_version(ctx, param, value):
+    """``--version`` in the language asked for."""
+    if value and not ctx.resilient_parsing:
+        click.echo(i18n.text("version_text", ctx.meta.get("kpi_lang", i18n.DEFAULT), version=kpi.__version__))
+        ctx.exit()
+
+
 def localize(command: click.Command, lang: str) -> None:
     """Set the help of ``command``, its options and subcommands from the message file."""
-    command.help = i18n.text(f"help_{command.name}", lang)
+    command.context_class = KpiContext
+    command.help = i18n.text(getattr(command, "help_key", None) or f"help_{command.name}", lang)
     command.short_help = command.help.split("\n", 1)[0]
     for param in command.params:
         key = getattr(param, "help_key", None)
@@ -131,11 +188,15 @@ def db_option(func):
 
 
 @contextlib.contextmanager
-def ledger_session(db_path, lang: str, create: bool = True):
+def ledger_session(db_path, lang: str, create: bool | str = True):
     """The open ledger; a ledger or review error ends the command with its message and exit 1.
 
-    With ``create=False`` a missing ledger is not created: the session yields None.
+    With ``create=False`` a missing ledger is not created: the session yields None; with
+    ``create="existing"`` (read-only commands) a missing ledger ends the command, saying
+    where it looked.
     """
+    if create == "existing" and not ledger.resolve(db_path).exists():   # a read-only command
+        fail_review(LedgerError("ledger_missing", path=str(ledger.resolve(db_path))), lang)
     if not create and not ledger.resolve(db_path).exists():
         yield None
         return
@@ -152,7 +213,7 @@ def ledger_session(db_path, lang: str, create: bool = True):
 
 
 def fail_review(error, lang: str):
-    click.echo(terminal.error_text(error, lang), err=True)
+    click.echo(terminal.inert(terminal.error_text(error, lang)), err=True)
     sys.exit(1)
 
 
@@ -186,8 +247,9 @@ def today() -> datetime.date:
 
 
 def echo_lines(lines, err: bool = False) -> None:
+    """Print lines; control characters in them (from names, teams, reasons) are shown escaped."""
     for line in lines:
-        click.echo(line, err=err)
+        click.echo(terminal.inert(line), err=err)
 
 
 def fail_config(error: ConfigError, lang: str):
@@ -209,16 +271,17 @@ def load_rules(config_dir, period: str, lang: str):
 
 
 @click.group(cls=KpiGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="kpi")
+@option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version, key="help_opt_version")
+@option("--lang", type=click.Choice(i18n.LANGS), expose_value=False, is_eager=True, key="help_opt_lang_main")
 def main():
     """kpi: monthly performance scores and payroll for customer-service teams."""
 
 
 @main.command()
-@click.argument("input_file", metavar="INPUT", type=click.Path(dir_okay=False))
+@click.argument("input_files", metavar="INPUT", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @period_option
 @option("--out", "out_dir", type=click.Path(file_okay=False), key="help_opt_out")
-@option("--jobs", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True, key="help_opt_jobs")
+@option("--jobs", type=click.IntRange(1, 64), default=os.cpu_count() or 1, key="help_opt_jobs")
 @option("--no-scorecards", "no_scorecards", is_flag=True, key="help_opt_no_scorecards")
 @option("--encrypt", is_flag=True, key="help_opt_encrypt")
 @option("--passwords", "passwords_file", type=click.Path(dir_okay=False), key="help_opt_passwords")
@@ -226,8 +289,9 @@ def main():
 @config_option
 @db_option
 @lang_option
-def score(input_file, period, out_dir, jobs, no_scorecards, encrypt, passwords_file, sheet, config_dir, db_path, lang):
-    """Score a filled sheet and write results, payroll, team summary and scorecards."""
+def score(input_files, period, out_dir, jobs, no_scorecards, encrypt, passwords_file, sheet, config_dir, db_path, lang):
+    """Score a filled sheet (or one sheet per team) and write results, payroll, team summary and scorecards."""
+    input_file = list(input_files) if len(input_files) > 1 else input_files[0]
     ruleset = load_rules(config_dir, period, lang)
     with ledger_session(db_path, lang) as book, progress_bar(lang) as progress:
         try:
@@ -249,7 +313,7 @@ def _passwords(encrypt: bool, passwords_file, input_file, ruleset, sheet=None):
         return None
     if passwords_file:
         return month.read_passwords(passwords_file, ruleset)
-    return month.generated_passwords(a.agent_id for a in month.validate(input_file, ruleset, sheet=sheet).agents)
+    return month.generated_passwords(a.agent_id for a in month.validate_all(input_file, ruleset, sheet=sheet).agents)
 
 
 @main.command()
@@ -266,6 +330,7 @@ def check(input_file, period, sheet, config_dir, lang):
     except InputError as error:
         fail_input(error, ruleset, lang)
     echo_lines(terminal.notices(parsed.notices, ruleset, lang))
+    echo_lines(terminal.implausible_lines(month.plausibility(parsed, ruleset), ruleset, lang))
     click.echo(terminal.check_ok(parsed, ruleset, lang))
 
 
@@ -281,43 +346,70 @@ def template(period, roster_file, out_file, config_dir, db_path, lang):
     ruleset = load_rules(config_dir, period, lang)
     out_file = out_file or f"{i18n.text('template_sheet', lang)}-{period}.xlsx"
     line = calendar.for_rules(ruleset)
-    notes = terminal.rulebook(ruleset, lang) + terminal.timeline(line, lang) + terminal.timeline_warnings(line, lang)
+    notes = terminal.rulebook(ruleset, lang, origin=False) + terminal.timeline(line, lang) + terminal.timeline_warnings(line, lang)
     with ledger_session(db_path, lang, create=False) as book:
         try:
-            count = month.write_template(roster_file, ruleset, out_file, notes, lang, book)
+            report = month.write_template_report(roster_file, ruleset, out_file, notes, lang, book)
         except InputError as error:
             fail_input(error, ruleset, lang)
-    click.echo(i18n.text("template_written", lang, path=out_file, count=count))
+    click.echo(i18n.text("template_written", lang, path=out_file, count=report.count))
+    echo_lines(terminal.sales_differs(report.differs, lang))
 
 
 @main.command()
 @click.argument("paths", metavar="FILES_OR_DIR", nargs=-1, required=True, type=click.Path(exists=True))
 @period_option
+@option("--passwords", "passwords_file", type=click.Path(dir_okay=False), key="help_opt_collect_passwords")
+@config_option
 @db_option
 @lang_option
-def collect(paths, period, db_path, lang):
+def collect(paths, period, passwords_file, config_dir, db_path, lang):
     """Record the answers on returned scorecards."""
-    cards, problems = [], []
-    for path in _xlsx_files(paths):
+    passwords = {}
+    if passwords_file:
+        ruleset = load_rules(config_dir, period, lang)
         try:
-            cards.append(readers.read_scorecard(path))
+            passwords = month.read_passwords(passwords_file, ruleset)
         except InputError as error:
-            problems.extend(error.problems)
+            fail_input(error, ruleset, lang)
+    cards, problems, ignored = [], [], []
+    for path, found_in_folder in _returned_files(paths):
+        if found_in_folder and path.suffix.lower() != ".xlsx":
+            ignored.append((path.name, "not_xlsx_file"))
+            continue
+        try:
+            cards.append(readers.read_scorecard(path, _card_password(path, passwords)))
+        except InputError as error:
+            if found_in_folder and error.problems[0].code == "not_scorecard":
+                ignored.append((path.name, "not_scorecard"))
+            else:
+                problems.extend(error.problems)
     with ledger_session(db_path, lang) as book:
         outcome = review.collect(book, period, cards)
     if problems:
         echo_lines(terminal.problems(problems, None, lang)[1:], err=True)
-    echo_lines(terminal.collected(outcome, lang))
+    echo_lines(terminal.collected(outcome, lang, ignored, unreadable=len(problems)))
     if outcome.refused or problems:
         sys.exit(1)
 
 
-def _xlsx_files(paths):
-    """The .xlsx files named, and those below the directories named (Excel's ~$ lock files skipped)."""
+def _card_password(path: Path, passwords: dict[str, str]) -> str | None:
+    """The password of a returned card: its agent's, by the file name kpi gave it (工号-姓名.xlsx)."""
+    return passwords.get(path.stem.split("-", 1)[0].strip()) if passwords else None
+
+
+def _returned_files(paths):
+    """(path, whether found in a folder) for the files named and those below the folders named.
+    A file named on the command line that is no scorecard is refused; one found in a folder is
+    ignored and named (Excel's ~$ lock files and hidden files are skipped silently)."""
     for name in paths:
         path = Path(name)
-        found = sorted(path.rglob("*.xlsx")) if path.is_dir() else [path]
-        yield from (p for p in found if not p.name.startswith("~$"))
+        if not path.is_dir():
+            yield path, False
+            continue
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            if not file.name.startswith(("~$", ".")):
+                yield file, True
 
 
 @main.command()
@@ -344,8 +436,8 @@ def object_command(agent_id, period, reason, db_path, lang):
 def _answer(given, period, db_path, lang):
     with ledger_session(db_path, lang) as book:
         review.answer(book, period, given)
-    click.echo(i18n.text("answer_recorded", lang, period=period, agent=given.agent_id,
-                         answer=i18n.text(f"answer_{given.answer}", lang)))
+    echo_lines([i18n.text("answer_recorded", lang, period=period, agent=given.agent_id,
+                          answer=i18n.text(f"answer_{given.answer}", lang))])
 
 
 @main.command()
@@ -355,27 +447,29 @@ def _answer(given, period, db_path, lang):
 @lang_option
 def status(period, config_dir, db_path, lang):
     """Show per team who confirmed, who objected and who has not answered."""
-    deadline = calendar.for_rules(load_rules(config_dir, period, lang)).date("confirm_deadline")
-    with ledger_session(db_path, lang) as book:
+    line = calendar.for_rules(load_rules(config_dir, period, lang))
+    deadline = line.date("confirm_deadline")
+    with ledger_session(db_path, lang, create="existing") as book:
         found = review.status(book, period, deadline, today())
         revision = review.latest_revision(book, period)["revision"]
         closed = review.month_status(book, period) == "closed"
-    echo_lines(terminal.status_lines(period, revision, deadline, found, lang))
+    echo_lines(terminal.status_lines(period, revision, deadline, found, lang,
+                                     terminal.estimate_mark(line, deadline, lang)))
     if closed:
         click.echo(i18n.text("status_month_closed", lang, period=period, revision=revision))
 
 
-@main.command()
+@main.command(context_settings={"ignore_unknown_options": True})  # "-1" is a change, not an option
 @click.argument("agent_id", metavar="AGENT", callback=lambda ctx, param, value: identity.fold(value))
 @period_option
-@click.argument("change", type=click.Choice(["+1", "0"]), metavar="+1|0")
+@click.argument("change", type=click.Choice(["+2", "+1", "0", "-1", "dismiss"]), metavar="+2|+1|0|-1|dismiss")
 @db_option
 @lang_option
 def level(agent_id, period, change, db_path, lang):
-    """Record the supervisor's decision on a "+1 or no change" recommendation."""
+    """Record the decision on a level recommendation (+2, +1, 0, -1, dismiss)."""
     with ledger_session(db_path, lang) as book:
         review.decide_level(book, period, agent_id, change)
-    click.echo(i18n.text("level_recorded", lang, period=period, agent=agent_id, change=change))
+    echo_lines([i18n.text("level_recorded", lang, period=period, agent=agent_id, change=change)])
 
 
 @main.command()
@@ -383,16 +477,21 @@ def level(agent_id, period, change, db_path, lang):
 @option("--force", is_flag=True, key="help_opt_force")
 @option("--reason", key="help_opt_force_reason")
 @option("--out", "out_dir", type=click.Path(file_okay=False), key="help_opt_out")
+@option("--encoding", type=click.Choice(["utf-8", "gbk", "gb18030"]), key="help_opt_encoding")
 @config_option
 @db_option
 @lang_option
-def close(period, force, reason, out_dir, config_dir, db_path, lang):
+def close(period, force, reason, out_dir, encoding, config_dir, db_path, lang):
     """Close the month: final payroll for HR and next month's levels."""
     if force and not (reason or "").strip():
         raise click.UsageError(i18n.text("force_needs_reason", lang))
     ruleset = load_rules(config_dir, period, lang)
+    deadline = calendar.for_rules(ruleset).date("confirm_deadline")
     with ledger_session(db_path, lang) as book:
-        path, moves = month.close(book, ruleset, out_dir, lang, reason if force else None, today())
+        with contextlib.suppress(ReviewError):   # a closed or unscored month: closing says why
+            if review.month_status(book, period) != "closed":
+                echo_lines(terminal.closing_lines(review.closing(book, ruleset, deadline, today()), lang))
+        path, moves = month.close(book, ruleset, out_dir, lang, reason if force else None, today(), encoding=encoding)
         closed = review.latest_revision(book, period)
         names = {a: r["name"] for a, r in review.results_of(book, closed["id"]).items()}
     echo_lines(terminal.close_lines(period, closed["revision"], path, moves, names, reason if force else None, lang))
@@ -417,7 +516,7 @@ def reopen(period, reason, db_path, lang):
 @lang_option
 def history(agent_id, db_path, lang):
     """Show an agent's months, or every scored month."""
-    with ledger_session(db_path, lang) as book:
+    with ledger_session(db_path, lang, create="existing") as book:
         if agent_id:
             echo_lines(terminal.history_lines(agent_id, review.history(book, agent_id), lang))
         else:
@@ -428,16 +527,18 @@ def history(agent_id, db_path, lang):
 @click.argument("agent_id", metavar="AGENT", callback=lambda ctx, param, value: identity.fold(value))
 @period_option
 @option("--revision", type=int, key="help_opt_revision")
+@config_option
 @db_option
 @lang_option
-def show(agent_id, period, revision, db_path, lang):
+def show(agent_id, period, revision, config_dir, db_path, lang):
     """Show one agent's stored result with every explanation."""
-    with ledger_session(db_path, lang) as book:
+    labels = {item.id: item.label for item in load_rules(config_dir, period, lang).weights.items}
+    with ledger_session(db_path, lang, create="existing") as book:
         found = review.revision_of(book, period, revision)
         row = review.results_of(book, found["id"], agent_id).get(agent_id)
     if row is None:
         fail_review(ReviewError("unknown_agent", agent=agent_id, period=period), lang)
-    echo_lines(terminal.show_lines(period, found["revision"], row, lang))
+    echo_lines(terminal.show_lines(period, found["revision"], row, lang, labels))
 
 
 @main.command("rules")
@@ -500,6 +601,183 @@ def import_command(exports, period, sheet_file, out_file, editable, dry_run, con
         sys.exit(1)
     click.echo(i18n.text("import_done_editable" if editable else "import_done", lang, agents=agents, cells=cells,
                          path=path))
+
+
+# ---- issue 22
+@main.command()
+@click.argument("agent_id", metavar="AGENT")
+@period_option
+@option("--uphold", is_flag=True, key="help_opt_uphold")
+@option("--reject", is_flag=True, key="help_opt_reject")
+@option("--reason", required=True, key="help_opt_decision_reason")
+@db_option
+@lang_option
+def decide(agent_id, period, uphold, reject, reason, db_path, lang):
+    """Record the manager's decision on an agent's objection."""
+    if uphold == reject:
+        raise click.UsageError(i18n.text("decision_choose_one", lang))
+    decision = "uphold" if uphold else "reject"
+    with ledger_session(db_path, lang) as book:
+        review.decide_objection(book, period, agent_id, decision, reason)
+    click.echo(i18n.text("decide_recorded", lang, period=period, agent=agent_id,
+                         decision=i18n.text(DECIDED_STATE[decision], lang)))
+
+
+DECIDED_STATE = {"uphold": "state_objection_upheld", "reject": "state_objection_rejected"}
+
+# ---- issue 23: the web workspace and its accounts
+@main.command()
+@db_option
+@option("--host", default="127.0.0.1", show_default=True, key="help_opt_host")
+@option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, key="help_opt_port")
+@option("--demo", is_flag=True, key="help_opt_demo")
+@option("--secure-cookies", "secure_cookies", is_flag=True, key="help_opt_secure_cookies")
+@config_option
+@lang_option
+def serve(db_path, host, port, demo, secure_cookies, config_dir, lang):
+    """Serve the web workspace."""
+    import tempfile
+
+    import uvicorn
+
+    from kpi import web
+    from kpi.web import demo as demo_month
+
+    fixed_today = None
+    if demo:
+        loaded = demo_month.load(tempfile.mkdtemp(prefix="kpi-demo-"), config_dir, lang)
+        db_path, fixed_today = loaded.db_path, loaded.today
+        click.echo(i18n.text("serve_demo_title", lang, db=db_path, period=loaded.period, count=loaded.agents,
+                             password=demo_month.PASSWORD))
+        shown = [a for a in loaded.accounts if a[1] != "agent"] + [a for a in loaded.accounts if a[1] == "agent"][:3]
+        for name, role in shown:
+            click.echo(i18n.text("serve_demo_account", lang, name=name, role=i18n.text(f"web_role_{role}", lang)))
+        click.echo(i18n.text("serve_demo_more", lang, count=loaded.agents, today=loaded.today))
+    path = ledger.resolve(db_path)
+    if host in ("0.0.0.0", "::", "") and not secure_cookies:
+        click.echo(i18n.text("serve_open_all", lang, host=host or "0.0.0.0"), err=True)
+    try:
+        app = web.create_app(path, config_dir, secure_cookies=secure_cookies,
+                             today=(lambda: fixed_today) if fixed_today else None)
+    except LedgerError as error:
+        fail_review(error, lang)
+    click.echo(i18n.text("serve_listening", lang, host=host, port=port, db=path))
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=secure_cookies, server_header=False)
+
+
+@main.group("user")
+@lang_option
+def user_group(lang):
+    """Manage the web workspace's accounts."""
+
+
+def _account_session(db_path, lang):
+    from kpi.accounts import AccountError
+
+    @contextlib.contextmanager
+    def session():
+        with ledger_session(db_path, lang) as book:
+            try:
+                yield book
+            except AccountError as error:
+                fail_review(error, lang)
+    return session()
+
+
+@user_group.command("add")
+@click.argument("name")
+@option("--role", required=True, type=click.Choice(["hr", "manager", "supervisor", "agent"]), key="help_opt_role")
+@option("--team", "teams", multiple=True, key="help_opt_team")
+@option("--agent-id", "agent_id", default="", key="help_opt_agent_id")
+@db_option
+@lang_option
+def user_add(name, role, teams, agent_id, db_path, lang):
+    """Add an account."""
+    from kpi import accounts
+
+    if sys.stdin.isatty():
+        password = click.prompt(i18n.text("user_password_prompt", lang), hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with _account_session(db_path, lang) as book:
+        accounts.add(book, name, role, password, teams, agent_id)
+    click.echo(i18n.text("user_added", lang, name=name, role=role))
+
+
+@user_group.command("import")
+@period_option
+@option("--out", "out_file", type=click.Path(dir_okay=False), key="help_opt_passwords_out")
+@db_option
+@lang_option
+def user_import(period, out_file, db_path, lang):
+    """Add an agent account for every agent of the month."""
+    from kpi import accounts
+
+    out_file = out_file or f"hr-only/web-passwords-{period}.csv"
+    with _account_session(db_path, lang) as book:
+        created = accounts.import_agents(book, period, out_file, lang)
+    click.echo(i18n.text("user_imported", lang, count=len(created), path=out_file))
+
+
+@user_group.command("list")
+@db_option
+@lang_option
+def user_list(db_path, lang):
+    """List every account."""
+    from kpi import accounts
+
+    with _account_session(db_path, lang) as book:
+        found = accounts.users(book)
+    for user in found:
+        state = ("web_user_disabled" if user.disabled else "web_user_must_change" if user.must_change
+                 else "web_user_active")
+        click.echo(i18n.text("user_line", lang, name=user.name, role=user.role, teams=",".join(user.teams) or "-",
+                             state=i18n.text(state, lang)))
+
+
+@user_group.command("disable")
+@click.argument("name")
+@db_option
+@lang_option
+def user_disable(name, db_path, lang):
+    """Disable an account."""
+    from kpi import accounts
+
+    with _account_session(db_path, lang) as book:
+        accounts.disable(book, name)
+    click.echo(i18n.text("user_disabled", lang, name=name))
+
+
+@user_group.command("reset")
+@click.argument("name")
+@db_option
+@lang_option
+def user_reset(name, db_path, lang):
+    """Reset an account's password."""
+    from kpi import accounts
+
+    with _account_session(db_path, lang) as book:
+        password = accounts.reset(book, name)
+    click.echo(i18n.text("user_reset_done", lang, name=name, password=password))
+
+
+for _command in (user_add, user_import, user_list, user_disable, user_reset):
+    _command.help_key = f"help_user_{_command.name}"  # "add" etc. are the user group's, not the root's
+
+
+# ---- issue 20
+@main.command()
+@db_option
+@lang_option
+def verify(db_path, lang):
+    """Check the ledger: SQLite's integrity and the hash chain over every recorded row."""
+    if not ledger.resolve(db_path).exists():
+        fail_review(LedgerError("ledger_missing", path=str(ledger.resolve(db_path))), lang)
+    with ledger_session(db_path, lang) as book:
+        report = book.verify()
+    echo_lines(terminal.verify_lines(report, book.path, lang))
+    if report.first is not None:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

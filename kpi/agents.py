@@ -15,6 +15,8 @@ class AgentInput(NamedTuple):
     origin: where the row came from, e.g. ``填报表!A5``
     filled: fields taken from elsewhere than the sheet → where from (``2026-08#2``:
         the ledger's revision 2 of August 2026)
+    comments: the supervisor's words: ``comment`` (评语, on the month) and an item id → its
+        comment, as typed; empty ones left out
     """
 
     agent_id: str
@@ -24,6 +26,7 @@ class AgentInput(NamedTuple):
     values: Mapping[str, Decimal | None]
     origin: str = ""
     filled: Mapping[str, str] = {}
+    comments: Mapping[str, str] = {}
 
 
 class TeamContext(NamedTuple):

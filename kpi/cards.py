@@ -46,9 +46,10 @@ def key(result: AgentResult, ruleset: rules.Ruleset, deadline, lang: str, passwo
     """A hash of everything a scorecard shows, its password, and kpi's version, which draws it."""
     agent, pay = result.agent, result.pay
     items = [(i.item_id, i.inputs, i.measure, i.tier, i.steps, i.points, i.notes) for i in result.items]
-    content = repr((kpi.__version__, ruleset.version.sha256, lang, str(deadline), agent.agent_id, agent.name,
+    content = repr((kpi.__version__, "sealed-1", ruleset.version.sha256, lang, str(deadline), agent.agent_id, agent.name,
                     agent.team, agent.level, items, result.total, pay.band, pay.base_pay, pay.performance_pay,
-                    pay.source, pay.total_pay, password))
+                    pay.source, pay.total_pay, password)
+                   + ((tuple(sorted(agent.comments.items())),) if agent.comments else ()))
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
@@ -76,6 +77,8 @@ def plan(results: Sequence[AgentResult], ruleset: rules.Ruleset, timeline: calen
     cards = []
     for result in results:
         password = (passwords or {}).get(result.agent.agent_id)
+        if passwords is not None and not password:   # never a plain card beside encrypted ones
+            raise ValueError(f"no password for agent {result.agent.agent_id}")
         given = (paths or {}).get(result.agent.agent_id)
         path = Path(*given.parts) if given is not None else scorecard.relative_path(result)
         new_key = key(result, ruleset, deadline, lang, password)
@@ -92,7 +95,7 @@ def make_folders(cards: Sequence[Card], folder: Path) -> None:
 
 
 def put(card: Card, folder: Path, old_dir: Path, timeline: calendar.Timeline, explainer: explain.Explainer,
-        parts: packaging.Parts | None = None) -> str:
+        parts: packaging.Parts | None = None, sealer=None) -> str:
     """Put ``card`` into ``folder`` (linked from ``old_dir`` when kept, else written); its file stat.
 
     ``explainer`` and ``parts`` are shared by the cards of a chunk: what repeats is rendered once."""
@@ -101,7 +104,7 @@ def put(card: Card, folder: Path, old_dir: Path, timeline: calendar.Timeline, ex
         output.link(old_dir / card.path, target)
     else:
         scorecard.write(target, card.result, explainer.ruleset, timeline, explainer.lang, card.revision, explainer,
-                        parts)
+                        parts, sealer)
         if card.password:
             encrypt(target, card.password)
     return file_stat(target)

@@ -47,7 +47,7 @@ def load(config_dir: str | os.PathLike | None, period: str) -> rules.Ruleset:
     timeline = build(rules.CalendarVersion, dated[CALENDAR], folder / CALENDAR, _version_key(dated[CALENDAR]))
     overrides = build(rules.CalendarOverrides, raw[CALENDAR], folder / CALENDAR, "")
     declared = build(rules.Fields, raw[FIELDS], folder / FIELDS, "")
-    fields = declared.fields + tuple(_judgement_field(item) for item in weights.items if item.kind == "judgement")
+    fields = _ordered_fields(declared, weights)
     _cross_check(weights, fields, folder)
     version = rules.RulesVersion(
         weights_effective=weights.effective, pay_bands_effective=pay.effective, calendar_effective=timeline.effective,
@@ -55,7 +55,8 @@ def load(config_dir: str | os.PathLike | None, period: str) -> rules.Ruleset:
         config_dir=str(folder),
     )
     return rules.Ruleset(period=period, weights=weights, pay=pay, fields=fields, timeline=timeline,
-                         overrides=overrides, version=version)
+                         overrides=overrides, version=version, item_comments=declared.item_comments,
+                         money_decimals=declared.money_decimals)
 
 
 def _overrides_part(raw_calendar: dict) -> dict:
@@ -129,6 +130,25 @@ def _key(raw: dict, loc: tuple, prefix: str) -> str:
             node = node.get(step) if isinstance(node, dict) else None
             parts.append(str(step))
     return ".".join(parts) or "(top)"
+
+
+def _ordered_fields(declared: rules.Fields, weights: rules.WeightsVersion) -> tuple[rules.InputField, ...]:
+    """The sheet's columns: the declared ones, each qualitative item with its comment column
+    right after it, then the month's comment (评语) last."""
+    plain = tuple(f for f in declared.fields if f.comment_for is None)
+    month = tuple(f for f in declared.fields if f.comment_for is not None)
+    judged = []
+    for item in weights.items:
+        if item.kind == "judgement":
+            judged += [_judgement_field(item), _item_comment_field(item, declared.item_comment_length)]
+    return plain + tuple(judged) + month
+
+
+def _item_comment_field(item: rules.JudgementItem, length: int) -> rules.InputField:
+    """The optional comment on a qualitative item (its label + 评语)."""
+    return rules.InputField(id=f"{item.id}_comment", type="text", required=False, max_length=length,
+                            comment_for=item.id, label=rules.Label(zh=f"{item.label.zh}评语", en=f"{item.label.en} comment"),
+                            aliases=(f"{item.label.zh}备注", f"{item.id} comment"))
 
 
 def _judgement_field(item: rules.JudgementItem) -> rules.InputField:

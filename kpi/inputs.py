@@ -9,6 +9,7 @@ problems writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import itertools
@@ -66,6 +67,7 @@ class Grid(NamedTuple):
     place: str = ""
     hidden: frozenset[int] = frozenset()
     notices: tuple[InputProblem, ...] = ()
+    period: str | None = None   # the month the workbook says it is for (defined name kpi_period), if any
 
 
 class Columns(NamedTuple):
@@ -146,7 +148,8 @@ def header_names(ruleset: rules.Ruleset) -> dict[str, str]:
 def header_test(ruleset: rules.Ruleset) -> Callable[[Sequence[object]], bool]:
     """``test(row)``: whether a row of cells is a header row (names at least two fields);
     the reader uses it to find the sheet, and the separator of a CSV, that holds the table."""
-    names = header_names(ruleset)
+    names = {name: field for name, field in header_names(ruleset).items()   # a 备注 column is no sign of a table
+             if ruleset.field(field) is None or ruleset.field(field).comment_for is None}
     return lambda values: len(_matched(values, names)) >= 2
 
 
@@ -228,12 +231,20 @@ def _parse_row(number, values, columns: Columns, grid: Grid, ruleset: rules.Rule
             found.append(problem)
         if isinstance(cells.get(f.id), str) and f.type != "text" and parsed[f.id] is not None:
             result.notices.extend(_notice(row, f, parsed[f.id]))
+    found += _check_cents(row, parsed, ruleset, result.notices)
     found += _check_relations(row, parsed, ruleset) + _check_level(row, parsed, ruleset)
     result.problems.extend(found)
     if found:
         return parsed["agent_id"], None
     identity = {k: parsed.pop(k, "") for k in ("agent_id", "name", "team", "level")}
-    return identity["agent_id"], AgentInput(**identity, values=parsed, origin=grid.where(number, 0))
+    comments = {}
+    for f in ruleset.fields:
+        if f.comment_for is not None:
+            text = parsed.pop(f.id, None)
+            if text:
+                comments["comment" if f.comment_for == "month" else f.comment_for] = text
+    return identity["agent_id"], AgentInput(**identity, values=parsed, origin=grid.where(number, 0),
+                                            comments=comments)
 
 
 def _blank(value: object) -> bool:
@@ -314,9 +325,14 @@ def _parse_cell(row: _Row, f: rules.InputField):
     if _blank(value):
         return None, (_empty_problem(row, f) if f.required else None)
     if f.type == "text":
-        text = _text(value)
+        text = _text(value) if f.comment_for is None else str(value).strip()
         if f.max_length is not None and len(text) > f.max_length:
+            if f.comment_for:
+                return None, row.problem(f.id, "comment_too_long", ("max_length", f.max_length), ("length", len(text)),
+                                         value=text[:12] + "…")
             return None, row.problem(f.id, "too_long", ("max", str(f.max_length)), ("length", str(len(text))))
+        if f.comment_for is not None:
+            return text, None
         return (identity.fold(text) if f.id in identity.FOLDED_FIELDS else text), None
     number = parse_number(value, money=f.type == "money")
     if number is None:
@@ -375,6 +391,27 @@ def _check_bounds(f: rules.InputField, number: Decimal, problem) -> InputProblem
     if f.increment is not None and number % f.increment != 0:
         return problem("increment", ("increment", numbers.plain(f.increment)))
     return None
+
+
+def _check_cents(row: _Row, parsed: dict, ruleset: rules.Ruleset, notices: list) -> list[InputProblem]:
+    """Money typed with more than two decimals (1000.005): a problem, or, when fields.toml says
+    ``money_decimals = "notice"``, rounded to cents here by the pay rounding rule, so every
+    figure shown and computed from it is the same amount."""
+    found = []
+    for f in ruleset.fields:
+        value = parsed.get(f.id)
+        if f.type != "money" or value is None or not value.is_finite() or value.normalize().as_tuple().exponent >= -2:
+            continue
+        rounded = None
+        if ruleset.money_decimals == "notice":
+            with contextlib.suppress(ArithmeticError):   # too many digits to round: refused below
+                rounded = value.quantize(numbers.CENT, rounding=ruleset.pay.rounding.mode)
+        if rounded is None:
+            found.append(row.problem(f.id, "money_decimals"))
+        else:
+            parsed[f.id] = rounded
+            notices.append(row.problem(f.id, "money_decimals_rounded", ("value", numbers.plain(parsed[f.id]))))
+    return found
 
 
 def _check_relations(row: _Row, parsed: dict, ruleset: rules.Ruleset) -> list[InputProblem]:

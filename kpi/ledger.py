@@ -10,14 +10,18 @@ kill leaves the ledger as it was, and a second kpi process waits for the lock
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime
 import getpass
 import json
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
+from kpi import integrity
 from kpi.errors import KpiError
 
 DEFAULT_PATH = "kpi.db"
@@ -74,6 +78,47 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE explanations (sha256 TEXT PRIMARY KEY, texts TEXT NOT NULL)",
         "ALTER TABLE results ADD COLUMN explain_sha256 TEXT NOT NULL DEFAULT ''",
     ),
+    (   # the hash chain (kpi.integrity; its tables' rows are linked by integrity.install) and the
+        # ledger's secret, which keys the scorecards' seals (kpi.seal): made once, never printed
+        *integrity.SCHEMA,
+        "CREATE TABLE ledger_secret (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        lambda db: db.execute("INSERT INTO ledger_secret VALUES ('seal', ?)", (secrets.token_hex(32),)),
+    ),
+    (   # issue 22: the manager's decision on an objection, who decided a level change and on what
+        """CREATE TABLE objection_decisions (
+            id INTEGER PRIMARY KEY,
+            period TEXT NOT NULL, agent_id TEXT NOT NULL, answer_id INTEGER NOT NULL REFERENCES answers(id),
+            revision INTEGER NOT NULL,
+            decision TEXT NOT NULL CHECK (decision IN ('uphold', 'reject')), reason TEXT NOT NULL,
+            decided_at TEXT NOT NULL, decided_by TEXT NOT NULL,
+            UNIQUE (answer_id))""",
+        "CREATE INDEX objection_decisions_by_agent ON objection_decisions (period, agent_id)",
+        "ALTER TABLE answers ADD COLUMN cleared_revision INTEGER",
+        "ALTER TABLE decisions ADD COLUMN recommendation TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE decisions ADD COLUMN reason TEXT NOT NULL DEFAULT ''",
+    ),
+    (   # issue 23: the web workspace's accounts, sessions, login failures and uploaded team sheets
+        """CREATE TABLE users (
+            name TEXT PRIMARY KEY,
+            role TEXT NOT NULL CHECK (role IN ('hr', 'manager', 'supervisor', 'agent')),
+            teams TEXT NOT NULL DEFAULT '[]', agent_id TEXT NOT NULL DEFAULT '',
+            password_hash TEXT NOT NULL, must_change INTEGER NOT NULL DEFAULT 0,
+            disabled INTEGER NOT NULL DEFAULT 0, lang TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL, changed_at TEXT NOT NULL)""",
+        """CREATE TABLE sessions (
+            token_sha256 TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name),
+            created REAL NOT NULL, seen REAL NOT NULL, client TEXT NOT NULL DEFAULT '')""",
+        """CREATE TABLE login_failures (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL, client TEXT NOT NULL, at REAL NOT NULL)""",
+        "CREATE INDEX login_failures_by_name ON login_failures (name, at)",
+        "CREATE INDEX login_failures_by_client ON login_failures (client, at)",
+        """CREATE TABLE sheets (
+            id INTEGER PRIMARY KEY, period TEXT NOT NULL, team TEXT NOT NULL,
+            file_name TEXT NOT NULL, sha256 TEXT NOT NULL, content BLOB NOT NULL,
+            uploaded_at TEXT NOT NULL, uploaded_by TEXT NOT NULL)""",
+        "CREATE INDEX sheets_by_team ON sheets (period, team, id)",
+        "ALTER TABLE audit ADD COLUMN client TEXT NOT NULL DEFAULT ''",
+    ),
 )
 
 
@@ -90,8 +135,32 @@ def now() -> str:
     return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+class Actor(NamedTuple):
+    """Who acts through the web workspace (its account name) and from which client address."""
+
+    name: str
+    client: str = ""
+
+
+_ACTOR: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("kpi_actor", default=None)
+
+
+@contextlib.contextmanager
+def acting(name: str, client: str = "") -> Iterator[None]:
+    """Record ``name`` (and ``client``) instead of the system user in every row written meanwhile:
+    the web workspace calls the same library functions as the command line on behalf of its users."""
+    token = _ACTOR.set(Actor(name, client))
+    try:
+        yield
+    finally:
+        _ACTOR.reset(token)
+
+
 def user() -> str:
-    """Who runs kpi, for the record."""
+    """Who runs kpi, for the record: the web user acting (:func:`acting`), else the system user."""
+    actor = _ACTOR.get()
+    if actor is not None:
+        return actor.name
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -112,7 +181,10 @@ class Ledger:
         try:
             self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
             self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA recursive_triggers = ON")  # INSERT OR REPLACE's deletions are chained too
+            integrity.register(self.db)
             self._migrate()
+            self._chain()
         except sqlite3.DatabaseError as error:
             raise _translate(error, self.path) from None
 
@@ -150,11 +222,19 @@ class Ledger:
         except sqlite3.DatabaseError as error:
             raise _translate(error, self.path) from None
 
-    def audit(self, db: sqlite3.Connection, action: str, period: str = "", detail: object = "") -> None:
-        """Record an action in the audit log (inside the caller's transaction)."""
+    def audit(self, db: sqlite3.Connection, action: str, period: str = "", detail: object = "",
+              who: str | None = None) -> None:
+        """Record an action in the audit log (inside the caller's transaction), done by ``who``
+        (default :meth:`user`: the web UI passes the person signed in)."""
         text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False, sort_keys=True)
-        db.execute("INSERT INTO audit (at, who, action, period, detail) VALUES (?, ?, ?, ?, ?)",
-                   (now(), user(), action, period, text))
+        actor = _ACTOR.get()
+        db.execute("INSERT INTO audit (at, who, action, period, detail, client) VALUES (?, ?, ?, ?, ?, ?)",
+                   (now(), who or self.user(), action, period, text, actor.client if actor else ""))
+
+    @staticmethod
+    def user() -> str:
+        """Who acts when no one else is named: the web user acting, else the account running kpi."""
+        return user()
 
     def _migrate(self) -> None:
         current = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -163,8 +243,41 @@ class Ledger:
                 if db.execute("PRAGMA user_version").fetchone()[0] >= number:
                     continue  # another process migrated meanwhile
                 for statement in statements:
-                    db.execute(statement)
+                    statement(db) if callable(statement) else db.execute(statement)
                 db.execute(f"PRAGMA user_version = {number}")
+
+    def _chain(self) -> None:
+        """Chain the tables of :data:`kpi.chain.REGISTRY` not chained yet (:func:`kpi.integrity.install`)."""
+        if not integrity.needs_install(self.db):
+            return
+        with self.write() as db:
+            if integrity.needs_install(db):
+                try:
+                    integrity.install(db)
+                except integrity.IntegrityError as error:
+                    raise tampered(error.finding, self.path) from None
+
+    @property
+    def secret(self) -> bytes:
+        """The ledger's own secret (keys the scorecard seals); never printed or logged."""
+        return bytes.fromhex(self.db.execute("SELECT value FROM ledger_secret WHERE name = 'seal'").fetchone()[0])
+
+    def require_intact(self, *periods: str) -> None:
+        """Refuse to build on a month whose rows or links were changed behind kpi's back."""
+        try:
+            integrity.require_intact(self.db, periods)
+        except integrity.IntegrityError as error:
+            raise tampered(error.finding, self.path) from None
+        except sqlite3.DatabaseError as error:
+            raise _translate(error, self.path) from None
+
+    def verify(self) -> integrity.Report:
+        """The whole ledger checked: SQLite's integrity, the chain's links, every chained row."""
+        try:
+            return integrity.verify(self.db)
+        except sqlite3.DatabaseError as error:  # damaged beyond what integrity_check can report
+            finding = integrity.Finding("integrity", "", "", 0, str(error))
+            return integrity.Report(finding, 1, 0, "", (finding,))
 
     @property
     def schema_version(self) -> int:
@@ -185,11 +298,20 @@ def _create_private(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
+def tampered(finding: integrity.Finding, path: Path) -> LedgerError:
+    """The error of a broken chain, naming the first row or link concerned."""
+    return LedgerError(f"tampered_{finding.what}", path=str(path), table=finding.table, row=finding.key,
+                       link=str(finding.link), detail=finding.detail)
+
+
 def _translate(error: sqlite3.DatabaseError, path: Path) -> LedgerError:
     text = str(error)
     if "locked" in text or "busy" in text:
         return LedgerError("ledger_busy", path=str(path))
     return LedgerError("ledger_unusable", path=str(path), reason=text)
+
+
+BOOKKEEPING = {"ledger_secret", "chain_tables", "sqlite_sequence"}  # filled when a ledger is made, not by a command
 
 
 def discard_if_empty(path: str | os.PathLike | None) -> bool:
@@ -198,7 +320,8 @@ def discard_if_empty(path: str | os.PathLike | None) -> bool:
     path = resolve(path)
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                      if row[0] not in BOOKKEEPING]
             if any(db.execute(f'SELECT 1 FROM "{name}" LIMIT 1').fetchone() for name in tables):
                 return False
     except sqlite3.DatabaseError:

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 import kpi
-from kpi import (calendar, cards, explain, filenames, i18n, imports, inputs, limits, output, readers, review, rules,
-                 scoring, table, workers)
-from kpi.errors import InputError
+from kpi import (calendar, cards, explain, filenames, i18n, imports, inputs, limits, numbers, output, readers, review,
+                 rules, scoring, seal, table, testhooks, workers)
+from kpi.errors import InputError, InputProblem
 from kpi.ledger import Ledger
 from kpi.output import staged, staged_file
-from kpi.writers import packaging, payroll, results_json, safe, team_summary, template
+from kpi.writers import packaging, payroll, results_json, safe, scorecard, team_summary, template
 
 
 class MonthReport(NamedTuple):
@@ -42,16 +42,21 @@ class MonthReport(NamedTuple):
 
 
 def validate(input_path: Path, ruleset: rules.Ruleset, prefetch: bool = False,
-             progress: Callable[[str, int, int], None] | None = None, sheet: str | None = None) -> inputs.Parsed:
+             progress: Callable[[str, int, int], None] | None = None, same_month: bool = True,
+             sheet: str | None = None) -> inputs.Parsed:
     """The validated sheet ``input_path``; raises InputError listing every problem.
 
     ``prefetch``: another process reads the workbook while this one checks the rows;
     ``progress("reading", row, rows)`` hears how far the reading is, when the file says
-    how many rows it has; ``sheet``: the workbook's sheet to read, else the one holding
-    the table of the ruleset's period (:mod:`kpi.sheets`)."""
+    how many rows it has. ``same_month``: a workbook that names its month (``kpi template``
+    writes it) must name the ruleset's (a roster may be any month's sheet); ``sheet``: the
+    workbook's sheet to read, else the one holding the table of the ruleset's period (:mod:`kpi.sheets`)."""
     with workers.collector_paused():
         grid = readers.read(input_path, prefetch, period=ruleset.period, sheet=sheet,
                             header_test=inputs.header_test(ruleset))
+        if same_month and grid.period and grid.period != ruleset.period:
+            raise InputError([InputProblem("", "", grid.source, grid.period, "sheet_other_period",
+                                           (("period", grid.period), ("expected", ruleset.period)))])
         if progress is not None and grid.size:
             grid = grid._replace(rows=_reported(grid.rows, grid.size, progress))
         parsed = inputs.parse(grid, ruleset)
@@ -63,6 +68,71 @@ def validate(input_path: Path, ruleset: rules.Ruleset, prefetch: bool = False,
     return parsed
 
 
+def validate_all(input_paths, ruleset: rules.Ruleset, prefetch: bool = False,
+                 progress: Callable[[str, int, int], None] | None = None, teams=None,
+                 sheet: str | None = None) -> inputs.Parsed:
+    """The teams' validated sheets ``input_paths`` of one month merged into one; raises
+    InputError listing every problem of every file, and refuses an agent or a team found in
+    two files (each team's sheet comes from its own supervisor; personal share compares
+    within a team, so teams are scored apart but in one revision).
+
+    ``teams``: for each path, the teams to take from it (None: all), when a sheet holds
+    more teams than the one it stands for."""
+    paths = [Path(p) for p in ([input_paths] if isinstance(input_paths, (str, os.PathLike)) else input_paths)]
+    if len(paths) == 1 and not teams:
+        return validate(paths[0], ruleset, prefetch, progress, sheet=sheet)
+    problems, notices, agents = [], [], []
+    agent_file: dict[str, str] = {}
+    team_file: dict[str, str] = {}
+    for index, path in enumerate(paths):
+        try:
+            parsed = validate(path, ruleset, prefetch, progress, sheet=sheet)
+        except InputError as error:
+            problems.extend(error.problems)
+            continue
+        wanted = teams[index] if teams else None
+        if wanted is not None:
+            parsed = parsed._replace(agents=[a for a in parsed.agents if a.team in wanted])
+        notices.extend(parsed.notices)
+        for team in sorted({agent.team for agent in parsed.agents}):
+            if team in team_file:
+                problems.append(InputProblem("", "", path.name, "", "team_in_two_files",
+                                             (("team", team), ("other", team_file[team]))))
+        for agent in parsed.agents:
+            if agent.agent_id in agent_file:
+                problems.append(InputProblem(agent.agent_id, "agent_id", agent.origin, agent.agent_id,
+                                             "agent_in_two_files", (("file", agent_file[agent.agent_id]),)))
+            agent_file.setdefault(agent.agent_id, path.name)
+        for team in {agent.team for agent in parsed.agents}:
+            team_file.setdefault(team, path.name)
+        agents.extend(parsed.agents)
+    if problems:
+        raise InputError(problems)
+    return inputs.Parsed(agents, [], notices)
+
+
+def input_info(input_paths) -> dict:
+    """The input's name and sha256 for the ledger: of the one file, or of several files (their
+    names joined, and the sha256 of their names and sha256s)."""
+    paths = [Path(p) for p in ([input_paths] if isinstance(input_paths, (str, os.PathLike)) else input_paths)]
+    digests = [(path.name, hashlib.sha256(path.read_bytes()).hexdigest()) for path in paths]
+    if len(digests) == 1:
+        return {"file": digests[0][0], "sha256": digests[0][1]}
+    joined = "".join(f"{name}\0{digest}\n" for name, digest in sorted(digests))
+    return {"file": ", ".join(name for name, _ in digests), "sha256": hashlib.sha256(joined.encode()).hexdigest()}
+
+
+def plausibility(parsed: inputs.Parsed, ruleset: rules.Ruleset) -> list[InputProblem]:
+    """Notices for agents whose total would be above the weights' ``plausible_total``: such a
+    total is possible (an uncapped bonus) but most likely a typing error, so ``kpi check`` asks."""
+    if ruleset.weights.plausible_total is None or not parsed.agents:
+        return []
+    bound = numbers.plain(ruleset.weights.plausible_total)
+    return [InputProblem(r.agent.agent_id, "", r.agent.origin, numbers.plain(r.total), "total_implausible",
+                         (("agent", r.agent.agent_id), ("total", numbers.plain(r.total)), ("bound", bound)))
+            for r in scoring.implausible(ruleset, scoring.score_month(ruleset, parsed.agents))]
+
+
 def _reported(rows, size: int, progress: Callable[[str, int, int], None], every: int = 1000):
     """``rows`` passed on, telling ``progress`` of every ``every``-th and of the end."""
     for number, values in rows:
@@ -72,10 +142,10 @@ def _reported(rows, size: int, progress: Callable[[str, int, int], None], every:
     progress("reading", size, size)
 
 
-def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: str,
+def score(input_path, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: str,
           ledger: Ledger | None = None, *, jobs: int = 1, scorecards: bool = True,
           progress: Callable[[str, int, int], None] | None = None, passwords: dict[str, str] | None = None,
-          sheet: str | None = None) -> MonthReport:
+          teams=None, sheet: str | None = None) -> MonthReport:
     """Score the month in ``input_path`` by ``ruleset``, write every output file into
     ``out_dir`` and, with a ``ledger``, record the revision: all of it or none of it.
 
@@ -84,24 +154,23 @@ def score(input_path: str | Path, ruleset: rules.Ruleset, out_dir: str | Path | 
     then ``files`` the payroll and summary files;
     ``passwords`` (agent id → password) encrypts each scorecard with its agent's;
     ``sheet``: the workbook's sheet to read (``--sheet``).
+    ``input_path`` may be several files of the same month, one per team (:func:`validate_all`,
+    which ``teams`` is passed to).
     """
-    input_path = Path(input_path)
     period = ruleset.period
     progress = progress or (lambda stage, done, total: None)
-    parsed = validate(input_path, ruleset, prefetch=jobs > 1, progress=progress, sheet=sheet)
+    parsed = validate_all(input_path, ruleset, prefetch=jobs > 1, progress=progress, teams=teams, sheet=sheet)
     agents = parsed.agents
+    if passwords is not None and scorecards:
+        require_passwords(agents, passwords)
     if ledger is not None:
         review.require_open(ledger, period)
-        agents = review.fill_from_ledger(ledger, period, agents, "sales_last_month", "sales_actual")
-        implausible = limits.implausible(ruleset, agents, {agent.agent_id for agent in agents if agent.filled})
-        if implausible:  # a base month taken from the ledger can make a result run away too
-            raise InputError(implausible)
     report = MonthReport(ruleset, calendar.for_rules(ruleset), [],
                          Path(out_dir) if out_dir else Path("kpi-out") / period, tuple(parsed.notices))
-    input_info = {"file": input_path.name, "sha256": hashlib.sha256(input_path.read_bytes()).hexdigest()}
+    info = input_info(input_path)
     deadline = report.timeline.date("confirm_deadline")
     settings = (kpi.__version__, ruleset.version.sha256, lang, str(deadline), scorecards)
-    job = _Job(report, lang, input_info, jobs, scorecards, progress, passwords,
+    job = _Job(report, lang, info, jobs, scorecards, progress, passwords,
                tuple(agents), scoring.contexts(ruleset, agents), settings,
                paths=filenames.card_paths((a.agent_id, a.name, a.team) for a in agents) if scorecards else {})
     if ledger is None:
@@ -134,6 +203,7 @@ class _Job(NamedTuple):
     summary: team_summary.Earlier | None = None
     files: dict = {}
     paths: dict = {}   # agent id → scorecard path (kpi.filenames.card_paths: the month's cards named together)
+    secret: bytes | None = None
 
     def input_key(self, agent: inputs.AgentInput) -> str:
         """The agent's input key (:func:`kpi.review.input_key`) in this run."""
@@ -172,10 +242,31 @@ class _Store(NamedTuple):
 
 
 def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
-    """Write the outputs and the revision's rows, swap the outputs in, then let the ledger commit."""
+    """Write the outputs and the revision's rows, let the ledger commit, then put the outputs in place."""
+    period = job.report.ruleset.period
+    out_dir = job.report.out_dir
+    with output.staged_for_ledger(out_dir, functools.partial(_counted, ledger, period, out_dir)) as stage:
+        report = _write_revision(ledger, job, stage)
+        # the ledger has committed: the output goes in place (a kill now is finished by the next run)
+        testhooks.reached("after_commit")
+        stage.publish()
+        testhooks.reached("after_swap")
+    return report
+
+
+def _write_revision(ledger: Ledger, job: _Job, stage: output.Stage) -> MonthReport:
+    """The revision's rows and its output (into ``stage``, marked ready), in one ledger transaction."""
     period = job.report.ruleset.period
     with ledger.write() as db:
+        # the base month is read under the write lock: a month scored while the one before it
+        # is being scored waits for it (or fails as busy), it never reads "no base month"
+        ledger.require_intact(period, review.previous_period(period))
         review.require_open(ledger, period)
+        agents = tuple(review.fill_from_ledger(ledger, period, job.agents, "sales_last_month", "sales_actual"))
+        implausible = limits.implausible(job.report.ruleset, agents, {agent.agent_id for agent in agents if agent.filled})
+        if implausible:  # a base month taken from the ledger can make a result run away too
+            raise InputError(implausible)
+        job = job._replace(agents=agents, teams=scoring.contexts(job.report.ruleset, agents), secret=ledger.secret)
         revision = review.next_revision(ledger, db, period)
         before = review.previous(ledger, period)
         job = job._replace(report=job.report._replace(revision=revision), previous=before.cards, before=before.rows)
@@ -187,12 +278,27 @@ def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
             review.add(db, chunk.rows, chunk.copies, chunk.carried, chunk.texts)
             fingerprints.extend(chunk.fingerprints)
 
-        with staged(job.report.out_dir) as staging:
-            written = write_all(staging, job, _Store(started.id, started.previous_id, add))
-            files = {name: [key, cards.file_stat(staging / name)] for name, key in written.files.items()}
-            review.record_summary(db, started, cards.file_stat(staging / _summary_name(period)), written.sheets, files)
+        staging = stage.path
+        written = write_all(staging, job, _Store(started.id, started.previous_id, add))
+        files = {name: [key, cards.file_stat(staging / name)] for name, key in written.files.items()}
+        review.record_summary(db, started, cards.file_stat(staging / _summary_name(period)), written.sheets, files)
         changed = review.finish(ledger, db, period, started, fingerprints, job.input_info)
+        stage.ready()
+        testhooks.reached("before_commit")
     return job.report._replace(rows=written.rows, cleared=tuple(changed), kept=written.kept)
+
+
+def _counted(ledger: Ledger, period: str, destination: Path, folder: Path) -> bool:
+    """Whether the output ``folder`` a killed run left complete is of a revision the ledger
+    committed, and newer than what ``destination`` holds: then it goes in place."""
+    head = results_json.read_head(folder / "results.json")
+    if not head or head.get("period") != period or not isinstance(head.get("revision"), int):
+        return False
+    found = ledger.rows("SELECT 1 FROM revisions WHERE period = ? AND revision = ? AND input_sha256 = ?",
+                        period, head["revision"], (head.get("input") or {}).get("sha256", ""))
+    current = results_json.read_head(destination / "results.json") if destination.exists() else None
+    newer = not current or not isinstance(current.get("revision"), int) or current["revision"] < head["revision"]
+    return bool(found) and newer
 
 
 def _summary_name(period: str) -> str:
@@ -300,7 +406,8 @@ def _payroll_files(folder: Path, job: _Job, rows: list[table.Row], seals: dict[s
     period, ruleset, line = report.ruleset.period, report.ruleset, report.timeline
     writers = {f"payroll-{period}.xlsx": functools.partial(payroll.write_xlsx, rows=rows, ruleset=ruleset, line=line,
                                                            lang=lang),
-               f"payroll-{period}.csv": functools.partial(payroll.write_csv, rows=rows, lang=lang)}
+               f"payroll-{period}.csv": functools.partial(payroll.write_csv, rows=rows, lang=lang,
+                                                          encoding=ruleset.pay.payroll.csv_encoding)}
     keys = payroll.content_keys(list(writers), rows, ruleset, line, lang, seals)
     for name, write in writers.items():
         earlier, old = job.files.get(name), report.out_dir / name
@@ -358,8 +465,9 @@ def _score(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
     explainers = {code: explain.Explainer(report.ruleset, code) for code in (review.LANGS if store else (lang,))}
     mine, parts = job.plan(results), packaging.Parts()
     cards.make_folders(mine, folder)
+    sealer = seal.Sealer(job.secret, review.fingerprint) if job.secret else None
     put = {card.result.agent.agent_id: (card, cards.put(card, folder, report.out_dir, report.timeline,
-                                                        explainers[lang], parts)) for card in mine}
+                                                        explainers[lang], parts, sealer)) for card in mine}
     kept = {card.result.agent.agent_id for card in mine if card.reuse and store and store.previous_id}
     out.kept += sum(card.reuse for card in mine)
     taken = kept & earlier.spans.keys() if earlier is not None else set()
@@ -415,23 +523,37 @@ ROSTER_FIELDS = ("agent_id", "name", "team", "level", "base_pay", "performance_p
 def read_roster(path: str | Path, ruleset: rules.Ruleset) -> list:
     """The agents of a roster (id, name, team, level, optional pay and last month's sales)."""
     subset = ruleset.with_fields(tuple(f for f in ruleset.fields if f.id in ROSTER_FIELDS))
-    return validate(Path(path), subset).agents
+    return validate(Path(path), subset, same_month=False).agents
 
 
 def write_template(roster_path: str | Path, ruleset: rules.Ruleset, out_path: str | Path,
                    notes: list[str], lang: str, ledger: Ledger | None = None) -> int:
-    """Write the month's fill-in workbook for the roster; returns the agent count.
+    """Write the month's fill-in workbook for the roster; returns the agent count."""
+    return write_template_report(roster_path, ruleset, out_path, notes, lang, ledger).count
+
+
+class TemplateReport(NamedTuple):
+    """What writing the fill-in workbook did: agents written, and those whose roster said
+    another 上月销售额 than the ledger's closed month (the ledger's figure was written)."""
+
+    count: int
+    differs: list
+
+
+def write_template_report(roster_path: str | Path, ruleset: rules.Ruleset, out_path: str | Path,
+                          notes: list[str], lang: str, ledger: Ledger | None = None) -> TemplateReport:
+    """Write the month's fill-in workbook for the roster.
 
     With a ledger that holds last month, each agent's level becomes the one
-    closing gave them and last month's sales are filled in.
+    closing gave them and last month's sales are filled in (:func:`review.prefill_report`).
     """
-    roster = read_roster(roster_path, ruleset)
+    roster, differs = read_roster(roster_path, ruleset), []
     if ledger is not None:
-        roster = review.prefill(ledger, ruleset.period, roster)
+        roster, differs = review.prefill_report(ledger, ruleset.period, roster)
     accounts = read_roster_accounts(roster_path, ruleset)
     with staged_file(Path(out_path)) as staging:
         template.write(staging, roster, ruleset, notes, lang, accounts)
-    return len(roster)
+    return TemplateReport(len(roster), differs)
 
 
 def read_roster_accounts(path: str | Path, ruleset: rules.Ruleset) -> dict[str, tuple[str, ...]] | None:
@@ -443,22 +565,33 @@ def read_roster_accounts(path: str | Path, ruleset: rules.Ruleset) -> dict[str, 
 
 
 def close(ledger: Ledger, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: str,
-          force_reason: str | None, today: datetime.date) -> tuple[Path, dict]:
-    """Close the month in the ledger and write HR's payroll with confirmation states and next levels."""
+          force_reason: str | None, today: datetime.date, by: str | None = None,
+          encoding: str | None = None) -> tuple[Path, dict]:
+    """Close the month in the ledger and write HR's payroll, xlsx and CSV with the same columns
+    (confirmation state, next level, HR flag); the CSV in ``encoding`` (default the config's).
+    A CSV the encoding cannot write leaves the month open (ReviewError csv_not_encodable)."""
     period = ruleset.period
     path = (Path(out_dir) if out_dir else Path("kpi-out") / period) / f"payroll-{period}.xlsx"
     line = calendar.for_rules(ruleset)
 
+    deadline = line.date("confirm_deadline")
+
     def write_payroll(moves) -> None:
         latest = review.latest_revision(ledger, period)
         states = {s.agent_id: i18n.text(f"state_{s.state}", lang)
-                  for s in review.status(ledger, period, line.date("confirm_deadline"), today)}
+                  for s in review.status(ledger, period, deadline, today)}
         levels = {a: (m.level_to, i18n.text(f"flag_{m.flag}", lang).strip() if m.flag else "") for a, m in moves.items()}
         rows = table.closed_payroll(review.results_of(ledger, latest["id"]), states, levels, lang)
-        with staged_file(path) as staging:
-            payroll.write_xlsx(staging, rows, ruleset, line, lang, table.COLUMNS + table.CLOSING)
+        columns = table.COLUMNS + table.CLOSING
+        with staged_file(path) as staging, staged_file(path.with_suffix(".csv")) as staged_csv:
+            payroll.write_xlsx(staging, rows, ruleset, line, lang, columns)
+            try:
+                payroll.write_csv(staged_csv, rows, lang, columns, encoding or ruleset.pay.payroll.csv_encoding)
+            except payroll.NotEncodable as error:
+                raise review.ReviewError("csv_not_encodable", encoding=error.encoding, agent=error.agent,
+                                         text=error.text) from None
 
-    return path, review.close(ledger, ruleset, force_reason, write_payroll)
+    return path, review.close(ledger, ruleset, force_reason, write_payroll, deadline=deadline, today=today, by=by)
 
 
 def generated_passwords(agent_ids, length: int = 10) -> dict[str, str]:
@@ -471,7 +604,24 @@ def read_passwords(path: str | Path, ruleset: rules.Ruleset) -> dict[str, str]:
     """agent id → password from an HR file with the columns 工号 and password (密码)."""
     field = rules.InputField(id="password", label=rules.Label(zh="密码", en="Password"), type="text", required=True)
     subset = ruleset.with_fields((ruleset.field("agent_id"), field))
-    return {agent.agent_id: agent.values["password"] for agent in validate(Path(path), subset).agents}
+    found = Passwords((agent.agent_id, agent.values["password"]) for agent in validate(Path(path), subset).agents)
+    found.source = Path(path).name
+    return found
+
+
+def require_passwords(agents, passwords: dict[str, str]) -> None:
+    """Every card encrypted, or none: refuse (naming them) when an agent of the month has no password."""
+    missing = [agent.agent_id for agent in agents if not passwords.get(agent.agent_id)]
+    if missing:
+        source = getattr(passwords, "source", "")
+        raise InputError([InputProblem(agent_id, "", source, "", "password_missing", (("agent", agent_id),))
+                          for agent_id in missing])
+
+
+class Passwords(dict):
+    """agent id → password, remembering the file they came from (for problems)."""
+
+    source = ""
 
 
 def write_passwords(path: Path, rows: list[table.Row], passwords: dict[str, str], lang: str) -> None:
@@ -482,4 +632,55 @@ def write_passwords(path: Path, rows: list[table.Row], passwords: dict[str, str]
         writer = csv.writer(stream)
         writer.writerow([i18n.text("col_agent_id", lang), i18n.text("col_name", lang), i18n.text("col_password", lang)])
         for row in rows:
-            writer.writerow([safe.csv_cell(row.agent_id), safe.csv_cell(row.name), passwords.get(row.agent_id, "")])
+            writer.writerow([safe.csv_cell(row.agent_id), safe.csv_cell(row.name),
+                             safe.csv_cell(passwords.get(row.agent_id, ""))])
+
+
+# ---- issue 23: files made from the ledger on request (the web workspace's downloads)
+def stored_agents(ledger: Ledger, revision_id: int) -> list[inputs.AgentInput]:
+    """The agents of a stored revision as they were scored (identity, values, where they came from)."""
+    agents = []
+    for agent_id, row in review.results_of(ledger, revision_id).items():
+        stored = row["inputs"]
+        values = {k: (None if v is None else numbers.D(v)) for k, v in stored.get("values", {}).items()}
+        agents.append(inputs.AgentInput(agent_id, row["name"], row["team"], row["level"], values,
+                                        stored.get("origin", ""), stored.get("filled", {})))
+    return agents
+
+
+def scorecard_file(ledger: Ledger, ruleset: rules.Ruleset, agent_id: str, lang: str, path: str | Path) -> bool:
+    """Write the scorecard of ``agent_id`` in the month's counting revision to ``path``, scored
+    again from the inputs the ledger stored in their team's context (the same result: the
+    same inputs and rules). False when the month has no such agent."""
+    latest = review.latest_revision(ledger, ruleset.period)
+    if latest is None:
+        return False
+    agents = stored_agents(ledger, latest["id"])
+    mine = [agent for agent in agents if agent.agent_id == agent_id]
+    if not mine:
+        return False
+    result = scoring.score_agents(ruleset, mine, scoring.contexts(ruleset, agents))[0]
+    with workers.collector_paused():
+        scorecard.write(Path(path), result, ruleset, calendar.for_rules(ruleset), lang, latest["revision"])
+    return True
+
+
+def payroll_file(ledger: Ledger, ruleset: rules.Ruleset, lang: str, path: str | Path, kind: str,
+                 today: datetime.date) -> None:
+    """HR's payroll of the month's counting revision as ``kind`` (xlsx or csv) at ``path``, with
+    each agent's confirmation state, and the next levels once the month is closed."""
+    period = ruleset.period
+    latest = review.latest_revision(ledger, period)
+    if latest is None:
+        raise review.ReviewError("month_not_scored", period=period)
+    line = calendar.for_rules(ruleset)
+    states = {s.agent_id: i18n.text(f"state_{s.state}", lang)
+              for s in review.status(ledger, period, line.date("confirm_deadline"), today)}
+    closed = review.month_status(ledger, period) == "closed"
+    levels = {a: (r["level_to"], i18n.text(f"flag_{r['flag']}", lang).strip() if r["flag"] else "")
+              for a, r in review.next_levels(ledger, period).items()} if closed else {}
+    rows = table.closed_payroll(review.results_of(ledger, latest["id"]), states, levels, lang)
+    if kind == "xlsx":
+        payroll.write_xlsx(Path(path), rows, ruleset, line, lang, table.COLUMNS + (table.CLOSING if closed else ()))
+    else:
+        payroll.write_csv(Path(path), rows, lang)

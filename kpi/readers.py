@@ -19,6 +19,7 @@ import io
 import itertools
 import pyexpat
 import zipfile
+import zlib
 from xml.etree import ElementTree
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,7 +29,7 @@ import openpyxl
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from kpi import sheet_xml, sheets, workers
+from kpi import returned, sheet_xml, sheets, workers
 from kpi.errors import InputError, InputProblem
 from kpi.inputs import HEADER_SCAN, Grid
 
@@ -84,8 +85,12 @@ def check_package(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):  # the last: a zip version it cannot read
+            found = returned.hazard(archive)   # macros, links to other workbooks: refused with the reason
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, zlib.error, EOFError):
+        # NotImplementedError: a zip version it cannot read; zlib.error, EOFError: a damaged member
         raise _unreadable(path, "not_xlsx") from None
+    if found:
+        raise _unreadable(path, found)
     if sum(m.file_size for m in members) > MAX_UNPACKED or any(
             m.file_size > RATIO_FROM and m.file_size > MAX_RATIO * max(m.compress_size, 1) for m in members):
         raise _unreadable(path, "zip_bomb")
@@ -132,7 +137,9 @@ def _is_xml_attack(error: BaseException | None) -> bool:
 
 def _read_xlsx(path: Path, prefetch: bool, period: str | None, requested: str | None, header_test) -> Grid:
     book = _open_workbook(path, read_only=True, data_only=True)
+
     try:
+        written_for = _period_of(book)
         sheet, announce = _chosen_sheet(path, book, period, requested, header_test)
         declared = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 1 else None
         sheet.reset_dimensions()  # WPS and Java exporters write <dimension ref="A1"/>: read every cell
@@ -151,7 +158,19 @@ def _read_xlsx(path: Path, prefetch: bool, period: str | None, requested: str | 
     notices = (InputProblem("", "", sheet.title, "", "sheet_read", (("sheet", sheet.title),)),) if announce else ()
     return Grid(source=path.name, rows=rows, where=_locator(sheet.title),
                 formula=lambda row, col: facts.uncalculated.get((row, col)), typed=True, size=declared,
-                place=sheet.title, hidden=facts.hidden_rows, notices=notices)
+                place=sheet.title, hidden=facts.hidden_rows, notices=notices, period=written_for)
+
+
+def _period_of(book) -> str | None:
+    """The month a kpi workbook says it is for (its defined name ``kpi_period``), else None."""
+    try:
+        defined = book.defined_names.get("kpi_period")
+    except Exception:  # an odd names table only loses the check
+        return None
+    if defined is None or not defined.value:
+        return None
+    return defined.value.strip().lstrip("=").strip('"') or None
+
 
 
 def _chosen_sheet(path: Path, book, period, requested, header_test):
@@ -312,44 +331,45 @@ def _likely_separator(text: str) -> str:
 
 
 # ------------------------------------------------------------------ returned scorecards
-SCORED_NAMES = ("kpi_total", "kpi_pay", "kpi_multiplier", "kpi_base_pay", "kpi_performance_pay")
-
-
-class ReturnedCard(NamedTuple):
-    """What an agent sent back: identity, the scored cells as they now read, the answer."""
-
-    file: str
-    agent_id: str
-    period: str
-    revision: int | None
-    scored: dict[str, tuple[str, object]]   # defined name → (sheet!cell, value)
-    answer: str
-    reason: str
-
-
-def read_scorecard(path: str | Path) -> ReturnedCard:
-    """A returned scorecard; raises InputError when it is not one kpi wrote."""
+def read_scorecard(path: str | Path, password: str | None = None) -> returned.ReturnedCard:
+    """A returned scorecard, read bounded (:mod:`kpi.returned`); raises InputError when it
+    is not one kpi wrote. An encrypted card (``kpi score --encrypt``) is opened with
+    ``password``, in memory."""
     path = Path(path)
     head = _head(path)
-    if head.startswith(OLE2_MAGIC) or path.suffix.lower() != ".xlsx":
-        raise _unreadable(path, "encrypted" if head.startswith(OLE2_MAGIC) else "not_xlsx")
-    book = _open_workbook(path, data_only=True)     # refuses what is no zip package
-    names = book.defined_names
-    if "kpi_agent_id" not in names or "kpi_period" not in names:
+    if path.suffix.lower() != ".xlsx":
+        raise _unreadable(path, "not_xlsx")
+    data = None
+    if head.startswith(OLE2_MAGIC):
+        if not password:
+            raise _unreadable(path, "card_encrypted_no_password")
+        data = _decrypted(path, password)
+    check_package(path if data is None else _named_bytes(data, path.name))
+    if not safe_parser():
+        raise _unreadable(path, "unsafe_parser")
+    card = returned.read(path, data)
+    if card.claim is None:
         raise _unreadable(path, "not_scorecard")
-    cells = {name: cell for name in names if (cell := _named_cell(book, names[name])) is not None}
-    value = lambda name: cells.get(name, ("", None))[1]  # noqa: E731
-    revision = names["kpi_revision"].value if "kpi_revision" in names else None
-    return ReturnedCard(
-        file=path.name, agent_id=str(value("kpi_agent_id") or "").strip(),
-        period=names["kpi_period"].value.strip('="'), revision=int(revision.lstrip("=")) if revision else None,
-        scored={n: c for n, c in cells.items() if n.startswith("kpi_points_") or n in SCORED_NAMES},
-        answer=str(value("kpi_answer") or "").strip(), reason=str(value("kpi_reason") or "").strip())
+    return card
 
 
-def _named_cell(book, defined) -> tuple[str, object] | None:
-    """(sheet!cell, value) of a name that points at one cell; None for a constant."""
-    for sheet, ref in defined.destinations:
-        if sheet in book.sheetnames:
-            return f"{sheet}!{ref.replace('$', '')}", book[sheet][ref.replace("$", "").split(":")[0]].value
-    return None
+def _decrypted(path: Path, password: str) -> bytes:
+    """The plain package of an encrypted workbook (Office encryption), kept in memory."""
+    import msoffcrypto  # only here: it brings in the cryptography package
+
+    plain = io.BytesIO()
+    try:
+        with open(path, "rb") as handle:
+            office = msoffcrypto.OfficeFile(handle)
+            office.load_key(password=password)
+            office.decrypt(plain)
+    except Exception:  # msoffcrypto raises several types for a wrong password or a damaged file
+        raise _unreadable(path, "card_wrong_password") from None
+    return plain.getvalue()
+
+
+def _named_bytes(data: bytes, name: str) -> io.BytesIO:
+    """``data`` as a file object that says its name (for the problems that name the file)."""
+    handle = io.BytesIO(data)
+    handle.name = name
+    return handle

@@ -9,22 +9,38 @@ from __future__ import annotations
 import datetime
 import functools
 import hashlib
+import hmac
 import json
+import re
 import sqlite3
+import unicodedata
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import orjson
 from dateutil.relativedelta import relativedelta
 
-from kpi import cards, identity, ladder, numbers, rules
+from kpi import cards, identity, ladder, numbers, rules, seal
 from kpi.agents import AgentInput, TeamContext
 from kpi.errors import KpiError
 from kpi.ledger import Ledger, now, user
 from kpi.scoring import AgentResult
 
 LANGS = ("zh", "en")
-ANSWERS = {"确认": "confirm", "同意": "confirm", "confirm": "confirm", "异议": "object", "object": "object"}
+ANSWERS = {"确认": "confirm", "同意": "confirm", "confirm": "confirm", "异议": "object", "object": "object",
+           # what agents write instead (issue 22): read as they mean it
+           "确认无误": "confirm", "已确认": "confirm", "无异议": "confirm", "没有异议": "confirm", "同意结果": "confirm",
+           "ok": "confirm", "yes": "confirm", "confirmed": "confirm", "agree": "confirm",
+           "有异议": "object", "提出异议": "object", "不同意": "object", "不确认": "object", "objection": "object",
+           "disagree": "object"}
+_ANSWER_NOISE = re.compile(r"[\s。.,,!!、::;;✓√✔☑]+")
+
+
+def answer_word(text: str) -> str | None:
+    """confirm | object for what an agent wrote in the answer cell (NFKC-folded, punctuation
+    and ticks ignored: 确认。, 确认无误, 有异议, ✓确认), None when it says neither."""
+    folded = _ANSWER_NOISE.sub("", unicodedata.normalize("NFKC", text or "")).lower()
+    return ANSWERS.get(folded)
 
 
 class ReviewError(KpiError, ValueError):
@@ -69,7 +85,8 @@ def results_of(ledger: Ledger, revision_id: int, agent_id: str | None = None) ->
         rows = ledger.rows(query + " AND s.agent_id = ?", revision_id, agent_id)
     else:
         rows = ledger.rows(query + " ORDER BY s.team, s.agent_id", revision_id)
-    return {row["agent_id"]: {**dict(row), "inputs": json.loads(row["inputs"]), "result": _result(row)} for row in rows}
+    return {row["agent_id"]: {**dict(row), "inputs": _read_inputs(row["inputs"]), "result": _result(row)}
+            for row in rows}
 
 
 def _result(row) -> dict:
@@ -100,9 +117,46 @@ def fill_from_ledger(ledger: Ledger, period: str, agents: Sequence[AgentInput], 
 
 def prefill(ledger: Ledger, period: str, roster: Sequence[AgentInput]) -> list[AgentInput]:
     """Roster agents with last month's closing level and sales from the ledger."""
-    levels = next_levels(ledger, previous_period(period))
+    return prefill_report(ledger, period, roster)[0]
+
+
+class Differs(NamedTuple):
+    """An agent whose roster says another 上月销售额 than the ledger's closed month."""
+
+    agent_id: str
+    name: str
+    roster: str
+    ledger: str
+    source: str          # e.g. 2026-10#2: the closed revision the figure came from
+
+
+def prefill_report(ledger: Ledger, period: str, roster: Sequence[AgentInput]) -> tuple[list[AgentInput], list[Differs]]:
+    """Roster agents with last month's closing level and sales, and where the roster differed.
+
+    When last month is closed, its sales in the ledger are what growth is measured
+    against: they replace the roster's figure (an old one is a stale month's), and every
+    agent whose roster said otherwise is listed. Before closing, only empty cells are filled.
+    """
+    before = previous_period(period)
+    levels = next_levels(ledger, before)
     agents = [a._replace(level=levels[a.agent_id]["level_to"]) if a.agent_id in levels else a for a in roster]
-    return fill_from_ledger(ledger, period, agents, "sales_last_month", "sales_actual")
+    if month_status(ledger, before) != "closed":
+        return fill_from_ledger(ledger, period, agents, "sales_last_month", "sales_actual"), []
+    revision = latest_revision(ledger, before)
+    stored = results_of(ledger, revision["id"])
+    source = f"{before}#{revision['revision']}"
+    filled, differs = [], []
+    for agent in agents:
+        value = stored.get(agent.agent_id, {}).get("inputs", {}).get("values", {}).get("sales_actual")
+        if value in (None, ""):
+            filled.append(agent)
+            continue
+        closed, typed = numbers.D(value), agent.values.get("sales_last_month")
+        if typed is not None and typed != closed:
+            differs.append(Differs(agent.agent_id, agent.name, numbers.plain(typed), numbers.plain(closed), source))
+        filled.append(agent._replace(values={**agent.values, "sales_last_month": closed},
+                                     filled={**agent.filled, "sales_last_month": source}))
+    return filled, differs
 
 
 def fingerprint(result: AgentResult) -> str:
@@ -142,8 +196,25 @@ def stored_texts(texts: dict[str, dict[str, str]]) -> tuple[str, str]:
 
 
 def stored_inputs(agent: AgentInput) -> dict:
-    return {"origin": agent.origin, "filled": dict(agent.filled),
-            "values": {k: (None if v is None else numbers.plain(v)) for k, v in agent.values.items()}}
+    """The inputs as the ledger keeps them; the supervisor's comments only when there are
+    any (``comment``: 评语 on the month; ``item_comments``: item id → comment)."""
+    stored = {"origin": agent.origin, "filled": dict(agent.filled),
+              "values": {k: (None if v is None else numbers.plain(v)) for k, v in agent.values.items()}}
+    comments = getattr(agent, "comments", None) or {}
+    if comments.get("comment"):
+        stored["comment"] = comments["comment"]
+    items = {k: v for k, v in comments.items() if k != "comment" and v}
+    if items:
+        stored["item_comments"] = items
+    return stored
+
+
+def _read_inputs(text: str) -> dict:
+    """Stored inputs with the comment keys always present ("" and {} when none were given)."""
+    inputs = json.loads(text)
+    inputs.setdefault("comment", "")
+    inputs.setdefault("item_comments", {})
+    return inputs
 
 
 def _compact(document: dict) -> str:
@@ -195,7 +266,8 @@ def input_key(agent: AgentInput, team: TeamContext, settings: tuple) -> str:
     version, the rules, language, deadline, scorecard and its password). A re-score that
     finds the key of the last revision takes that revision's result instead of scoring."""
     content = repr((settings, agent.agent_id, agent.name, agent.team, agent.level, tuple(agent.values.items()),
-                    tuple(agent.filled.items()), team.size, tuple(team.totals.items())))
+                    tuple(agent.filled.items()), team.size, tuple(team.totals.items()))
+                   + ((tuple(sorted(agent.comments.items())),) if agent.comments else ()))
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
@@ -285,8 +357,9 @@ def result_row(revision_id: int, result: AgentResult, sealed: str, texts_sha256:
 
 def _clear_answers(db, period: str, agent_ids: Sequence[str], revision: int) -> None:
     for agent_id in agent_ids:
-        db.execute("UPDATE answers SET cleared_at = ?, cleared_note = ? WHERE period = ? AND agent_id = ? "
-                   "AND cleared_at IS NULL", (now(), f"result changed in revision {revision}", period, agent_id))
+        db.execute("UPDATE answers SET cleared_at = ?, cleared_note = ?, cleared_revision = ? WHERE period = ? "
+                   "AND agent_id = ? AND cleared_at IS NULL",
+                   (now(), f"result changed in revision {revision}", revision, period, agent_id))
 
 
 # ------------------------------------------------------------------ answers
@@ -299,19 +372,47 @@ class Answer(NamedTuple):
     via: str             # file name, or "in person"
 
 
-def answer(ledger: Ledger, period: str, given: Answer, revision: int | None = None) -> None:
-    """Record an answer for the latest revision (refused for a closed month or an unknown agent)."""
+def answer(ledger: Ledger, period: str, given: Answer, revision: int | None = None, checked: bool = False,
+           by: str | None = None) -> None:
+    """Record an answer to the result the agent saw: revision ``revision`` (a returned card's),
+    else the counting revision when this call began, before it waits for the ledger. If the
+    agent's result changed since that revision (a re-score committed meanwhile), the answer
+    is refused: it never attaches to a result the agent has not seen. Refused as well for a
+    closed month, an unknown agent, and an agent whose objection the manager upheld: their
+    result must change first (a re-score), then they answer the new one. ``checked``: the
+    caller has checked the month's chain already (:meth:`Ledger.require_intact`); ``by``: who
+    enters the answer (default the account running kpi)."""
+    if given.answer == "object" and not given.reason.strip():
+        raise ReviewError("reason_required", agent=given.agent_id)
+    seen = revision
+    if seen is None:
+        started = latest_revision(ledger, period)
+        seen = started["revision"] if started else 0
     with ledger.write() as db:
+        if not checked:
+            ledger.require_intact(period)
         require_open(ledger, period)
         latest = _require_scored(ledger, period)
-        if not results_of(ledger, latest["id"], given.agent_id):
+        current = results_of(ledger, latest["id"], given.agent_id).get(given.agent_id)
+        if current is None:
             raise ReviewError("unknown_agent", agent=given.agent_id, period=period)
-        if given.answer == "object" and not given.reason.strip():
-            raise ReviewError("reason_required", agent=given.agent_id)
+        if seen != latest["revision"] and _fingerprint_at(ledger, period, seen, given.agent_id) != current["fingerprint"]:
+            raise ReviewError("answer_result_changed", agent=given.agent_id, seen=seen, latest=latest["revision"])
+        standing = active_answers(ledger, period).get(given.agent_id)
+        decided = _decision_of(ledger, standing["id"]) if standing is not None else None
+        if decided is not None and decided["decision"] == "uphold":
+            raise ReviewError("objection_upheld_pending", agent=given.agent_id, period=period)
+        who = by or ledger.user()
         db.execute("INSERT INTO answers (period, agent_id, revision, answer, reason, via, recorded_at, recorded_by) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (period, given.agent_id, revision or latest["revision"],
-                                                       given.answer, given.reason.strip(), given.via, now(), user()))
-        ledger.audit(db, given.answer, period, given._asdict())
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (period, given.agent_id, seen,
+                                                       given.answer, given.reason.strip(), given.via, now(), who))
+        ledger.audit(db, given.answer, period, {**given._asdict(), "revision": seen}, who=who)
+
+
+def _fingerprint_at(ledger: Ledger, period: str, revision: int, agent_id: str) -> str | None:
+    rows = ledger.rows("SELECT s.fingerprint FROM results s JOIN revisions r ON r.id = s.revision_id "
+                       "WHERE r.period = ? AND r.revision = ? AND s.agent_id = ?", period, revision, agent_id)
+    return rows[0]["fingerprint"] if rows else None
 
 
 def _require_scored(ledger: Ledger, period: str):
@@ -332,86 +433,260 @@ def cleared_answers(ledger: Ledger, period: str) -> dict[str, sqlite3.Row]:
     return {row["agent_id"]: row for row in rows}
 
 
+def _decision_of(ledger: Ledger, answer_id: int) -> sqlite3.Row | None:
+    rows = ledger.rows("SELECT * FROM objection_decisions WHERE answer_id = ?", answer_id)
+    return rows[0] if rows else None
+
+
+def _decisions(ledger: Ledger, period: str) -> dict[int, sqlite3.Row]:
+    """answer id → the manager's decision on that objection."""
+    return {row["answer_id"]: row for row in ledger.rows("SELECT * FROM objection_decisions WHERE period = ?", period)}
+
+
+def answer_state(given, decision) -> str:
+    """The state one answer (a row or None) and the manager's decision on it give: confirmed,
+    objected, objection_upheld, objection_rejected or unanswered. ``status`` and ``history``
+    both read states this way, so they tell the same story."""
+    if given is None:
+        return "unanswered"
+    if given["answer"] == "confirm":
+        return "confirmed"
+    if decision is None:
+        return "objected"
+    return {"uphold": "objection_upheld", "reject": "objection_rejected"}[decision["decision"]]
+
+
+def decide_objection(ledger: Ledger, period: str, agent_id: str, decision: str, reason: str,
+                     by: str | None = None) -> None:
+    """The 客服部经理's decision on an agent's open objection (如有异议由客服部经理进行再确认).
+
+    ``reject``: the result stands and the objection ends as 经理复核维持 (never as the
+    agent's confirmation). ``uphold``: the result must change; the agent stays open until a
+    re-score changes it, and then answers the new result. Recorded with who (``by``,
+    default the account running kpi) and when; refused without an open objection or a reason.
+    """
+    if decision not in ("uphold", "reject"):
+        raise ReviewError("decision_invalid", value=decision)
+    if not (reason or "").strip():
+        raise ReviewError("decision_reason_required", agent=agent_id)
+    with ledger.write() as db:
+        ledger.require_intact(period)
+        require_open(ledger, period)
+        latest = _require_scored(ledger, period)
+        if not results_of(ledger, latest["id"], agent_id):
+            raise ReviewError("unknown_agent", agent=agent_id, period=period)
+        given = active_answers(ledger, period).get(agent_id)
+        if given is None or given["answer"] != "object" or _decision_of(ledger, given["id"]) is not None:
+            raise ReviewError("no_open_objection", agent=agent_id, period=period)
+        who = by or ledger.user()
+        db.execute("INSERT INTO objection_decisions (period, agent_id, answer_id, revision, decision, reason, "
+                   "decided_at, decided_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (period, agent_id, given["id"], latest["revision"], decision, reason.strip(), now(), who))
+        ledger.audit(db, f"objection_{decision}", period,
+                     {"agent_id": agent_id, "objection": given["reason"], "reason": reason.strip()}, who=who)
+
+
 class AgentStatus(NamedTuple):
-    """Where one agent's confirmation stands."""
+    """Where one agent's confirmation stands.
+
+    state: confirmed | objected | objection_upheld | objection_rejected | unanswered | overdue
+    (overdue: no answer and past the deadline; ``overdue`` says the same as a flag).
+    reason: the objection's reason; cleared_note: set when an earlier answer was cleared
+    because the result changed after it; decision*: the manager's decision on the objection.
+    """
 
     agent_id: str
     name: str
     team: str
-    state: str            # confirmed | objected | unanswered
+    state: str
     reason: str
     overdue: bool
     cleared_note: str
+    decision: str = ""
+    decision_reason: str = ""
+    decided_by: str = ""
+    decided_at: str = ""
+    answered_at: str = ""
+    answered_by: str = ""
+    via: str = ""
 
 
 def status(ledger: Ledger, period: str, deadline: datetime.date, today: datetime.date) -> list[AgentStatus]:
     """Every agent of the counting revision with the state of their answer."""
     latest = _require_scored(ledger, period)
-    answers, cleared = active_answers(ledger, period), cleared_answers(ledger, period)
+    answers, cleared, decided = active_answers(ledger, period), cleared_answers(ledger, period), _decisions(ledger, period)
     found = []
     for agent_id, row in results_of(ledger, latest["id"]).items():
         given = answers.get(agent_id)
-        state = {"confirm": "confirmed", "object": "objected"}[given["answer"]] if given else "unanswered"
+        decision = decided.get(given["id"]) if given else None
+        state = answer_state(given, decision)
+        overdue = state == "unanswered" and today > deadline
         note = cleared[agent_id]["cleared_note"] if agent_id in cleared and not given else ""
-        found.append(AgentStatus(agent_id, row["name"], row["team"], state, given["reason"] if given else "",
-                                 state == "unanswered" and today > deadline, note))
+        found.append(AgentStatus(
+            agent_id, row["name"], row["team"], "overdue" if overdue else state, given["reason"] if given else "",
+            overdue, note, decision["decision"] if decision else "", decision["reason"] if decision else "",
+            decision["decided_by"] if decision else "", decision["decided_at"] if decision else "",
+            given["recorded_at"] if given else "", given["recorded_by"] if given else "", given["via"] if given else ""))
     return found
 
 
 # ------------------------------------------------------------------ levels and closing
-def decide_level(ledger: Ledger, period: str, agent_id: str, change: str) -> None:
-    """The supervisor's decision for a "+1|0" recommendation."""
+ALLOWED_DECISIONS = {"+2": ("+2", "+1", "0"), "+1|0": ("+1", "0"), "0": ("0",), "-1": ("-1", "0"),
+                     "dismiss": ("dismiss", "-1", "0")}
+
+
+def decide_level(ledger: Ledger, period: str, agent_id: str, change: str, by: str | None = None) -> None:
+    """A person's decision on an agent's level recommendation (建议升2级, 建议升1级或不变, 建议降级,
+    建议辞退): ``change`` is one of +2, +1, 0, -1, dismiss, at most as far as the recommendation
+    goes (a +2 may be approved as +2, +1 or 0). Recorded with the recommendation it answers:
+    a re-score that changes the recommendation makes it wait for a new decision."""
+    if change not in ladder.DECISIONS:
+        raise ReviewError("level_change_invalid", change=change)
     with ledger.write() as db:
+        ledger.require_intact(period)
         require_open(ledger, period)
         stored = results_of(ledger, _require_scored(ledger, period)["id"], agent_id).get(agent_id)
         if stored is None:
             raise ReviewError("unknown_agent", agent=agent_id, period=period)
-        if stored["level_change"] != "+1|0":
-            raise ReviewError("no_decision_needed", agent=agent_id, change=stored["level_change"])
-        db.execute("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?)", (period, agent_id, change, now(), user()))
-        ledger.audit(db, "level", period, {"agent_id": agent_id, "change": change})
+        recommendation = stored["level_change"]
+        allowed = ALLOWED_DECISIONS.get(recommendation, ladder.DECISIONS)
+        if change not in allowed:
+            raise ReviewError("level_not_allowed", agent=agent_id, change=change, recommendation=recommendation,
+                              allowed=" / ".join(allowed))
+        who = by or ledger.user()
+        db.execute("INSERT OR REPLACE INTO decisions (period, agent_id, change, decided_at, decided_by, recommendation) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", (period, agent_id, change, now(), who, recommendation))
+        ledger.audit(db, "level", period, {"agent_id": agent_id, "change": change, "recommendation": recommendation},
+                     who=who)
 
 
-def close(ledger: Ledger, ruleset: rules.Ruleset, force_reason: str | None, on_closed=None) -> dict[str, ladder.Move]:
+def level_decisions(ledger: Ledger, period: str) -> dict[str, sqlite3.Row]:
+    """agent id → the level decision recorded for ``period``."""
+    return {r["agent_id"]: r for r in ledger.rows("SELECT * FROM decisions WHERE period = ?", period)}
+
+
+class PendingLevel(NamedTuple):
+    """A recommendation that waits for a person's decision before closing applies it."""
+
+    agent_id: str
+    name: str
+    team: str
+    level: str
+    recommendation: str
+
+
+class Closing(NamedTuple):
+    """What closing the month would leave behind, listed before it closes: agents who never
+    answered (and whether past the deadline), whose result changed after their answer, whose
+    objection is still open or was decided, and level recommendations waiting for approval."""
+
+    period: str
+    revision: int
+    unanswered: list[AgentStatus]
+    changed: list[AgentStatus]
+    open_objections: list[AgentStatus]
+    decided: list[AgentStatus]
+    pending_levels: list[PendingLevel]
+    policy: str
+
+    def blocking(self) -> dict[str, list]:
+        """What refuses closing unless forced: message key → its agents."""
+        found = {"open_objections": self.open_objections, "pending_levels": self.pending_levels}
+        if self.policy == "refused":
+            found["unanswered_past_deadline"] = [s for s in self.unanswered if s.overdue]
+        return {key: rows for key, rows in found.items() if rows}
+
+
+def closing(ledger: Ledger, ruleset: rules.Ruleset, deadline: datetime.date, today: datetime.date) -> Closing:
+    """The list ``kpi close`` shows before closing (see :class:`Closing`)."""
+    period = ruleset.period
+    latest = _require_scored(ledger, period)
+    found = status(ledger, period, deadline, today)
+    decisions = level_decisions(ledger, period)
+    automatic = ruleset.pay.review.apply_without_approval
+    pending = []
+    for agent_id, row in results_of(ledger, latest["id"]).items():
+        if ladder.pending(row["level_change"], _decision_for(decisions.get(agent_id), row["level_change"]), automatic):
+            pending.append(PendingLevel(agent_id, row["name"], row["team"], row["level"], row["level_change"]))
+    return Closing(period, latest["revision"],
+                   [s for s in found if s.state in ("unanswered", "overdue")],
+                   [s for s in found if s.cleared_note],
+                   [s for s in found if s.state in ("objected", "objection_upheld")],
+                   [s for s in found if s.decision],
+                   pending, ruleset.pay.review.unanswered_past_deadline)
+
+
+def _decision_for(row, recommendation: str) -> str | None:
+    """The decided change if it answers the current recommendation (older ledgers stored none: it does)."""
+    if row is None or (row["recommendation"] and row["recommendation"] != recommendation):
+        return None
+    return row["change"]
+
+
+def close(ledger: Ledger, ruleset: rules.Ruleset, force_reason: str | None, on_closed=None,
+          deadline: datetime.date | None = None, today: datetime.date | None = None,
+          by: str | None = None) -> dict[str, ladder.Move]:
     """Finalize the newest revision and compute next month's levels.
 
-    ``on_closed(moves)`` runs inside the transaction once the month is marked
-    closed (to write HR's payroll): if it fails, the month stays open.
+    Refused (unless ``force_reason``) while an objection is open or upheld without a new
+    result, while a level recommendation waits for approval, and, when the policy says so,
+    while agents past the deadline never answered. ``on_closed(moves)`` runs inside the
+    transaction once the month is marked closed (to write HR's payroll): if it fails, the
+    month stays open. ``by``: who closes (default the account running kpi).
     """
     period = ruleset.period
+    today = today or datetime.date.today()
+    deadline = deadline or today
     with ledger.write() as db:
+        ledger.require_intact(period)
         require_open(ledger, period)
         latest = _require_scored(ledger, period)
-        objections = [a for a in active_answers(ledger, period).values() if a["answer"] == "object"]
-        if objections and not force_reason:
-            raise ReviewError("open_objections", period=period,
-                              agents="; ".join(f"{a['agent_id']}: {a['reason']}" for a in objections))
-        decisions = {r["agent_id"]: r["change"] for r in ledger.rows("SELECT * FROM decisions WHERE period = ?", period)}
+        listed = closing(ledger, ruleset, deadline, today)
+        blocking = listed.blocking()
+        if blocking and not force_reason:
+            key, rows = next(iter(blocking.items()))
+            raise ReviewError(key, period=period, agents="; ".join(_named(row) for row in rows))
+        decisions = level_decisions(ledger, period)
+        automatic = ruleset.pay.review.apply_without_approval
         moves = {}
         for agent_id, row in results_of(ledger, latest["id"]).items():
-            moves[agent_id] = ladder.next_level(ruleset.pay.levels, row["level"], row["level_change"],
-                                                decisions.get(agent_id))
+            decision = _decision_for(decisions.get(agent_id), row["level_change"])
+            moves[agent_id] = ladder.next_level(ruleset.pay.levels, row["level"], row["level_change"], decision,
+                                                automatic)
         db.execute("DELETE FROM next_levels WHERE period = ?", (period,))
         for agent_id, move in moves.items():
             db.execute("INSERT INTO next_levels VALUES (?, ?, ?, ?, ?, ?)",
                        (period, agent_id, move.level_from, move.level_to, f"{move.change:+d}", move.flag))
+        who = by or ledger.user()
         db.execute("UPDATE months SET status = 'closed', closed_revision = ?, closed_at = ?, closed_by = ?, "
-                   "close_note = ? WHERE period = ?", (latest["revision"], now(), user(), force_reason or "", period))
-        ledger.audit(db, "close", period, {"revision": latest["revision"], "forced": force_reason or "",
-                                            "objections": [a["agent_id"] for a in objections]})
+                   "close_note = ? WHERE period = ?", (latest["revision"], now(), who, force_reason or "", period))
+        ledger.audit(db, "close", period, {
+            "revision": latest["revision"], "forced": force_reason or "",
+            "objections": [a.agent_id for a in listed.open_objections],
+            "pending_levels": [p.agent_id for p in listed.pending_levels],
+            "unanswered": [a.agent_id for a in listed.unanswered]}, who=who)
         if on_closed is not None:
             on_closed(moves)
     return moves
 
 
-def reopen(ledger: Ledger, period: str, reason: str) -> None:
-    """Reopen a closed month; the reason goes into the audit log."""
+def _named(row) -> str:
+    if isinstance(row, PendingLevel):
+        return f"{row.agent_id} {row.name} ({row.recommendation})"
+    return f"{row.agent_id}: {row.reason}" if row.reason else row.agent_id
+
+
+def reopen(ledger: Ledger, period: str, reason: str, by: str | None = None) -> None:
+    """Reopen a closed month; the reason goes into the audit log with who (``by``)."""
+    if not (reason or "").strip():
+        raise ReviewError("reason_blank")
     with ledger.write() as db:
+        ledger.require_intact(period)
         if month_status(ledger, period) != "closed":
             raise ReviewError("month_not_closed", period=period)
         db.execute("UPDATE months SET status = 'open', closed_revision = NULL WHERE period = ?", (period,))
         db.execute("DELETE FROM next_levels WHERE period = ?", (period,))
-        ledger.audit(db, "reopen", period, reason)
+        ledger.audit(db, "reopen", period, reason.strip(), who=by)
 
 
 def next_levels(ledger: Ledger, period: str) -> dict[str, sqlite3.Row]:
@@ -431,21 +706,39 @@ class HistoryLine(NamedTuple):
 
 
 def history(ledger: Ledger, agent_id: str) -> list[HistoryLine]:
-    """Every revision that scored the agent, oldest first, with the confirmation state."""
+    """Every revision that scored the agent, oldest first, with the confirmation state as it
+    stood for that revision (an answer counts for the revisions from the one it answered up
+    to the one whose changed result cleared it; the manager's decision on an objection shows)."""
     rows = ledger.rows(
         "SELECT r.period, r.revision, r.id, m.status, m.closed_revision, s.* FROM results s "
         "JOIN revisions r ON r.id = s.revision_id JOIN months m ON m.period = r.period "
         "WHERE s.agent_id = ? ORDER BY r.period, r.revision", agent_id)
-    counting = {period: latest_revision(ledger, period)["revision"] for period in {row["period"] for row in rows}}
+    periods = {row["period"] for row in rows}
+    counting = {period: latest_revision(ledger, period)["revision"] for period in periods}
+    answers = {period: ledger.rows("SELECT * FROM answers WHERE period = ? AND agent_id = ? ORDER BY id",
+                                   period, agent_id) for period in periods}
+    decided = {period: _decisions(ledger, period) for period in periods}
     lines = []
     for row in rows:
-        answers = ledger.rows("SELECT answer FROM answers WHERE period = ? AND agent_id = ? "
-                              "AND revision <= ? ORDER BY id DESC LIMIT 1", row["period"], agent_id, row["revision"])
-        state = {"confirm": "confirmed", "object": "objected"}[answers[0]["answer"]] if answers else "unanswered"
+        given = None
+        for candidate in answers[row["period"]]:
+            if candidate["revision"] <= row["revision"] and _cleared_in(candidate) > row["revision"]:
+                given = candidate
+        state = answer_state(given, decided[row["period"]].get(given["id"]) if given else None)
         result = json.loads(row["result"])
         lines.append(HistoryLine(row["period"], row["revision"], counting[row["period"]] == row["revision"],
                                  row["total"], result["band_label"], row["pay"], row["level"], state))
     return lines
+
+
+def _cleared_in(row) -> float:
+    """The revision whose changed result cleared an answer (infinity while it stands)."""
+    if row["cleared_at"] is None:
+        return float("inf")
+    if row["cleared_revision"] is not None:
+        return row["cleared_revision"]
+    digits = "".join(ch for ch in (row["cleared_note"] or "").rsplit(" ", 1)[-1] if ch.isdigit())
+    return int(digits) if digits else float("inf")
 
 
 def months(ledger: Ledger) -> list[sqlite3.Row]:
@@ -477,61 +770,121 @@ class Collected(NamedTuple):
 
 
 def check_card(ledger: Ledger, period: str, card, stored: dict[str, dict], latest) -> tuple[str, dict] | Answer | None:
-    """A returned card as an Answer, None when unanswered, or (key, params) why it is refused."""
+    """A returned card as an Answer, None when unanswered, or (key, params) why it is refused.
+
+    What the card says is decided by the ledger and the card's seal (:mod:`kpi.seal`), never
+    by its defined names or formulas: the seal is made again from the ledger's fingerprint of
+    the revision the card claims, and every cell must carry the tag kpi gave it."""
     if card.period != period:
         return "card_other_period", {"agent": card.agent_id, "period": card.period}
     if card.agent_id not in stored:
         return "unknown_agent", {"agent": card.agent_id, "period": period}
-    if card.revision is not None and card.revision != latest["revision"]:
-        old = ledger.rows("SELECT s.fingerprint FROM results s JOIN revisions r ON r.id = s.revision_id "
-                          "WHERE r.period = ? AND r.revision = ? AND s.agent_id = ?", period, card.revision, card.agent_id)
-        if not old or old[0]["fingerprint"] != stored[card.agent_id]["fingerprint"]:
-            return "card_outdated", {"agent": card.agent_id, "revision": card.revision, "latest": latest["revision"]}
-    edited = _edited_cell(card, stored[card.agent_id]["result"])
+    issued = ledger.rows("SELECT s.fingerprint FROM results s JOIN revisions r ON r.id = s.revision_id "
+                         "WHERE r.period = ? AND r.revision = ? AND s.agent_id = ?", period, card.revision, card.agent_id)
+    expected = issued and seal.card_seal(ledger.secret, card.agent_id, period, card.revision, issued[0]["fingerprint"])
+    if not expected or not hmac.compare_digest(expected, card.claim.seal):
+        return "card_seal_invalid", {"agent": card.agent_id, "cell": f"{card.sheet}!H1", "revision": card.revision}
+    if card.revision != latest["revision"] and issued[0]["fingerprint"] != stored[card.agent_id]["fingerprint"]:
+        return "card_outdated", {"agent": card.agent_id, "revision": card.revision, "latest": latest["revision"]}
+    edited = _edited_cell(ledger.secret, card, stored[card.agent_id]["result"]) or _moved_name(card)
     if edited:
-        return "card_edited", {"agent": card.agent_id, **edited}
+        key, params = edited
+        return key, {"agent": card.agent_id, **params}
     return _card_answer(card)
 
 
-FORMULA_CELLS = ("kpi_total", "kpi_pay")
-
-
-def _edited_cell(card, result: dict) -> dict | None:
-    """The first scored cell whose value differs from the ledger's.
-
-    Total and pay are formulas over the other scored cells: a program that
-    saves without calculating leaves them empty, and they are then judged by
-    their inputs alone.
-    """
-    expected = {f"kpi_points_{item}": points for item, points in result["points"].items()}
-    expected |= {"kpi_total": result["total"], "kpi_pay": result["total_pay"], "kpi_multiplier": result["multiplier"],
-                 "kpi_base_pay": result["base_pay"], "kpi_performance_pay": result["performance_pay"]}
-    for name, want in expected.items():
-        where, value = card.scored.get(name, ("", None))
-        if value is None and name in FORMULA_CELLS:
+def _edited_cell(secret: bytes, card, result: dict) -> tuple[str, dict] | None:
+    """The first cell (in reading order) that is not what kpi wrote: a changed value, a formula
+    typed over a figure, a value where kpi wrote none, a value deleted. A scored cell names
+    the ledger's value."""
+    expected = {f"points_{item}": points for item, points in result["points"].items()}
+    expected |= {"total": result["total"], "pay": result["total_pay"], "multiplier": result["multiplier"],
+                 "base_pay": result["base_pay"], "performance_pay": result["performance_pay"]}
+    places = {f"{column}{row}": entry for row, entries in card.tags.items() for column, entry in entries.items()}
+    for ref in sorted(set(card.cells) | set(places), key=_reading_order):
+        role, tag = places.get(ref, ("", ""))
+        if role in seal.SLOTS:
+            if not hmac.compare_digest(seal.cell_tag(secret, card.claim.seal, ref, role, "slot", ""), tag):
+                return "card_cell_edited", {"cell": f"{card.sheet}!{ref}", "now": _shown(card.cells.get(ref))}
             continue
-        try:
-            same = value is not None and numbers.D(value) == numbers.D(want)
-        except (TypeError, ArithmeticError, ValueError):
-            same = False
-        if not same:
-            return {"cell": where or name, "was": want, "now": "" if value is None else value}
+        cell = card.cells.get(ref)
+        genuine = cell is not None and tag and cell.kind in ("s", "n", "f") and hmac.compare_digest(
+            seal.cell_tag(secret, card.claim.seal, ref, role, cell.kind, _readable(cell)), tag)
+        if genuine:
+            continue
+        if role in expected:
+            return "card_edited", {"cell": f"{card.sheet}!{ref}", "was": expected[role], "now": _shown(cell)}
+        return "card_cell_edited", {"cell": f"{card.sheet}!{ref}", "now": _shown(cell)}
     return None
 
 
+def _moved_name(card) -> tuple[str, dict] | None:
+    """The first ``kpi_*`` defined name deleted or pointed elsewhere than kpi wrote it (the names
+    decide nothing, but a card whose names were changed is not the card kpi issued)."""
+    wanted = {"kpi_period": f'"{card.period}"', "kpi_revision": str(card.revision)}
+    for row, entries in sorted(card.tags.items()):
+        for column, (role, _) in entries.items():
+            if role:
+                wanted[f"kpi_{role}"] = f"{card.sheet}!{column}{row}"
+    for name, want in wanted.items():
+        now = card.names.get(name)
+        if now is None or _name_target(now) != _name_target(want):
+            cell = want if "!" in want else f"{card.sheet}!H1"
+            return "card_name_changed", {"name": name, "cell": cell, "now": now or ""}
+    return None
+
+
+def _name_target(text: str) -> str:
+    """A defined name's formula compared loosely: without ``=``, ``$`` and the quotes around a sheet."""
+    return text.lstrip("=").replace("$", "").replace("'", "")
+
+
+def _readable(cell) -> str:
+    """A cell's content as tagged; a number that is none reads as text (and so fails its tag)."""
+    if cell.kind == "n":
+        try:
+            float(cell.value)
+        except ValueError:
+            return "nan"
+    return cell.value
+
+
+def _reading_order(ref: str) -> tuple[int, int]:
+    letters = ref.rstrip("0123456789")
+    return int(ref[len(letters):]), sum((ord(c) - 64) * 26 ** i for i, c in enumerate(reversed(letters)))
+
+
+def _shown(cell) -> str:
+    """A cell's content as the refusal shows it: a formula with its ``=``, a whole number without ``.0``."""
+    if cell is None:
+        return ""
+    if cell.kind == "f":
+        return "=" + cell.value.lstrip("=")
+    if cell.kind == "n":
+        try:
+            number = float(cell.value)
+            return str(int(number)) if number.is_integer() else repr(number)
+        except ValueError:
+            return cell.value
+    return cell.value
+
+
 def _card_answer(card) -> Answer | tuple[str, dict] | None:
-    if not card.answer:
+    _, given = card.slot("answer")
+    _, reason = card.slot("reason")
+    if not given:
         return None
-    answer = ANSWERS.get(card.answer.strip().lower())
+    answer = answer_word(given)
     if answer is None:
-        return "card_bad_answer", {"agent": card.agent_id, "value": card.answer}
-    if answer == "object" and not card.reason:
+        return "card_bad_answer", {"agent": card.agent_id, "value": given}
+    if answer == "object" and not reason.strip():
         return "reason_required", {"agent": card.agent_id}
-    return Answer(card.agent_id, answer, card.reason if answer == "object" else "", card.file)
+    return Answer(card.agent_id, answer, reason if answer == "object" else "", card.file)
 
 
-def collect(ledger: Ledger, period: str, cards: Sequence) -> Collected:
+def collect(ledger: Ledger, period: str, cards: Sequence, by: str | None = None) -> Collected:
     """Check every returned card against the ledger and record the valid answers."""
+    ledger.require_intact(period)
     require_open(ledger, period)
     latest = _require_scored(ledger, period)
     stored = results_of(ledger, latest["id"])
@@ -541,7 +894,11 @@ def collect(ledger: Ledger, period: str, cards: Sequence) -> Collected:
         if checked is None:
             outcome.unanswered.append(card.file)
         elif isinstance(checked, Answer):
-            answer(ledger, period, checked)
+            try:
+                answer(ledger, period, checked, card.revision, checked=True, by=by)
+            except ReviewError as refused:   # e.g. a re-score changed the result meanwhile
+                outcome.refused.append((card.file, refused.code, refused.params))
+                continue
             outcome.recorded.append(checked)
         else:
             outcome.refused.append((card.file, *checked))

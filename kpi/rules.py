@@ -211,6 +211,7 @@ class WeightsVersion(BaseModel):
     note: Label | None = None
     total: Decimal = Field(gt=0)
     min_points: Decimal = Decimal(0)
+    plausible_total: Decimal | None = Field(default=None, gt=0)   # a higher total is a notice in kpi check
     items: tuple[Item, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -269,6 +270,34 @@ class Level(BaseModel):
     performance_pay: Decimal = Field(ge=0)
 
 
+Recommendation = Literal["+2", "+1|0", "0", "-1", "dismiss"]
+
+
+class ReviewPolicy(BaseModel):
+    """Who decides what at closing (考核结果的运用 are recommendations, 建议…).
+
+    ``apply_without_approval``: the recommendations closing applies with no person's
+    decision ("0" changes nothing; "+1|0" undecided means no change). Any other one
+    waits for ``kpi level`` and blocks closing unless forced.
+    ``unanswered_past_deadline``: what closing does with agents who never answered by the
+    deadline: ``allowed`` (silence is consent), ``listed`` (allowed, listed before closing),
+    ``refused`` (closing refuses unless forced).
+    """
+
+    model_config = FROZEN
+    apply_without_approval: frozenset[Recommendation] = frozenset({"0", "+1|0"})
+    unanswered_past_deadline: Literal["allowed", "listed", "refused"] = "listed"
+
+
+class PayrollOutput(BaseModel):
+    """How HR's payroll files are written: the CSV's encoding (utf-8 with BOM for Excel; gbk or
+    gb18030 for 用友/金蝶-style imports) and whether the signature block (制表/审核/批准) prints."""
+
+    model_config = FROZEN
+    csv_encoding: Literal["utf-8", "gbk", "gb18030"] = "utf-8"
+    signatures: bool = True
+
+
 class PayVersion(BaseModel):
     """One dated version of the result table (pay bands, rounding, levels)."""
 
@@ -279,6 +308,8 @@ class PayVersion(BaseModel):
     rounding: Rounding
     bands: tuple[Band, ...]
     levels: tuple[Level, ...] = Field(min_length=1)
+    review: ReviewPolicy = ReviewPolicy()
+    payroll: PayrollOutput = PayrollOutput()
 
     @field_validator("bands")
     @classmethod
@@ -314,13 +345,21 @@ class InputField(BaseModel):
     increment: Decimal | None = None
     at_most: str | None = None
     max_length: int | None = Field(default=None, gt=0)  # text: most characters a cell may hold
+    comment_for: str | None = None   # a comment column: "month" (评语) or the qualitative item it is about
 
 
 class Fields(BaseModel):
-    """The identity and quantitative input columns (qualitative ones come from items)."""
+    """The identity and quantitative input columns (qualitative ones come from items).
+
+    ``item_comments``: whether the fill-in sheet has a comment column beside each
+    qualitative item (read whenever a sheet has one); ``item_comment_length``: their limit.
+    """
 
     model_config = FROZEN
     fields: tuple[InputField, ...]
+    item_comments: bool = False
+    item_comment_length: int = Field(default=200, gt=0)
+    money_decimals: Literal["problem", "notice"] = "problem"
 
 
 # ------------------------------------------------------------------ timeline
@@ -350,13 +389,47 @@ class CalendarVersion(BaseModel):
     steps: tuple[TimelineStep, ...] = Field(min_length=1)
 
 
+class StatutoryNotice(BaseModel):
+    """The State Council's holiday arrangement for a year (国务院办公厅关于某年部分节假日安排的通知),
+    recorded by HR for a year the calendar package does not know yet: its days off, its 调休
+    working days (weekend days worked) and its title as the source. Once recorded, the year's
+    dates are no longer estimates."""
+
+    model_config = FROZEN
+    year: int = Field(ge=2000, le=2100)
+    source: NonEmpty
+    published: datetime.date | None = None
+    days_off: frozenset[datetime.date] = Field(min_length=1)
+    working_days: frozenset[datetime.date] = frozenset()
+
+    @model_validator(mode="after")
+    def _in_its_year(self):
+        stray = sorted(str(d) for d in self.days_off | self.working_days if d.year != self.year)
+        if stray:
+            raise ValueError(f"dates outside {self.year}: {stray}")
+        both = self.days_off & self.working_days
+        if both:
+            raise ValueError(f"dates both off and working: {sorted(str(d) for d in both)}")
+        return self
+
+
 class CalendarOverrides(BaseModel):
-    """The company's own days off and working days, on top of the statutory calendar."""
+    """The company's own days off and working days, on top of the statutory calendar, and the
+    State Council notices HR recorded for years the package does not know."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
     extra_days_off: frozenset[datetime.date] = frozenset()
     extra_working_days: frozenset[datetime.date] = frozenset()
     fixed_holidays: frozenset[MonthDay] = frozenset()  # statutory days off on the same date every year
+    statutory_notices: tuple[StatutoryNotice, ...] = ()
+
+    @field_validator("statutory_notices")
+    @classmethod
+    def _one_per_year(cls, notices):
+        years = [n.year for n in notices]
+        if len(set(years)) != len(years):
+            raise ValueError(f"more than one notice for a year: {sorted(years)}")
+        return notices
 
     @field_validator("fixed_holidays")
     @classmethod
@@ -399,6 +472,8 @@ class Ruleset(BaseModel):
     timeline: CalendarVersion
     overrides: CalendarOverrides
     version: RulesVersion
+    item_comments: bool = False      # the fill-in sheet has a comment column per qualitative item
+    money_decimals: Literal["problem", "notice"] = "problem"   # money typed with more than cents
 
     def field(self, field_id: str) -> InputField | None:
         return self._fields_by_id.get(field_id)

@@ -113,6 +113,28 @@ def _limit(floor: Decimal, cap: Decimal | None, points: Decimal) -> tuple[Decima
     return points, ()
 
 
+def points_at(version: rules.WeightsVersion, item: rules.TieredItem, value: Decimal) -> Decimal:
+    """The points ``item`` gives for a measured ``value`` (no team scaling), after the floor
+    and its cap: what ``kpi rules`` quotes to show where an uncapped bonus goes."""
+    tier = item.tiers[tiers.find(item.tiers, value)]
+    raw = tier.points + (tier.step.per_step * _steps(tier.step, value, Decimal(1)) if tier.step else 0)
+    return _limit(version.min_points, item.cap, raw)[0]
+
+
+def uncapped(item: rules.Item) -> bool:
+    """Whether an item's points have no upper end: a step rule on an open-ended top tier, no cap."""
+    if item.kind != "tiered" or item.cap is not None:
+        return False
+    top = item.tiers[-1]
+    return top.max is None and top.step is not None and top.step.per_step > 0
+
+
+def implausible(ruleset: rules.Ruleset, results: Sequence[AgentResult]) -> list[AgentResult]:
+    """The results whose total is above the weights' ``plausible_total`` (none when unset)."""
+    bound = ruleset.weights.plausible_total
+    return [] if bound is None else [r for r in results if r.total > bound]
+
+
 def score_agent(ruleset: rules.Ruleset, agent: AgentInput, team: TeamContext) -> AgentResult:
     """Score every item of one agent, add them up and compute pay."""
     items = tuple(score_item(ruleset.weights, item, agent, team) for item in ruleset.weights.items)

@@ -177,6 +177,7 @@ def _forking(jobs: int):
             finally:
                 forked[0] = True
                 signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+                pool.kpi_workers = _processes(pool)   # kept: a broken pool forgets its processes
 
         finished = False
         try:
@@ -202,7 +203,12 @@ def _stop(pool: concurrent.futures.ProcessPoolExecutor) -> None:
 
 def _exitcode(pool: concurrent.futures.ProcessPoolExecutor) -> int | None:
     """The exit code of a worker that ended abnormally, if one can still be seen."""
-    codes = [process.exitcode for process in _processes(pool) if process.exitcode not in (None, 0)]
+    seen = {id(p): p for p in [*getattr(pool, "kpi_workers", []), *_processes(pool)]}.values()
+    for _ in range(50):   # a dead worker's code is known once it has been reaped: wait up to 0.5 s
+        codes = [process.exitcode for process in seen if process.exitcode not in (None, 0)]
+        if codes:
+            break
+        time.sleep(0.01)
     codes.sort(key=lambda code: code == -signal.SIGTERM)  # the pool ends the others with SIGTERM
     return codes[0] if codes else None
 

@@ -131,7 +131,8 @@ def test_rules_in_english():
 
 
 COMMANDS = [[], ["score"], ["check"], ["template"], ["rules"], ["timeline"], ["collect"], ["confirm"], ["object"],
-            ["status"], ["level"], ["close"], ["reopen"], ["history"], ["show"], ["import"]]
+            ["status"], ["level"], ["close"], ["reopen"], ["history"], ["show"], ["import"], ["decide"], ["verify"],
+            ["serve"], ["user"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

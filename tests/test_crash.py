@@ -123,7 +123,7 @@ def assert_stopped_cleanly(process, out, db_path, folder) -> None:
     _, stderr = process.communicate(timeout=60)
     stderr = stderr.decode()
     assert process.returncode == 130, stderr
-    assert stderr.strip().splitlines()[-1] == "已中断:台账未改动,未留下写了一半的文件"
+    assert stderr.strip().splitlines()[-1] == "已中断:台账未改动,未留下写了一半的文件。"
     assert "Traceback" not in stderr
     assert not out.exists() and not db_path.exists()   # no ledger left where there was none (issue 19)
     assert [p.name for p in folder.iterdir() if p.name.startswith(".out")] == []

@@ -106,6 +106,8 @@ def test_last_months_sales_are_found_for_an_id_recorded_in_full_width_before(tmp
     august = _sheet(tmp_path, lambda rows: None, "august.xlsx")
     assert run("score", august, "--period", "2026-08", "--out", tmp_path / "o8").exit_code == 0
     with sqlite3.connect(tmp_path / "kpi.db") as db:       # as an older kpi would have stored it
+        from kpi import integrity
+        integrity.register(db)                             # an edit as kpi makes them: chained
         db.execute("UPDATE results SET agent_id = 'ＫＦ１００１' WHERE agent_id = 'KF1001'")
 
     def no_base(rows):

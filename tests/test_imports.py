@@ -332,8 +332,8 @@ def test_import_fills_marks_and_locks_the_imported_cells(month, tmp_path):
     assert data["H2"].fill.fgColor.rgb == "00E2EFDA" and data["G2"].comment is None
     # what the template set up is still there
     assert book.sheetnames == ["填报表", "说明"] and data.protection.sheet and data.freeze_panes == "C2"
-    assert len(data.data_validations.dataValidation) == 19
-    assert data["X1"].value == "旺旺账号" and data["X3"].value == "小店:李娜; 旧店:娜娜"
+    assert len(data.data_validations.dataValidation) == 20   # 19 fields and 评语
+    assert data["Y1"].value == "旺旺账号" and data["Y3"].value == "小店:李娜; 旧店:娜娜"
     assert book["说明"]["A1"].value.startswith("2026-09 适用的考核规则")
 
 
@@ -424,10 +424,10 @@ def test_roster_accounts_reach_the_template_only_when_the_roster_has_them(tmp_pa
     sheet = tmp_path / "t.xlsx"
     assert run("template", "--period", "2026-09", "--roster", roster, "-o", sheet).exit_code == 0
     data = openpyxl.load_workbook(sheet)["填报表"]
-    assert [data.cell(r, 24).value for r in range(1, 5)] == ["旺旺账号", "小店:王芳", "小店:李娜; 旧店:娜娜", "a; b; c"]
+    assert [data.cell(r, 25).value for r in range(1, 5)] == ["旺旺账号", "小店:王芳", "小店:李娜; 旧店:娜娜", "a; b; c"]
     assert not data["X2"].protection.locked
     check = run("check", sheet, "--period", "2026-09")   # the extra column does not disturb reading the sheet
-    assert "旺旺账号" not in check.output and "X1" not in check.output
+    assert "旺旺账号" not in check.output and "Y1" not in check.output
 
 
 @pytest.mark.parametrize("title", ["统计时间:2026-09-01 ~ 2026-09-30", "2026/09/01 00:00:00 至 2026/09/30 23:59:59",

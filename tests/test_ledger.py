@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import cli
 from helpers import EXAMPLE_CSV, EXAMPLE_XLSX, example_rows, write_csv
-from kpi import ledger
+from kpi import integrity, ledger
 
 AFTER_DEADLINE, BEFORE_DEADLINE = "2026-10-16", "2026-10-15"
 
@@ -29,8 +29,20 @@ def score(path=EXAMPLE_CSV, period="2026-09", out="out"):
     return result
 
 
+APPROVALS = {"KF1001": "+2", "KF1002": "+2", "KF1009": "-1", "KF1010": "dismiss", "KF1011": "+2", "KF1014": "+2",
+             "KF1015": "+2", "KF1022": "-1", "KF1023": "dismiss"}
+
+
+def approve_levels(period="2026-09"):
+    """Approve the example month's level recommendations as recommended (issue 22: +2, -1 and
+    dismissal apply at closing only once approved)."""
+    for agent, change in APPROVALS.items():
+        assert run("level", agent, "--period", period, change).exit_code == 0
+
+
 def db():
     connection = sqlite3.connect(os.environ["KPI_DB"])
+    integrity.register(connection)                         # edits made here are kpi's own: chained
     connection.row_factory = sqlite3.Row
     return connection
 
@@ -174,7 +186,8 @@ def test_close_writes_hr_payroll_with_states_and_applies_the_ladder(tmp_path):
     score()
     run("confirm", "KF1001", "--period", "2026-09")
     run("level", "KF1003", "--period", "2026-09", "+1")
-    assert run("level", "KF1001", "--period", "2026-09", "+1").exit_code == 1   # +2 needs no decision
+    assert run("level", "KF1001", "--period", "2026-09", "-1").exit_code == 1   # no further than recommended
+    approve_levels()
     result = run("close", "2026-09", "--out", "final")
     assert result.exit_code == 0, result.output
     moves = {r["agent_id"]: dict(r) for r in db().execute("SELECT * FROM next_levels")}
@@ -189,11 +202,12 @@ def test_close_writes_hr_payroll_with_states_and_applies_the_ladder(tmp_path):
     assert header[-3:] == ["确认状态", "下月级别", "人事提示"]
     rows = {r[0]: r for r in sheet.iter_rows(min_row=4, values_only=True)}
     assert rows["KF1001"][-3:-1] == ("已确认", "P3")
-    assert rows["KF1023"][-3:] == ("未答复", "P1", "建议辞退,请人事处理(级别未变)")
+    assert rows["KF1023"][-3:] == ("逾期未答复", "P1", "建议辞退,请人事处理(级别未变)")   # issue 22
 
 
 def test_a_closed_month_is_immutable_until_reopened(tmp_path):
     score()
+    approve_levels()
     assert run("close", "2026-09").exit_code == 0
     hint = "2026-09 已结账,不能再修改;如确需修改,请先运行 kpi reopen 2026-09 --reason"
     for args in (["score", EXAMPLE_CSV, "--period", "2026-09", "--out", "again"],
@@ -215,6 +229,7 @@ def test_a_closed_month_is_immutable_until_reopened(tmp_path):
 
 def test_next_months_template_prefills_levels_and_sales(tmp_path):
     score()
+    approve_levels()
     run("close", "2026-09")
     roster = write_csv(tmp_path / "roster.csv", [row[:4] for row in example_rows()])
     result = run("template", "--period", "2026-10", "--roster", roster, "-o", tmp_path / "t.xlsx")
@@ -268,7 +283,7 @@ def test_collect_refuses_an_outdated_scorecard_but_accepts_one_whose_result_did_
     score(write_csv(tmp_path / "fixed.csv", rows), out="out2")
     result = run("collect", old_changed, old_same, "--period", "2026-09")
     assert result.exit_code == 1
-    assert ("拒收 KF1008-黄磊.xlsx:工号 KF1008:这是第 1 版的考核表,结果已在第 2 版变更,请使用新表"
+    assert ("拒收 KF1008-黄磊.xlsx:工号 KF1008:这是第 1 版的考核表,结果已在第 2 版变更,请使用新表。"
             in result.output.splitlines())
     assert "已记录 KF1001-王芳.xlsx:工号 KF1001 确认" in result.output.splitlines()
 
@@ -344,3 +359,9 @@ def test_rescoring_an_unchanged_month_renders_no_row_and_no_line_again(tmp_path,
         report = month.score(EXAMPLE_CSV, ruleset(), tmp_path / "out", "zh", book, jobs=1)
     assert (report.revision, report.kept, rendered) == (2, 25, [])
     assert len(json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["agents"]) == 25
+
+
+def ruleset_for(period):
+    """The shipped rules of ``period`` (for tests that call the review library directly)."""
+    from helpers import ruleset
+    return ruleset(period)

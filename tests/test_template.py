@@ -9,7 +9,7 @@ from click.testing import CliRunner
 import cli
 from helpers import example_rows, write_csv, write_xlsx
 
-FIELD_COUNT = 23
+FIELD_COUNT = 24   # issue 22: the 评语 column
 
 
 def run(*args):

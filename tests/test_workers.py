@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import sqlite3
 
 import openpyxl
@@ -64,6 +65,8 @@ def test_a_month_makes_no_cycles_per_agent_for_the_paused_collector_to_leave(tmp
 
 def test_several_jobs_write_the_files_and_ledger_rows_one_job_writes(tmp_path):
     outputs = {}
+    ledger.Ledger(tmp_path / "kpi-1.db").close()      # one ledger (its secret seals the cards), twice
+    shutil.copy(tmp_path / "kpi-1.db", tmp_path / "kpi-2.db")
     for jobs in (1, 2):
         with ledger.Ledger(tmp_path / f"kpi-{jobs}.db") as book:
             month.score(EXAMPLE_XLSX, ruleset(), tmp_path / f"out-{jobs}", "zh", book, jobs=jobs)

@@ -32,7 +32,7 @@ def write_xlsx(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, li
     sheet = workbook.add_worksheet(i18n.text("payroll_sheet", lang))
     formats = _formats(workbook)
     sheet.merge_range(0, 0, 0, len(columns) - 1, title, formats["title"])
-    dates = i18n.text("payroll_dates", lang, summary=line.date("summary"), hr=line.date("hr_finance"))
+    dates = i18n.text("payroll_dates", lang, summary=_dated(line, "summary", lang), hr=_dated(line, "hr_finance", lang))
     sheet.write_string(1, 0, f"{dates}    {xlsx.version_text(ruleset, lang)}", formats["note"])
     for col, (column, header) in enumerate(zip(columns, table.headers(lang, columns))):
         sheet.write_string(2, col, header, formats["header"])
@@ -43,7 +43,15 @@ def write_xlsx(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, li
         _write_row(sheet, index, row, columns, layout, cols, ruleset.pay.rounding)
     _write_totals(sheet, 3 + len(rows), table.totals(rows), columns, lang, formats, ruleset.pay.rounding)
     _print_setup(sheet, len(rows), len(columns))
+    if ruleset.pay.payroll.signatures:
+        _signatures(sheet, lang)
     workbook.close()
+
+
+def _dated(line: calendar.Timeline, step: str, lang: str) -> str:
+    """A step's date, marked 预估 when counted on an estimated calendar."""
+    day = line.date(step)
+    return day.isoformat() + (i18n.text("date_estimated", lang) if line.estimated(day) else "")
 
 
 def content_keys(names: Sequence[str], rows: Sequence[table.Row], ruleset: rules.Ruleset,
@@ -53,7 +61,8 @@ def content_keys(names: Sequence[str], rows: Sequence[table.Row], ruleset: rules
     xlsxwriter). A re-score whose payroll file has the same key takes the file written before.
     The rows are hashed once for all the files, by their ``seals`` where given (:func:`kpi.table.digest`)."""
     dates = (str(line.date("summary")), str(line.date("hr_finance")))
-    common = (kpi.__version__, xlsxwriter.__version__, ruleset.version.sha256, lang, dates, len(rows), table.digest(rows, seals))
+    common = (kpi.__version__, xlsxwriter.__version__, ruleset.version.sha256, lang, dates, len(rows), table.digest(rows, seals),
+              LAYOUT)
     return {name: hashlib.sha256(repr((name, *common)).encode("utf-8")).hexdigest() for name in names}
 
 
@@ -81,6 +90,20 @@ def _write_totals(sheet, index: int, sums: dict[str, Decimal], columns, lang: st
             sheet.write_formula(index, col, span, formats["total_money"], float(sums[column.key]))
 
 
+LAYOUT = 2   # the files' layout: 2 has the signature block and marks estimated dates (issue 22)
+SIGNERS = ("signature_prepared", "signature_checked", "signature_approved")
+
+
+def _signatures(sheet, lang: str) -> None:
+    """制表 / 审核 / 批准, each with a line to sign and a date, printed at the foot of every
+    page (the sheet's rows stay the agents and the totals, for HR's import); the page
+    number moves to the header."""
+    date = i18n.text("signature_date", lang)
+    left, centre, right = (f"{i18n.text(key, lang)}  {date}" for key in SIGNERS)
+    sheet.set_footer(f"&L{left}&C{centre}&R{right}", {"margin": 0.3})
+    sheet.set_header("&R&P / &N")
+
+
 def _print_setup(sheet, count: int, width: int) -> None:
     sheet.set_landscape()
     sheet.set_paper(9)  # A4
@@ -103,16 +126,31 @@ def _formats(workbook) -> dict:
     return made
 
 
-def write_csv(path: Path, rows: Sequence[table.Row], lang: str) -> None:
-    """The same rows as CSV, UTF-8 with BOM so Excel opens it with the right encoding."""
-    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+class NotEncodable(ValueError):
+    """A payroll cell the chosen CSV encoding cannot write (a rare character in GBK)."""
+
+    def __init__(self, encoding: str, agent: str, text: str):
+        self.encoding, self.agent, self.text = encoding, agent, text
+        super().__init__(f"{encoding}: {agent}: {text}")
+
+
+def write_csv(path: Path, rows: Sequence[table.Row], lang: str, columns: Sequence[table.Column] = table.COLUMNS,
+              encoding: str = "utf-8") -> None:
+    """The same rows and ``columns`` as the xlsx, as CSV: UTF-8 with BOM so Excel opens it with
+    the right encoding, or GBK / GB18030 for import into 用友/金蝶-style systems. A character
+    the encoding cannot hold raises :class:`NotEncodable` (nothing is left half-written: the
+    caller writes to a staged file)."""
+    with open(path, "w", encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(table.headers(lang))
+        writer.writerow(table.headers(lang, columns))
         for row in rows:
-            writer.writerow([_csv_text(column, getattr(row, column.key)) for column in table.COLUMNS])
+            try:
+                writer.writerow([_csv_text(column, getattr(row, column.key)) for column in columns])
+            except UnicodeEncodeError as error:
+                raise NotEncodable(encoding, row.agent_id, error.object[error.start:error.end]) from None
         sums = table.totals(rows)
         writer.writerow([i18n.text("row_totals", lang) if i == 0 else
-                         (numbers.money(sums[c.key]) if c.key in sums else "") for i, c in enumerate(table.COLUMNS)])
+                         (numbers.money(sums[c.key]) if c.key in sums else "") for i, c in enumerate(columns)])
 
 
 def _csv_text(column: table.Column, value: object) -> str:

@@ -125,6 +125,15 @@ def index(path: Path) -> Earlier | None:
     return Earlier(path, head, spans)
 
 
+def read_head(path: Path) -> dict | None:
+    """The head of a results.json (period, revision, rules, input, lang); None if unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            return _head(handle)
+    except (OSError, ValueError):
+        return None
+
+
 def _head(handle) -> dict:
     text = b""
     for raw in iter(handle.readline, b""):

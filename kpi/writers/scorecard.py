@@ -13,6 +13,7 @@ import wcwidth
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from kpi import calendar, explain, filenames, i18n, numbers, rules
+from kpi import seal as sealing
 from kpi.scoring import AgentResult
 from kpi.writers import formulas, packaging
 from kpi.writers import workbook as xlsx
@@ -33,9 +34,10 @@ def relative_path(result: AgentResult) -> Path:
 
 def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calendar.Timeline, lang: str,
           revision: int | None = None, explainer: explain.Explainer | None = None,
-          parts: packaging.Parts | None = None) -> None:
+          parts: packaging.Parts | None = None, sealer: sealing.Sealer | None = None) -> None:
     """Write the scorecard of ``result`` to ``path``; ``explainer`` and ``parts`` (package parts
-    rendered once) are shared by the cards of a run.
+    rendered once) are shared by the cards of a run; ``sealer`` seals it (:mod:`kpi.seal`:
+    a card of a ledger revision carries its seal and a tag per cell in the hidden column H).
 
     Defined names (``kpi_agent_id``, ``kpi_period``, ``kpi_revision``,
     ``kpi_points_<item>``, ``kpi_total``, ``kpi_pay``, ``kpi_answer``,
@@ -43,7 +45,7 @@ def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calenda
     """
     title = i18n.text("scorecard_title", lang, period=ruleset.period)
     workbook = xlsx.new(path, ruleset.period, title, parts)
-    sheet = workbook.add_worksheet(i18n.text("scorecard_sheet", lang))
+    sheet = _Recording(workbook.add_worksheet(i18n.text("scorecard_sheet", lang)))
     fmt = _formats(workbook)
     for col, width in enumerate(WIDTHS):
         sheet.set_column(col, col, width)
@@ -51,16 +53,73 @@ def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calenda
     names: dict[str, tuple[int, int]] = {}
     row = _identity(sheet, 2, result, lang, fmt, names)
     row = _items(sheet, row + 1, result, explainer or explain.Explainer(ruleset, lang), fmt, names)
+    row = _comment(sheet, row, result, lang, fmt)
     row = _result(sheet, row + 1, result, lang, fmt, names)
-    row = _confirmation(sheet, row + 1, line.date("confirm_deadline"), lang, fmt, names)
+    row = _confirmation(sheet, row + 1, line, lang, fmt, names)
     version = xlsx.version_text(ruleset, lang)
     if revision is not None:
         version += "  " + i18n.text("revision_text", lang, revision=revision)
     sheet.write_string(row + 1, 0, version, fmt["note"])
     _define_names(workbook, sheet.get_name(), names, ruleset.period, revision)
+    if sealer is not None and revision is not None:
+        _seal(sheet, sealer, result, ruleset.period, revision, names)
     _print_setup(sheet, ruleset.period, lang)
     sheet.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
     workbook.close()
+
+
+class _Recording:
+    """A worksheet that remembers what it was given to write (cell → kind, value), to seal it."""
+
+    def __init__(self, sheet):
+        self.sheet, self.cells = sheet, {}
+
+    def __getattr__(self, name):
+        return getattr(self.sheet, name)
+
+    def write_string(self, row, col, text, *args):
+        self.cells[(row, col)] = ("s", text)
+        return self.sheet.write_string(row, col, text, *args)
+
+    def write_number(self, row, col, number, *args):
+        self.cells[(row, col)] = ("n", number)
+        return self.sheet.write_number(row, col, number, *args)
+
+    def write_formula(self, row, col, formula, *args):
+        self.cells[(row, col)] = ("f", formula)
+        return self.sheet.write_formula(row, col, formula, *args)
+
+    def merge_range(self, first_row, first_col, last_row, last_col, data, *args):
+        if data != "":
+            self.cells[(first_row, first_col)] = ("s", data)
+        return self.sheet.merge_range(first_row, first_col, last_row, last_col, data, *args)
+
+
+def _seal(sheet: _Recording, sealer: sealing.Sealer, result: AgentResult, period: str, revision: int,
+          names: dict[str, tuple[int, int]]) -> None:
+    """The seal in the hidden column H of the title row, each row's cell tags beside the row."""
+    agent_id = result.agent.agent_id
+    seal = sealing.card_seal(sealer.secret, agent_id, period, revision, sealer.fingerprint(result))
+    roles = {place: name.removeprefix("kpi_") for name, place in names.items()}
+    rows: dict[int, list[tuple[str, str, str]]] = {}
+    for (row, col), (kind, value) in sorted(sheet.cells.items()):
+        role = roles.get((row, col), "")
+        kind = "slot" if role in sealing.SLOTS else kind
+        column = xl_rowcol_to_cell(0, col)[:-1]
+        tag = sealing.cell_tag(sealer.secret, seal, f"{column}{row + 1}", role, kind, value)
+        rows.setdefault(row, []).append((column, role, tag))
+    for role in sealing.SLOTS:   # the answer cells are empty when written: tagged as places
+        row, col = names[f"kpi_{role}"]
+        column = xl_rowcol_to_cell(0, col)[:-1]
+        rows.setdefault(row, []).append((column, role, sealing.cell_tag(sealer.secret, seal, f"{column}{row + 1}",
+                                                                         role, "slot", "")))
+    rows.setdefault(0, [])
+    for row, entries in sorted(rows.items()):
+        text = sealing.row_text(entries)
+        if row == 0:   # the title row's cell starts with the claim
+            text = sealing.claim(agent_id, period, revision, seal) + (" " + text if text else "")
+        sheet.sheet.write_string(row, sealing.COLUMN, text)
+    sheet.sheet.set_column(sealing.COLUMN, sealing.COLUMN, None, None, {"hidden": True})
 
 
 def _define_names(workbook, sheet_name: str, names: dict[str, tuple[int, int]], period: str, revision) -> None:
@@ -92,7 +151,7 @@ def _items(sheet, row: int, result: AgentResult, explainer: explain.Explainer, f
         sheet.merge_range(row, 0, row, len(WIDTHS) - 1, i18n.text(f"group_{group}", lang), fmt["group"])
         row += 1
         for record in (r for r in result.items if r.group == group):
-            _item_row(sheet, row, record, explainer, fmt)
+            _item_row(sheet, row, record, explainer, fmt, (result.agent.comments or {}).get(record.item_id, ""))
             names[f"kpi_points_{record.item_id}"] = (row, 5)
             row += 1
     sheet.write_string(row, 0, i18n.text("col_total", lang), fmt["label"])
@@ -105,9 +164,25 @@ def _items(sheet, row: int, result: AgentResult, explainer: explain.Explainer, f
     return row + 1
 
 
-def _item_row(sheet, row: int, record, explainer: explain.Explainer, fmt) -> None:
+def _comment(sheet, row: int, result: AgentResult, lang: str, fmt) -> int:
+    """The supervisor's comment on the month (评语), under the items, when there is one."""
+    text = result.agent.comments.get("comment", "") if result.agent.comments else ""
+    if not text:
+        return row
+    sheet.write_string(row, 0, i18n.text("comment_label", lang), fmt["label"])
+    sheet.merge_range(row, 1, row, len(WIDTHS) - 1, text, fmt["wrap"])
+    sheet.set_row(row, LINE_HEIGHT * lines_needed(text, sum(WIDTHS[1:])))
+    return row + 1
+
+
+def _item_row(sheet, row: int, record, explainer: explain.Explainer, fmt, said: str = "") -> None:
+    """One item's row; ``said``: the supervisor's comment on it, printed beside its inputs."""
     rule_text = explainer.rule(record) or explainer.points(record)
-    cells = (record.label(explainer.lang), explainer.inputs(record), explainer.measured(record), rule_text)
+    inputs_text = explainer.inputs(record)
+    if said:
+        comment = i18n.text("item_comment", explainer.lang, text=said)
+        inputs_text = f"{inputs_text}\n{comment}" if inputs_text else comment
+    cells = (record.label(explainer.lang), inputs_text, explainer.measured(record), rule_text)
     for col, text in enumerate(cells):
         sheet.write_string(row, col, text, fmt["wrap"])
     sheet.set_row(row, LINE_HEIGHT * max(lines_needed(text, WIDTHS[col]) for col, text in enumerate(cells)))
@@ -144,8 +219,10 @@ def _result(sheet, row: int, result: AgentResult, lang: str, fmt, names) -> int:
     return row + len(lines)
 
 
-def _confirmation(sheet, row: int, deadline, lang: str, fmt, names) -> int:
-    title = f"{i18n.text('confirm_title', lang)}  {i18n.text('confirm_by', lang, date=deadline.isoformat())}"
+def _confirmation(sheet, row: int, line: calendar.Timeline, lang: str, fmt, names) -> int:
+    deadline = line.date("confirm_deadline")
+    shown = deadline.isoformat() + (i18n.text("date_estimated", lang) if line.estimated(deadline) else "")
+    title = f"{i18n.text('confirm_title', lang)}  {i18n.text('confirm_by', lang, date=shown)}"
     sheet.merge_range(row, 0, row, len(WIDTHS) - 1, title, fmt["group"])
     for offset, key in enumerate(("confirm_choice", "confirm_reason", "confirm_signature"), start=1):
         label = i18n.text(key, lang)
@@ -153,6 +230,11 @@ def _confirmation(sheet, row: int, deadline, lang: str, fmt, names) -> int:
         sheet.merge_range(row + offset, 1, row + offset, len(WIDTHS) - 1, "", fmt["input"])
         sheet.set_row(row + offset, max(LINE_HEIGHT * lines_needed(label, WIDTHS[0]), 45 if key == "confirm_reason" else 24))
     names["kpi_answer"], names["kpi_reason"] = (row + 1, 1), (row + 2, 1)
+    choices = [i18n.text("answer_choice_confirm", lang), i18n.text("answer_choice_object", lang)]
+    sheet.data_validation(row + 1, 1, row + 1, 1, {
+        "validate": "list", "source": choices, "show_error": False,   # a variant typed by hand is still read
+        "input_title": i18n.text("answer_choice_title", lang)[:32],
+        "input_message": i18n.text("answer_choice_help", lang)[:255]})
     return row + 4
 
 

@@ -1,0 +1,303 @@
+"""The web workspace: the month in a browser for supervisors, the manager, HR and every agent.
+
+:func:`create_app` builds a Starlette application over one SQLite ledger. Pages are
+rendered on the server from Jinja templates (``kpi/web/templates``), with one CSS file
+(``kpi/web/static``), no script and no network access. Every route goes through
+:func:`protected`: CSRF check on state-changing requests, the session's user, the role's
+permission (:mod:`kpi.web.access`), then the handler, which calls the same library
+functions as the command line (:mod:`kpi.month`, :mod:`kpi.review`, :mod:`kpi.sheets`,
+:mod:`kpi.accounts`) with the acting user recorded in the ledger (:func:`kpi.ledger.acting`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import os
+import re
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import quote
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from kpi import accounts, i18n, ledger
+from kpi.accounts import AccountError, User
+from kpi.errors import ConfigError
+from kpi.ledger import LedgerError
+from kpi.review import ReviewError
+from kpi.web import access, pages, security
+
+HERE = Path(__file__).resolve().parent
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+SESSION_COOKIE = "kpi_session"
+LANG_COOKIE = "kpi_lang"
+
+
+class Settings(NamedTuple):
+    """How the workspace runs: its ledger, rules, output folder, limits and clock."""
+
+    db_path: Path
+    config_dir: str | None
+    out_root: Path
+    secure_cookies: bool
+    idle: float              # seconds a session may stay unused
+    absolute: float          # seconds a session may live
+    max_upload: int          # bytes of a request body
+    secret: bytes            # signs the CSRF tokens
+    today: Callable[[], datetime.date]
+
+
+class Ctx(NamedTuple):
+    """What a handler gets: the request, the open ledger, the user, language, client, form."""
+
+    request: Request
+    book: ledger.Ledger
+    user: User
+    lang: str
+    client: str
+    form: dict
+    settings: Settings
+    csrf: str
+
+    def t(self, key: str, **params) -> str:
+        return i18n.text(key, self.lang, **params)
+
+
+def create_app(db_path, config_dir=None, *, out_root=None, secure_cookies: bool = False, idle_minutes: float = 30,
+               absolute_hours: float = 12, max_upload: int = 10 << 20, today: Callable[[], datetime.date] | None = None,
+               secret: bytes | None = None):
+    """The workspace over the ledger at ``db_path`` (created and migrated if needed).
+
+    ``out_root``: where a month scored here writes its files (``<out_root>/<period>``,
+    by default ``kpi-out`` beside the ledger); ``secure_cookies``: cookies only over HTTPS;
+    sessions end after ``idle_minutes`` unused or ``absolute_hours`` in all; a request body
+    over ``max_upload`` bytes is refused (413); ``today`` is the clock of the confirmation deadline."""
+    db_path = Path(db_path)
+    ledger.Ledger(db_path).close()  # create and migrate now, not on the first request
+    settings = Settings(db_path, config_dir, Path(out_root) if out_root else db_path.resolve().parent / "kpi-out",
+                        secure_cookies, idle_minutes * 60, absolute_hours * 3600, max_upload,
+                        secret or secrets.token_bytes(32), today or _today)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals["PERMITTED"] = access.allowed
+    handlers = pages.Handlers(templates, settings)
+    routes = [
+        Route("/healthz", healthz),
+        Mount("/static", app=_static(), name="static"),
+        Route("/login", login(templates, settings), methods=["GET", "POST"]),
+        Route("/logout", protected(settings, templates, None, handlers.logout), methods=["POST"]),
+        Route("/", protected(settings, templates, "months", handlers.home)),
+        Route("/months", protected(settings, templates, "months", handlers.months)),
+        Route("/months/{period}", protected(settings, templates, "month", handlers.month)),
+        Route("/months/{period}/sheets", protected(settings, templates, "upload", handlers.upload, upload=True),
+              methods=["POST"]),
+        Route("/months/{period}/score", protected(settings, templates, "score", handlers.score), methods=["POST"]),
+        Route("/months/{period}/close", protected(settings, templates, "close", handlers.close), methods=["POST"]),
+        Route("/months/{period}/reopen", protected(settings, templates, "reopen", handlers.reopen), methods=["POST"]),
+        Route("/months/{period}/payroll.xlsx", protected(settings, templates, "payroll", handlers.payroll_xlsx)),
+        Route("/months/{period}/payroll.csv", protected(settings, templates, "payroll", handlers.payroll_csv)),
+        Route("/months/{period}/agents/{agent_id}", protected(settings, templates, "agent", handlers.agent)),
+        Route("/months/{period}/agents/{agent_id}/scorecard.xlsx",
+              protected(settings, templates, "scorecard", handlers.scorecard)),
+        Route("/months/{period}/agents/{agent_id}/answer", protected(settings, templates, "answer", handlers.answer),
+              methods=["POST"]),
+        Route("/months/{period}/agents/{agent_id}/objection",
+              protected(settings, templates, "decide_objection", handlers.decide_objection), methods=["POST"]),
+        Route("/months/{period}/agents/{agent_id}/level",
+              protected(settings, templates, "decide_level", handlers.decide_level), methods=["POST"]),
+        Route("/account/password", protected(settings, templates, "password", handlers.password),
+              methods=["GET", "POST"]),
+        Route("/users", protected(settings, templates, "users", handlers.users), methods=["GET", "POST"]),
+        Route("/users/{name}/disable", protected(settings, templates, "users", handlers.user_disable),
+              methods=["POST"]),
+        Route("/users/{name}/reset", protected(settings, templates, "users", handlers.user_reset), methods=["POST"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.settings = settings
+    return security.Guard(app, max_body=max_upload)
+
+
+def _today() -> datetime.date:
+    fixed = os.environ.get("KPI_TODAY")
+    return datetime.date.fromisoformat(fixed) if fixed else datetime.date.today()
+
+
+def _static():
+    return StaticFiles(directory=str(HERE / "static"))
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+# ------------------------------------------------------------------ request plumbing
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def lang_of(request: Request, user: User | None) -> str:
+    """``?lang=`` if given, else the language cookie, else the user's setting, else zh."""
+    asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or (user.lang if user else "")
+    return asked if asked in i18n.LANGS else i18n.DEFAULT
+
+
+def finish(response: Response, request: Request, settings: Settings, csrf_cookie: str, lang: str) -> Response:
+    """Set the CSRF cookie when it is new and the language cookie when ``?lang=`` asked for one."""
+    if request.cookies.get(security.CSRF_COOKIE) != csrf_cookie:
+        response.set_cookie(security.CSRF_COOKIE, csrf_cookie, httponly=True, samesite="lax",
+                            secure=settings.secure_cookies, path="/")
+    if request.query_params.get("lang") in i18n.LANGS:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="lax",
+                            secure=settings.secure_cookies, path="/")
+    return response
+
+
+async def read_form(request: Request, settings: Settings, upload: bool = False) -> dict | Response:
+    """The form of a POST: fields as text, an uploaded file as (name, bytes); 413 when too large."""
+    try:
+        form = await request.form(max_files=1 if upload else 0, max_fields=20, max_part_size=64 * 1024)
+        fields: dict = {}
+        for key, value in form.multi_items():
+            if hasattr(value, "read"):
+                content = await value.read(settings.max_upload + 1)
+                if len(content) > settings.max_upload:
+                    return Response("413 request too large", status_code=413)
+                fields[key] = (value.filename or "", content)
+            else:
+                fields[key] = value
+        await form.close()
+        return fields
+    except security.BodyTooLarge:
+        return Response("413 request too large", status_code=413)
+    except Exception as error:  # a malformed multipart body (python-multipart / Starlette refuse it)
+        if type(error).__name__ in ("MultiPartException", "HTTPException", "ClientDisconnect"):
+            return Response("400 bad request", status_code=400)
+        raise
+
+
+def error_page(templates: Jinja2Templates, request: Request, status: int, lang: str, csrf: str = "",
+               user: User | None = None, message: str = "") -> Response:
+    return templates.TemplateResponse(request, "error.html", {
+        "t": functools.partial(i18n.text, lang=lang), "lang": lang, "user": user, "csrf": csrf, "status": status,
+        "message": message, "path": request.url.path}, status_code=status)
+
+
+def protected(settings: Settings, templates: Jinja2Templates, action: str | None, handler, upload: bool = False):
+    """The route's endpoint: CSRF (POST), session, first-login password change, permission of
+    ``action`` (None: any signed-in user), then ``handler(ctx, **path params)`` in a worker thread."""
+
+    async def endpoint(request: Request) -> Response:
+        csrf_cookie = request.cookies.get(security.CSRF_COOKIE) or security.new_csrf_cookie()
+        form: dict = {}
+        if request.method not in security.SAFE_METHODS:
+            got = await read_form(request, settings, upload)
+            if isinstance(got, Response):
+                return got
+            form = got
+            if not security.csrf_ok(settings.secret, request.cookies.get(security.CSRF_COOKIE),
+                                    form.get(security.CSRF_FIELD) if isinstance(form.get(security.CSRF_FIELD), str)
+                                    else None):
+                lang = lang_of(request, None)
+                return error_page(templates, request, 403, lang, message=i18n.text("web_csrf_refused", lang))
+        response = await run_in_threadpool(_serve, request, settings, templates, action, handler, form, csrf_cookie)
+        return finish(response, request, settings, csrf_cookie, lang_of(request, None))
+
+    return endpoint
+
+
+def _serve(request, settings, templates, action, handler, form, csrf_cookie) -> Response:
+    client = client_of(request)
+    csrf = security.csrf_token(settings.secret, csrf_cookie)
+    try:
+        with ledger.Ledger(settings.db_path) as book:
+            user = accounts.session_user(book, request.cookies.get(SESSION_COOKIE, ""), settings.idle, settings.absolute)
+            lang = lang_of(request, user)
+            asked = request.query_params.get("lang")
+            if user is not None and asked in i18n.LANGS and asked != user.lang:
+                accounts.set_lang(book, user.name, asked)  # the user's setting, for their next browser too
+            if user is None:
+                if request.method in security.SAFE_METHODS:
+                    return RedirectResponse("/login?next=" + quote(request.url.path), status_code=302)
+                return error_page(templates, request, 403, lang, csrf)
+            if user.must_change and action not in ("password", None):
+                return RedirectResponse("/account/password", status_code=302)
+            if action is not None and not access.allowed(user, action):
+                return error_page(templates, request, 403, lang, csrf, user)
+            period = request.path_params.get("period")
+            if period is not None and not PERIOD.match(period):
+                return error_page(templates, request, 404, lang, csrf, user)
+            ctx = Ctx(request, book, user, lang, client, form, settings, csrf)
+            with ledger.acting(user.name, client):
+                try:
+                    return handler(ctx, **request.path_params)
+                except pages.NotFound:
+                    return error_page(templates, request, 404, lang, csrf, user)
+                except (ReviewError, AccountError, LedgerError) as error:
+                    return error_page(templates, request, 409, lang, csrf, user, i18n.text(error.code, lang, **error.params))
+                except ConfigError as error:
+                    return error_page(templates, request, 500, lang, csrf, user, error.render())
+    except LedgerError as error:
+        lang = lang_of(request, None)
+        return error_page(templates, request, 503, lang, csrf, message=i18n.text(error.code, lang, **error.params))
+
+
+# ------------------------------------------------------------------ logging in and out
+def login(templates: Jinja2Templates, settings: Settings):
+    """GET: the login form; POST: check the name and password (throttled), open a session."""
+
+    async def endpoint(request: Request) -> Response:
+        csrf_cookie = request.cookies.get(security.CSRF_COOKIE) or security.new_csrf_cookie()
+        lang = lang_of(request, None)
+        form: dict = {}
+        if request.method == "POST":
+            got = await read_form(request, settings)
+            if isinstance(got, Response):
+                return got
+            form = got
+            if not security.csrf_ok(settings.secret, request.cookies.get(security.CSRF_COOKIE),
+                                    form.get(security.CSRF_FIELD) if isinstance(form.get(security.CSRF_FIELD), str)
+                                    else None):
+                return error_page(templates, request, 403, lang, message=i18n.text("web_csrf_refused", lang))
+        response = await run_in_threadpool(_login, request, templates, settings, form, csrf_cookie, lang)
+        return finish(response, request, settings, csrf_cookie, lang)
+
+    return endpoint
+
+
+def _safe_next(target: str) -> str:
+    """Only a path of this site to go back to after login (no //host, no scheme)."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+def _login(request, templates, settings: Settings, form: dict, csrf_cookie: str, lang: str) -> Response:
+    message, status = "", 200
+    target = _safe_next(request.query_params.get("next", "/"))
+    if request.method == "POST":
+        name, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
+        client = client_of(request)
+        try:
+            with ledger.Ledger(settings.db_path) as book, ledger.acting(name or "-", client):
+                user = accounts.login(book, name, password, client)
+                token = accounts.open_session(book, user.name, client)
+        except AccountError as error:
+            message, status = i18n.text(error.code, lang, **error.params), (429 if error.code == "login_locked" else 401)
+        else:
+            response = RedirectResponse("/account/password" if user.must_change else target, status_code=303)
+            response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,
+                                path="/", max_age=int(settings.absolute))
+            # a new CSRF cookie with the new session: a token seen before login is worth nothing after
+            response.set_cookie(security.CSRF_COOKIE, security.new_csrf_cookie(), httponly=True, samesite="lax",
+                                secure=settings.secure_cookies, path="/")
+            return response
+    return templates.TemplateResponse(request, "login.html", {
+        "t": functools.partial(i18n.text, lang=lang), "lang": lang, "user": None, "message": message,
+        "csrf": security.csrf_token(settings.secret, csrf_cookie), "next": target,
+        "path": request.url.path}, status_code=status)

@@ -1,0 +1,237 @@
+"""The ledger is tamper-evident: a hash chain over every recorded row, `kpi verify`, and the
+check every writing command makes before it builds on a month (issue 20)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import cli
+from helpers import EXAMPLE_CSV
+from kpi import chain, integrity, ledger
+from test_ledger import approve_levels   # issue 22: +2, -1 and dismissal close only once approved
+
+
+def run(*args, **env):
+    return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": "en", "KPI_CONFIG": None, **env})
+
+
+def ok(*args):
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def scored():
+    ok("score", EXAMPLE_CSV, "--period", "2026-09", "--out", "out", "--jobs", "1")
+
+
+def hand_edit(*statements):
+    """Edits made with a plain SQLite client: kpi's hashing functions are unknown there, so the
+    attacker drops the chain's triggers first."""
+    with sqlite3.connect(os.environ["KPI_DB"]) as db:
+        for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+            db.execute(f"DROP TRIGGER {name}")
+        for statement in statements:
+            db.execute(statement)
+
+
+def test_an_untouched_ledger_verifies_after_every_kind_of_change():
+    scored()
+    ok("confirm", "KF1001", "--period", "2026-09")
+    ok("object", "KF1002", "--period", "2026-09", "--reason", "咨询量统计有误")
+    ok("close", "2026-09", "--force", "--reason", "HR deadline")
+    ok("reopen", "2026-09", "--reason", "wrong base pay")
+    ok("score", EXAMPLE_CSV, "--period", "2026-09", "--out", "out", "--jobs", "1")
+    result = ok("verify")
+    assert "intact" in result.output
+    with ledger.Ledger() as book:
+        report = book.verify()
+    assert report.first is None and report.links > 100
+
+
+def test_a_plain_sqlite_client_cannot_edit_a_chained_table():
+    scored()
+    with sqlite3.connect(os.environ["KPI_DB"]) as db, pytest.raises(sqlite3.OperationalError, match="kpi_link"):
+        db.execute("UPDATE results SET pay = '99999.00' WHERE agent_id = 'KF1003'")
+
+
+def test_reopening_a_closed_month_by_hand_is_detected_and_refused():
+    scored()
+    approve_levels()
+    ok("close", "2026-09")
+    hand_edit("UPDATE months SET status = 'open' WHERE period = '2026-09'")
+    result = run("verify")
+    assert result.exit_code == 1
+    assert 'table months, row ["2026-09"] no longer matches chain link' in result.output
+    refused = run("confirm", "KF1001", "--period", "2026-09")
+    assert refused.exit_code == 1 and 'table months, row ["2026-09"]' in refused.output
+    assert "refusing to build on it" in refused.output
+
+
+def test_an_edited_pay_is_detected_and_a_rescore_refuses_to_build_on_it():
+    scored()
+    hand_edit("UPDATE results SET pay = '99999.00' WHERE agent_id = 'KF1003'")
+    result = run("verify")
+    assert result.exit_code == 1
+    assert 'table results, row [1,"KF1003"] no longer matches chain link' in result.output.splitlines()[0]
+    refused = run("score", EXAMPLE_CSV, "--period", "2026-09", "--out", "out", "--jobs", "1")
+    assert refused.exit_code == 1 and 'table results, row [1,"KF1003"]' in refused.output
+    with sqlite3.connect(os.environ["KPI_DB"]) as db:
+        assert db.execute("SELECT COUNT(*) FROM revisions").fetchone()[0] == 1
+
+
+def test_a_deleted_audit_log_is_detected():
+    scored()
+    ok("confirm", "KF1001", "--period", "2026-09")
+    hand_edit("DELETE FROM audit")
+    result = run("verify")
+    assert result.exit_code == 1
+    first = result.output.splitlines()[0]
+    assert "table audit, row [1] was deleted" in first
+    assert run("object", "KF1002", "--period", "2026-09", "--reason", "x").exit_code == 1
+
+
+def test_a_row_added_behind_kpis_back_is_detected():
+    scored()
+    hand_edit("INSERT INTO answers (period, agent_id, revision, answer, reason, via, recorded_at, recorded_by) "
+              "VALUES ('2026-09', 'KF1004', 1, 'confirm', '', 'forged', 'now', 'mallory')")
+    result = run("verify")
+    assert result.exit_code == 1 and "table answers, row [1] is not on the hash chain" in result.output
+
+
+def test_an_edited_or_deleted_link_is_named():
+    scored()
+    with sqlite3.connect(os.environ["KPI_DB"]) as db:
+        db.execute("UPDATE chain SET digest = '00' WHERE id = 5")
+    result = run("verify")
+    assert result.exit_code == 1 and "chain link 5 was changed" in result.output
+    with sqlite3.connect(os.environ["KPI_DB"]) as db:
+        db.execute("UPDATE chain SET digest = (SELECT digest FROM chain WHERE id = 6) WHERE id = 5")
+        db.execute("DELETE FROM chain WHERE id = 7")
+    result = run("verify")
+    assert result.exit_code == 1 and "chain link 5 was changed" in result.output
+
+
+def test_dropped_triggers_are_reported_even_without_a_changed_row():
+    scored()
+    hand_edit()
+    result = run("verify")
+    assert result.exit_code == 1 and "trigger chain_answers_" in result.output
+
+
+def test_a_damaged_file_fails_sqlites_integrity_check(tmp_path):
+    scored()
+    with sqlite3.connect(os.environ["KPI_DB"]) as db:
+        page = db.execute("PRAGMA page_size").fetchone()[0]
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+    data = bytearray((tmp_path / "kpi.db").read_bytes())
+    for offset in range(page * (pages // 2), page * (pages // 2) + 200):
+        data[offset] = 0x55
+    (tmp_path / "kpi.db").write_bytes(bytes(data))
+    result = run("verify")
+    assert result.exit_code == 1
+
+
+def test_verify_of_a_missing_ledger_says_so(tmp_path):
+    result = run("verify", "--db", tmp_path / "none.db")
+    assert result.exit_code == 1 and "does not exist" in result.output
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_a_ledger_of_schema_3_is_linked_at_migration_and_then_guarded(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        for statement in ledger.MIGRATIONS[0] + ledger.MIGRATIONS[1] + ledger.MIGRATIONS[2]:
+            db.execute(statement)
+        db.execute("INSERT INTO months (period) VALUES ('2026-08')")
+        db.execute("INSERT INTO audit (at, who, action, period) VALUES ('then', 'hr', 'score', '2026-08')")
+        db.execute("PRAGMA user_version = 3")
+    with ledger.Ledger(path) as book:
+        assert book.schema_version == len(ledger.MIGRATIONS)
+        assert book.verify().first is None
+        assert book.db.execute("SELECT COUNT(*) FROM chain").fetchone()[0] == 2
+        assert len(book.secret) == 32
+    os.environ["KPI_DB"] = str(path)
+    hand_edit("UPDATE audit SET who = 'nobody'")
+    assert "table audit, row [1] no longer matches chain link 2" in run("verify").output
+
+
+def test_the_ledger_secret_is_made_once_and_differs_between_ledgers(tmp_path):
+    with ledger.Ledger(tmp_path / "a.db") as a:
+        first = a.secret
+    with ledger.Ledger(tmp_path / "a.db") as a, ledger.Ledger(tmp_path / "b.db") as b:
+        assert a.secret == first != b.secret
+
+
+def test_a_table_added_to_the_registry_is_chained_with_its_existing_rows(tmp_path, monkeypatch):
+    """What another issue does to chain its table: create it (a migration) and add one line."""
+    path = tmp_path / "kpi.db"
+    with ledger.Ledger(path) as book, book.write() as db:
+        db.execute("CREATE TABLE objections (id INTEGER PRIMARY KEY, period TEXT, agent_id TEXT, decision TEXT)")
+        db.execute("INSERT INTO objections (period, agent_id, decision) VALUES ('2026-09', 'KF1002', 'upheld')")
+    monkeypatch.setattr(chain, "REGISTRY", chain.REGISTRY + (
+        chain.Chained("objections", ("id",), ("id", "period", "agent_id", "decision")),))
+    with ledger.Ledger(path) as book:
+        with book.write() as db:
+            db.execute("INSERT INTO objections (period, agent_id, decision) VALUES ('2026-09', 'KF1005', 'denied')")
+            db.execute("INSERT OR REPLACE INTO objections (id, period, agent_id, decision) "
+                       "VALUES (1, '2026-09', 'KF1002', 'denied')")
+        assert book.verify().first is None
+    hand_edit("UPDATE objections SET decision = 'upheld' WHERE id = 2")
+    with ledger.Ledger(path) as book:
+        first = book.verify().first
+        assert (first.what, first.table, first.key) == ("changed", "objections", "[2]")
+        with pytest.raises(ledger.LedgerError) as refused:
+            book.require_intact("2026-09")
+        assert refused.value.code == "tampered_changed"
+
+
+def test_a_level_decided_twice_keeps_the_chain_whole():
+    scored()
+    with ledger.Ledger() as book:
+        plus_or_not = book.rows("SELECT agent_id FROM results WHERE level_change = '+1|0'")
+    if plus_or_not:
+        agent = plus_or_not[0]["agent_id"]
+        ok("level", agent, "--period", "2026-09", "+1")
+        ok("level", agent, "--period", "2026-09", "0")
+    approve_levels()
+    ok("close", "2026-09")
+    ok("verify")
+
+
+def test_the_chain_table_record_cannot_be_deleted_to_relink_edited_rows():
+    scored()
+    hand_edit("UPDATE results SET pay = '1.00'", "DELETE FROM chain_tables WHERE tbl = 'results'")
+    result = run("verify")
+    assert result.exit_code == 1
+
+
+# ------------------------------------------------------------------ the pure chain
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["months", "audit"]), st.integers(0, 5), st.text(max_size=8)),
+                     min_size=1, max_size=12),
+       data=st.data())
+def test_any_change_to_any_link_is_found_at_that_link(rows, data):
+    links, previous = [], chain.GENESIS
+    for number, (table, key, text) in enumerate(rows, start=1):
+        row_digest = chain.digest(f'{{"v": {chain.canonical(text).decode()}}}')
+        previous = chain.link(previous, table, "put", f"[{key}]", row_digest)
+        links.append(chain.Link(number, table, "put", f"[{key}]", row_digest, previous))
+    assert chain.first_broken(links) is None
+    victim = data.draw(st.integers(0, len(links) - 1))
+    field = data.draw(st.sampled_from(["table", "key", "digest", "op"]))
+    changed = links[victim]._replace(**{field: getattr(links[victim], field) + "x"})
+    assert chain.first_broken(links[:victim] + [changed] + links[victim + 1:]) == (victim + 1, "changed")
+    expected = None if victim == len(links) - 1 else (victim + 1, "missing")
+    assert chain.first_broken(links[:victim] + links[victim + 1:]) == expected
+
+
+def test_the_digest_is_of_canonical_json():
+    assert chain.digest('{"b": 1, "a": "é"}') == chain.digest('{"a":"é","b":1}')
+    assert chain.digest(None) == ""

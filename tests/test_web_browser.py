@@ -1,0 +1,182 @@
+"""The web workspace in a real browser: Playwright driving the distribution's Chromium
+against a real uvicorn server on 127.0.0.1. Screenshots of every page go to
+tests/screenshots/ for a reviewer to look at.
+
+Skipped only outside CI when Chromium is missing; in CI (CI set) it always runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT, example_rows, write_xlsx
+from web_world import OWN, PASSWORD, PERIOD, world
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "tests" / "screenshots"
+
+if not os.environ.get("CI") and not Path(CHROMIUM).exists():
+    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture()
+def server(tmp_path, tmp_path_factory):
+    import uvicorn
+
+    from kpi.web import create_app
+
+    made = world(tmp_path / "w", tmp_path_factory.getbasetemp() / "template")
+    app = create_app(made.db_path, today=lambda: made.today, out_root=tmp_path / "out")
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if running.started:
+            break
+        time.sleep(0.05)
+    yield made, f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture()
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(browser, base: str, name: str, mobile: bool = False):
+    context = browser.new_context(viewport={"width": 390, "height": 844} if mobile else {"width": 1280, "height": 900},
+                                  locale="zh-CN", accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return page
+
+
+def test_a_month_in_the_browser(server, browser, tmp_path):
+    made, base = server
+    month = f"{base}/months/{PERIOD}"
+
+    # the login page
+    page = browser.new_page()
+    page.goto(f"{base}/login")
+    expect(page.locator("h1")).to_have_text("登录")
+    shot(page, "01-login")
+    page.close()
+
+    # a supervisor uploads a sheet with a mistake, sees the cell, fixes it and scores
+    rows = example_rows()
+    team = [rows[0]] + [row for row in rows[1:] if row[2] == "售前一组"]
+    column = rows[0].index(next(h for h in rows[0] if "销售额" in h and "上月" not in h))
+    team[2][column] = "一万二"
+    bad = write_xlsx(tmp_path / "售前一组-bad.xlsx", team)
+    page = sign_in(browser, base, "sup1")
+    page.goto(month)
+    shot(page, "02-supervisor-month")
+    page.set_input_files("input[name=sheet]", str(bad))
+    page.click("form[action$='/sheets'] button")
+    cell = f"填报表!{chr(ord('A') + column)}3"
+    expect(page.locator("td.cell").first).to_have_text(cell)
+    expect(page.locator("tr.problem-row").first).to_contain_text("一万二")
+    shot(page, "03-supervisor-problems")
+    team[2][column] = "120000"
+    good = write_xlsx(tmp_path / "售前一组.xlsx", team)
+    page.set_input_files("input[name=sheet]", str(good))
+    page.click("form[action$='/sheets'] button")
+    expect(page.locator("p.notice")).to_contain_text("售前一组")
+    page.click("form[action$='/score'] button")
+    expect(page.locator("p.meta")).to_contain_text("第 2 版")
+    expect(page.locator("svg")).to_have_count(3)
+    shot(page, "04-supervisor-scored")
+    page.context.close()
+
+    # an agent logs in (on a phone), reads the card, objects
+    page = sign_in(browser, base, OWN, mobile=True)
+    expect(page).to_have_url(f"{base}/months")
+    page.click(f"text={PERIOD}")
+    expect(page.locator("h1")).to_contain_text("王芳")
+    expect(page.locator("table.items")).to_contain_text("销售额完成率")
+    shot(page, "05-agent-card-phone")
+    page.fill("textarea[name=reason]", "夜班咨询量没有算进去")
+    page.click("form:has(textarea) button[type=submit]")
+    expect(page.locator("section.answer")).to_contain_text("夜班咨询量没有算进去")
+    shot(page, "06-agent-objected")
+    page.emulate_media(media="print")
+    page.pdf(path=str(SHOTS / "06-agent-card-A4.pdf"), format="A4")  # the print stylesheet on A4
+    page.context.close()
+
+    # the manager rejects the objection
+    page = sign_in(browser, base, "manager")
+    page.goto(month)
+    row = page.locator(f"tr:has(a:text('{OWN}'))")
+    expect(row).to_contain_text("夜班咨询量没有算进去")
+    row.locator("input[name=reason]").fill("已核对夜班记录,统计无误")
+    row.locator("button[value=reject]").click()
+    expect(page.locator(f"tr:has(a:text('{OWN}'))")).to_contain_text("驳回异议")
+    shot(page, "07-manager-rejected")
+    page.context.close()
+
+    # HR approves level changes, closes the month and downloads the payroll
+    page = sign_in(browser, base, "hr")
+    page.goto(month)
+    shot(page, "08-hr-month")
+    approvals = page.locator("form[action$='/level'] button")
+    count = approvals.count()
+    assert count > 0
+    for index in range(count):  # each approval comes back to the month page
+        approvals.nth(index).click()
+        page.wait_for_load_state()
+        expect(page.locator("h1")).to_have_text(f"{PERIOD} 绩效考核")
+    expect(page.locator("small:has-text('已批准')")).to_have_count(count)
+    page.fill("form[action$='/close'] input[name=reason]", "截止日已到,未答复者按未答复结账")
+    page.click("form[action$='/close'] button")
+    expect(page.locator("span.badge")).to_have_text("已结账")
+    shot(page, "09-hr-closed")
+    with page.expect_download() as download:
+        page.click("text=下载工资表(xlsx)")
+    saved = tmp_path / "payroll.xlsx"
+    download.value.save_as(saved)
+    import openpyxl
+    sheet = openpyxl.load_workbook(saved).active
+    ids = [sheet.cell(row, 1).value for row in range(4, sheet.max_row + 1)]
+    assert OWN in ids and len([i for i in ids if i and str(i).startswith("KF")]) == 25
+    page.goto(f"{month}?lang=en")
+    expect(page.locator("h1")).to_have_text(f"{PERIOD} performance review")
+    shot(page, "10-hr-closed-en")
+    page.context.close()
+
+    from kpi import ledger, review
+    with ledger.Ledger(made.db_path) as book:
+        assert review.month_status(book, PERIOD) == "closed"
+        audit = {(r["action"], r["who"]) for r in book.rows("SELECT action, who FROM audit WHERE client = '127.0.0.1'")}
+    assert {("upload", "sup1"), ("score", "sup1"), ("object", OWN), ("objection_reject", "manager"),
+            ("close", "hr"), ("download_payroll", "hr"), ("login", "hr")} <= audit
