@@ -184,3 +184,22 @@ def review_period(day: datetime.date) -> str:
     """The month under review on ``day``: the month before (a revision follows its review)."""
     first = day.replace(day=1) - datetime.timedelta(days=1)
     return first.strftime("%Y-%m")
+
+
+# ------------------------------------------------------------------ the record of adoptions
+def record(ledger, db, effective: str, detail: dict) -> None:
+    """Who adopted what, in the ledger's audit log (inside the caller's transaction)."""
+    ledger.audit(db, "adopt", effective, detail)
+
+
+def adoptions(ledger, review: str) -> list[dict]:
+    """The revisions adopted during the review of month ``review``, oldest first: each the audit
+    detail with who adopted it and when (``who``, ``at``)."""
+    import json
+
+    found = []
+    for row in ledger.rows("SELECT at, who, detail FROM audit WHERE action = 'adopt' ORDER BY id"):
+        detail = json.loads(row["detail"])
+        if detail.get("review_period") == review:
+            found.append({**detail, "who": row["who"], "at": row["at"]})
+    return found

@@ -17,9 +17,18 @@ from typing import NamedTuple
 
 from kpi import explain, numbers, rules, scoring
 from kpi.agents import AgentInput
+from kpi.errors import KpiError
 
 ZERO = Decimal(0)
 LANGS = ("zh", "en")
+
+
+class WhatifError(KpiError, ValueError):
+    """The proposal cannot score a stored month; ``code`` is a message key, ``params`` fill it."""
+
+    def __init__(self, code: str, **params: object):
+        self.code, self.params = code, {k: str(v) for k, v in params.items()}
+        super().__init__(f"{code}: {self.params}")
 
 
 class ScoredMonth(NamedTuple):
@@ -152,6 +161,11 @@ def compare(months: Sequence[ScoredMonth], proposed: Callable[[str], rules.Rules
 def compare_month(month: ScoredMonth, ruleset: rules.Ruleset) -> list[AgentChange]:
     """Every agent of ``month``: the stored result against its result by ``ruleset``."""
     agents = month.agents
+    for agent in agents:
+        values = agent.values
+        if ruleset.pay.level(agent.level) is None and (values.get("base_pay") is None
+                                                       or values.get("performance_pay") is None):
+            raise WhatifError("whatif_unknown_level", period=month.period, agent=agent.agent_id, level=agent.level)
     results = scoring.score_agents(ruleset, agents, scoring.contexts(ruleset, agents))
     explainers: dict[str, explain.Explainer] | None = None
     changes = []
