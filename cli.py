@@ -485,7 +485,7 @@ def _periods(ctx, param, values):
 def fail_proposal(error, lang: str):
     click.echo(i18n.text("proposal_errors", lang, count=len(error.errors)), err=True)
     for problem in error.errors:
-        click.echo(f"  {problem.render()}", err=True)
+        echo_lines(("  " + line for line in problem.render().splitlines()), err=True)
     sys.exit(1)
 
 
