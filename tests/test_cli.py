@@ -131,7 +131,8 @@ def test_rules_in_english():
 
 
 COMMANDS = [[], ["score"], ["check"], ["template"], ["rules"], ["timeline"], ["collect"], ["confirm"], ["object"],
-            ["status"], ["level"], ["close"], ["reopen"], ["history"], ["show"]]
+            ["status"], ["level"], ["close"], ["reopen"], ["history"], ["show"],
+            ["whatif"], ["adopt"]]  # issue 24
 
 
 @pytest.mark.parametrize("command", COMMANDS)
