@@ -161,11 +161,7 @@ def compare(months: Sequence[ScoredMonth], proposed: Callable[[str], rules.Rules
 def compare_month(month: ScoredMonth, ruleset: rules.Ruleset) -> list[AgentChange]:
     """Every agent of ``month``: the stored result against its result by ``ruleset``."""
     agents = month.agents
-    for agent in agents:
-        values = agent.values
-        if ruleset.pay.level(agent.level) is None and (values.get("base_pay") is None
-                                                       or values.get("performance_pay") is None):
-            raise WhatifError("whatif_unknown_level", period=month.period, agent=agent.agent_id, level=agent.level)
+    _check_inputs(month, ruleset)
     results = scoring.score_agents(ruleset, agents, scoring.contexts(ruleset, agents))
     explainers: dict[str, explain.Explainer] | None = None
     changes = []
@@ -183,6 +179,23 @@ def compare_month(month: ScoredMonth, ruleset: rules.Ruleset) -> list[AgentChang
             numbers.D(stored["multiplier"]), pay.multiplier, numbers.D(stored["total_pay"]), pay.total_pay,
             dict(stored["level_change"]), pay.level_change.model_dump(), items))
     return changes
+
+
+def _check_inputs(month: ScoredMonth, ruleset: rules.Ruleset) -> None:
+    """Refuse rules the stored inputs cannot be scored by: an item reading a column the month
+    did not have, a level missing from the proposed level table."""
+    needed = [(item, (item.id,) if item.kind == "judgement" else item.measure.fields())
+              for item in ruleset.weights.items]
+    for agent in month.agents:
+        values = agent.values
+        for item, fields in needed:
+            missing = next((field for field in fields if field not in values), None)
+            if missing is not None:
+                raise WhatifError("whatif_missing_input", period=month.period, item_zh=item.label.zh,
+                                  item_en=item.label.en, field=missing)
+        if ruleset.pay.level(agent.level) is None and (values.get("base_pay") is None
+                                                       or values.get("performance_pay") is None):
+            raise WhatifError("whatif_unknown_level", period=month.period, agent=agent.agent_id, level=agent.level)
 
 
 def _moved(stored: dict, result: scoring.AgentResult) -> list[str]:

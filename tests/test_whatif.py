@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import tomllib
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 import cli
 from helpers import EXAMPLE_XLSX, copy_config, edit
-from kpi import config, ledger, proposal, scored, whatif
+from kpi import config, ledger, numbers, proposal, scored, whatif
 
 PERIOD = "2026-09"
 
@@ -301,3 +302,49 @@ def test_adopt_refuses_undated_changes_and_needs_config_for_the_packaged_one(db,
     assert result.exit_code == 1 and "fields.toml" in result.output
     monkeypatch.setattr(proposal, "shipped_in_package", lambda folder: True)
     assert run("adopt", folder, "--from", "2027-01", "--db", db).exit_code == 2
+
+
+# ------------------------------------------------------------------ the cases as data
+CASES = sorted((Path(__file__).resolve().parent / "cases" / "whatif").glob("*.toml"))
+
+
+@pytest.mark.parametrize("case_file", CASES, ids=lambda path: path.stem)
+def test_whatif_case(case_file, db, tmp_path):
+    """tests/cases/whatif/*.toml: a proposal made by editing the shipped files, and exactly which
+    agents it moves (items, totals, bands, pay, recommendations) and what rules --diff says."""
+    from kpi import rulediff, whatif_render
+
+    with open(case_file, "rb") as handle:
+        case = tomllib.load(handle)
+    folder = tmp_path / "proposal"
+    folder.mkdir()
+    for name in case["files"]:
+        shutil.copy(config.default_dir() / name, folder / name)
+    for change in case.get("edit", []):
+        edit(folder / change["file"], change["old"], change["new"])
+    comparison = compare(db, folder, case["periods"])
+    expect = case["expect"]
+    assert {c.agent_id: [i.item_id for i in c.items] for c in comparison.agents if c.items} == expect["items_moved"]
+    assert sorted(c.agent_id for c in comparison.agents if c.band_now != c.band_proposed) == expect["bands_moved"]
+    assert {c.agent_id: numbers.plain(c.total_proposed) for c in comparison.agents
+            if c.total_now != c.total_proposed} == expect["totals"]
+    assert {c.agent_id: numbers.money(c.difference) for c in comparison.agents if c.difference} == expect["pay"]
+    assert sorted(c.agent_id for c in comparison.agents if c.level_changed) == expect["level_changes"]
+    listed = set(expect["items_moved"]) | set(expect["bands_moved"]) | set(expect["totals"]) | set(expect["pay"])
+    assert {c.agent_id for c in comparison.agents if c.changed} == listed | set(expect["level_changes"])
+    assert numbers.money(comparison.total.difference) == expect["cost_change"]
+    assert sum((c.difference for c in comparison.agents), Decimal(0)) == comparison.total.difference
+    now = config.load(None, case["periods"][0])
+    proposed = proposal.ruleset(proposal.read(folder), None, case["periods"][0])
+    assert whatif_render.diff_lines(rulediff.differences(now, proposed), "p", case["periods"][0], "zh")[1:] == case["diff"]
+
+
+def test_a_proposal_reading_an_input_the_months_lack_is_refused(db, tmp_path):
+    folder = only(tmp_path, "weights.toml", 'total = "100"', 'total = "105"')
+    with open(folder / "weights.toml", "a", encoding="utf-8") as handle:
+        handle.write('\n[[version.items]]\nid = "teamwork"\ngroup = "qualitative"\nkind = "judgement"\n'
+                     'label = { zh = "团队协作", en = "Teamwork" }\nmax = "5"\n')
+    result = run("whatif", "--rules", folder, "--period", PERIOD, "--db", db)
+    assert result.exit_code == 1
+    assert result.output == ("2026-09 的已存输入中没有方案项目“团队协作”要读取的 teamwork:"
+                             "已评分的月份无法按此方案重新评分。\n")
