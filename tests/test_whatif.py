@@ -348,3 +348,19 @@ def test_a_proposal_reading_an_input_the_months_lack_is_refused(db, tmp_path):
     assert result.exit_code == 1
     assert result.output == ("2026-09 的已存输入中没有方案项目“团队协作”要读取的 teamwork:"
                              "已评分的月份无法按此方案重新评分。\n")
+
+
+@pytest.mark.parametrize("module", ["whatif", "rulediff"])
+def test_the_comparison_core_imports_no_io_library(module):
+    """kpi.whatif and kpi.rulediff return records for any renderer (terminal, JSON, xlsx, a web page)."""
+    import ast
+
+    from helpers import ROOT
+    tree = ast.parse((ROOT / "kpi" / f"{module}.py").read_text(encoding="utf-8"))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert not imported & {"click", "openpyxl", "xlsxwriter", "sqlite3", "csv", "msoffcrypto", "tomlkit"}
+    from_kpi = {f"{node.module}.{alias.name}" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                for alias in node.names}
+    assert from_kpi and not {"kpi.ledger", "kpi.review", "kpi.config", "kpi.proposal", "kpi.scored"} & from_kpi
