@@ -107,6 +107,14 @@ class TeamAverage(NamedTuple):
     proposed: Decimal
 
 
+class LevelMove(NamedTuple):
+    """Agents whose level recommendation goes from ``now`` to ``proposed`` ({"value", "zh", "en"})."""
+
+    now: dict
+    proposed: dict
+    agents: int
+
+
 class Summary(NamedTuple):
     """A month's (or all months') figures: ``periods`` covered, agents, payroll cost now and
     proposed, agents per band, average total per team, recommendations that change,
@@ -123,6 +131,7 @@ class Summary(NamedTuple):
     losers: int
     unchanged: int
     largest: tuple[AgentChange, ...]
+    level_moves: tuple[LevelMove, ...] = ()
 
     @property
     def difference(self) -> Decimal:
@@ -248,7 +257,18 @@ def summarize(periods: tuple[str, ...], changes: Sequence[AgentChange], ruleset:
         sum(1 for c in changes if c.level_changed),
         sum(1 for c in changes if c.difference > 0), sum(1 for c in changes if c.difference < 0),
         sum(1 for c in changes if not c.difference),
-        tuple(sorted((c for c in changes if c.difference), key=lambda c: (-abs(c.difference), c.period, c.agent_id))[:LARGEST]))
+        tuple(sorted((c for c in changes if c.difference), key=lambda c: (-abs(c.difference), c.period, c.agent_id))[:LARGEST]),
+        _level_moves(changes))
+
+
+def _level_moves(changes: Sequence[AgentChange]) -> tuple[LevelMove, ...]:
+    """The recommendations that change, grouped by (now, proposed), the most frequent first."""
+    moves: dict[tuple[str, str], list] = {}
+    for change in changes:
+        if change.level_changed:
+            key = (change.level_change_now["value"], change.level_change_proposed["value"])
+            moves.setdefault(key, [change.level_change_now, change.level_change_proposed, 0])[2] += 1
+    return tuple(sorted((LevelMove(*entry) for entry in moves.values()), key=lambda m: -m.agents))
 
 
 def histogram(changes: Sequence[AgentChange], bins: int = 10) -> list[tuple[Decimal, Decimal, int]]:

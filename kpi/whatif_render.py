@@ -49,6 +49,9 @@ def lines(comparison: whatif.Comparison, proposal: str, lang: str) -> list[str]:
         found.append(i18n.text("whatif_team", lang, team=pad(team.team, 12), now=average(team.now),
                                proposed=average(team.proposed), agents=team.agents))
     found.append(i18n.text("whatif_levels", lang, count=total.level_changes))
+    for move in total.level_moves:
+        found.append(i18n.text("whatif_level_move", lang, now=move.now[lang], proposed=move.proposed[lang],
+                               count=move.agents))
     found.append(i18n.text("whatif_winners", lang, winners=total.winners, losers=total.losers, unchanged=total.unchanged))
     if not any(change.changed for change in comparison.agents):
         return found + [i18n.text("whatif_no_change", lang)]
@@ -99,7 +102,9 @@ def summary_document(summary: whatif.Summary) -> dict:
             "bands": [{"label": band.label, "now": band.now, "proposed": band.proposed} for band in summary.bands],
             "teams": [{"team": team.team, "agents": team.agents, "average_now": average(team.now),
                        "average_proposed": average(team.proposed)} for team in summary.teams],
-            "level_changes": summary.level_changes, "winners": summary.winners, "losers": summary.losers,
+            "level_changes": summary.level_changes,
+            "level_moves": [{"now": m.now, "proposed": m.proposed, "agents": m.agents} for m in summary.level_moves],
+            "winners": summary.winners, "losers": summary.losers,
             "unchanged": summary.unchanged,
             "largest": [{"period": c.period, "agent_id": c.agent_id, "difference": numbers.money(c.difference)}
                         for c in summary.largest]}

@@ -364,3 +364,20 @@ def test_the_comparison_core_imports_no_io_library(module):
     from_kpi = {f"{node.module}.{alias.name}" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
                 for alias in node.names}
     assert from_kpi and not {"kpi.ledger", "kpi.review", "kpi.config", "kpi.proposal", "kpi.scored"} & from_kpi
+
+
+def test_a_band_boundary_change_lists_the_recommendations_that_change(db, tmp_path):
+    folder = only(tmp_path, "pay_bands.toml", 'max = "90"', 'max = "92"')
+    edit(folder / "pay_bands.toml", 'min = "90"', 'min = "92"')
+    result = run("whatif", "--rules", folder, "--period", PERIOD, "--db", db)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[lines.index("级别调整建议有变化:1 人次") + 1] == "  建议升1级或不变 → 建议不变:1 人次"
+    assert "    级别调整建议:建议升1级或不变 → 建议不变" in lines
+    document = json.loads(run("whatif", "--rules", folder, "--period", PERIOD, "--db", db, "--format", "json").output)
+    (move,) = document["total"]["level_moves"]
+    assert (move["now"]["value"], move["proposed"]["value"], move["agents"]) == ("+1|0", "0", 1)
+    out = tmp_path / "w.xlsx"
+    assert run("whatif", "--rules", folder, "--period", PERIOD, "--db", db, "--out", out).exit_code == 0
+    cells = [[c.value for c in row] for row in openpyxl.load_workbook(out)["汇总"].iter_rows()]
+    assert ["建议升1级或不变", "建议不变", 1] in [row[:3] for row in cells]

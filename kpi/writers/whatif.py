@@ -76,6 +76,15 @@ def _summary(sheet, comparison: whatif.Comparison, title: str, formats: dict, la
         sheet.write_string(row, 0, band.label[lang])
         sheet.write_number(row, 1, band.now)
         sheet.write_number(row, 2, band.proposed)
+    if comparison.total.level_moves:
+        row += 2
+        _headers(sheet, row, ["whatif_col_level_now", "whatif_col_level_proposed", "whatif_col_agents"],
+                 formats, lang, [18, 18, 8])
+        for move in comparison.total.level_moves:
+            row += 1
+            sheet.write_string(row, 0, move.now[lang])
+            sheet.write_string(row, 1, move.proposed[lang])
+            sheet.write_number(row, 2, move.agents)
     row += 2
     sheet.write_string(row, 0, i18n.text("whatif_teams_title", lang), formats["title"])
     row += 1
