@@ -107,11 +107,11 @@ def ruleset(proposal: Proposal, base_dir: str | os.PathLike | None, period: str)
     found only when the files meet, e.g. a field an item reads that no file defines)."""
     folder = config.resolve_dir(base_dir)
     raw, paths = {}, {}
-    for name in config.FILES:
-        held = name in proposal.raw
-        paths[name] = proposal.path(name) if held else folder / name
-        raw[name] = proposal.raw[name] if held else config.read_toml(paths[name])
     try:
+        for name in config.FILES:
+            held = name in proposal.raw
+            paths[name] = proposal.path(name) if held else folder / name
+            raw[name] = proposal.raw[name] if held else config.read_toml(paths[name])
         dated = {name: (put_forward(proposal, name, period) if name in proposal.raw
                         else config.select(raw[name], paths[name], period)) for name in config.DATED}
         return config.assemble(raw, dated, paths, period, proposal.folder)
