@@ -543,11 +543,26 @@ def show(agent_id, period, revision, config_dir, db_path, lang):
 
 @main.command("rules")
 @option("--period", callback=_period, key="help_opt_rules_period")
+@option("--rules", "rules_dir", type=click.Path(), key="help_opt_rules_rules")
+@option("--diff", is_flag=True, key="help_opt_rules_diff")
 @config_option
 @lang_option
-def rules_command(period, config_dir, lang):
+def rules_command(period, rules_dir, diff, config_dir, lang):
     """Print the assessment table in force for a month, with sources."""
-    ruleset = load_rules(config_dir, period or datetime.date.today().strftime("%Y-%m"), lang)
+    period = period or datetime.date.today().strftime("%Y-%m")
+    ruleset = load_rules(config_dir, period, lang)
+    if diff and not rules_dir:
+        raise click.UsageError(i18n.text("diff_needs_rules", lang))
+    if rules_dir:  # ---- issue 24: a proposal, whole or as its differences
+        from kpi import proposal, rulediff, whatif_render
+        try:
+            proposed = proposal.ruleset(proposal.read(rules_dir), config_dir, period)
+        except proposal.ProposalError as error:
+            fail_proposal(error, lang)
+        if diff:
+            echo_lines(whatif_render.diff_lines(rulediff.differences(ruleset, proposed), rules_dir, period, lang))
+            return
+        ruleset = proposed
     echo_lines(terminal.rulebook(ruleset, lang))
 
 
@@ -556,15 +571,161 @@ def rules_command(period, config_dir, lang):
 @option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
         key="help_opt_format")
 @config_option
+@db_option
 @lang_option
-def timeline_command(period, fmt, config_dir, lang):
+def timeline_command(period, fmt, config_dir, db_path, lang):
     """Print the review timeline of a month on the working-day calendar."""
+    from kpi import proposal
+
     line = calendar.for_rules(load_rules(config_dir, period, lang))
     echo_lines(terminal.timeline_warnings(line, lang), err=True)
+    with ledger_session(db_path, lang, create=False) as book:  # issue 24: revisions adopted in its review
+        adopted = _adopted_lines(book, line, lang)
+        entries = [] if book is None else proposal.adoptions(book, period)
     if fmt == "json":
-        click.echo(json.dumps(terminal.timeline_json(line), ensure_ascii=False, indent=2))
+        document = terminal.timeline_json(line)
+        if entries:
+            document["revisions_adopted"] = [{k: e[k] for k in ("effective", "adopted_on", "who", "files")}
+                                             for e in entries]
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
     else:
-        echo_lines(terminal.timeline(line, lang))
+        lines = terminal.timeline(line, lang)
+        deadline = next((i for i, text in enumerate(lines) if "revision_deadline" in [s.id for s in line.steps]
+                         and getattr(next(s for s in line.steps if s.id == "revision_deadline").label, lang) in text),
+                        len(lines) - 1)
+        echo_lines(lines[:deadline + 1] + adopted + lines[deadline + 1:])   # under 方案修订截止
+
+
+# ---- issue 24
+def _periods(ctx, param, values):
+    for value in values:
+        _period(ctx, param, value)
+    return values
+
+
+def fail_proposal(error, lang: str):
+    click.echo(i18n.text("proposal_errors", lang, count=len(error.errors)), err=True)
+    for problem in error.errors:
+        echo_lines(("  " + line for line in problem.render().splitlines()), err=True)
+    sys.exit(1)
+
+
+@main.command("whatif")
+@option("--rules", "rules_dir", required=True, type=click.Path(), key="help_opt_whatif_rules")
+@option("--period", "periods", multiple=True, callback=_periods, key="help_opt_whatif_periods")
+@option("--from", "first", callback=_period, key="help_opt_whatif_from")
+@option("--to", "last", callback=_period, key="help_opt_whatif_to")
+@option("--out", "out_file", type=click.Path(dir_okay=False), key="help_opt_whatif_out")
+@option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+        key="help_opt_format")
+@config_option
+@db_option
+@lang_option
+def whatif_command(rules_dir, periods, first, last, out_file, fmt, config_dir, db_path, lang):
+    """Re-score stored months under proposed rules and compare with what was scored."""
+    from kpi import proposal, scored, whatif_render
+    from kpi.whatif import WhatifError
+    from kpi.writers import whatif as whatif_xlsx
+
+    if bool(first) != bool(last):
+        raise click.UsageError(i18n.text("whatif_periods_needed", lang))
+    wanted = list(periods) + (scored.periods_between(first, last) if first else [])
+    if not wanted:
+        raise click.UsageError(i18n.text("whatif_periods_needed", lang))
+    if out_file and not out_file.lower().endswith(".xlsx"):
+        raise click.UsageError(i18n.text("whatif_out_not_xlsx", lang))
+    with ledger_session(db_path, lang, create=False) as book:
+        if book is None:
+            click.echo(i18n.text("whatif_no_ledger", lang, path=ledger.resolve(db_path)), err=True)
+            sys.exit(1)
+        try:
+            comparison = scored.compare(book, wanted, rules_dir, config_dir)
+        except proposal.ProposalError as error:
+            fail_proposal(error, lang)
+        except ConfigError as error:
+            fail_config(error, lang)
+        except WhatifError as error:
+            fail_review(error, lang)
+    if out_file:
+        try:
+            from kpi.output import staged_file
+            with staged_file(Path(out_file)) as staging:
+                whatif_xlsx.write(staging, comparison, str(rules_dir), lang)
+        except OSError as error:
+            click.echo(i18n.text("whatif_output_error", lang, path=out_file, reason=error.strerror), err=True)
+            sys.exit(1)
+    if fmt == "json":
+        click.echo(json.dumps(whatif_render.document(comparison, str(rules_dir)), ensure_ascii=False, indent=2))
+    else:
+        echo_lines(whatif_render.lines(comparison, str(rules_dir), lang))
+    if out_file:
+        click.echo(i18n.text("whatif_written", lang, path=out_file), err=fmt == "json")
+
+
+@main.command()
+@click.argument("proposal_dir", metavar="DIR", type=click.Path())
+@option("--from", "effective", required=True, callback=_period, key="help_opt_adopt_from")
+@config_option
+@db_option
+@lang_option
+def adopt(proposal_dir, effective, config_dir, db_path, lang):
+    """Write a proposal into the config in use as a new version effective from a month."""
+    from kpi import proposal, scored
+
+    folder = config.resolve_dir(config_dir)
+    if not config_dir and proposal.shipped_in_package(folder):
+        raise click.UsageError(i18n.text("adopt_shipped", lang, path=folder))
+    try:
+        proposed = proposal.read(proposal_dir)
+    except proposal.ProposalError as error:
+        fail_proposal(error, lang)
+    day = today()
+    review_period = proposal.review_period(day)
+    with ledger_session(db_path, lang) as book:
+        try:
+            with book.write() as db:
+                months = scored.scored_periods(book)
+                files = proposal.adopt(proposed, folder, effective, months)
+                ruleset = config.load(folder, effective)
+                proposal.record(book, db, effective, {
+                    "proposal": str(Path(proposal_dir).resolve()), "config_dir": str(folder.resolve()),
+                    "files": files, "effective": effective, "sha256": ruleset.version.sha256,
+                    "review_period": review_period, "adopted_on": day.isoformat()})
+        except proposal.ProposalError as error:
+            fail_proposal(error, lang)
+        except proposal.AdoptError as error:
+            fail_review(error, lang)
+    click.echo(i18n.text("adopt_done", lang, proposal=proposal_dir, config=folder, files=", ".join(files),
+                         effective=effective))
+    click.echo(i18n.text("adopt_audit", lang, who=ledger.user(), day=day.isoformat(), db=book.path))
+    echo_lines(_revision_deadline(folder, review_period, day, lang))
+
+
+def _revision_deadline(folder, review_period: str, day: datetime.date, lang: str) -> list[str]:
+    """The 15th-working-day revision deadline of the month under review, and whether ``day`` keeps it."""
+    line = calendar.for_rules(load_rules(folder, review_period, lang))
+    step = next((s for s in line.steps if s.id == "revision_deadline"), None)
+    if step is None:
+        return []
+    state = i18n.text("adopt_on_time" if day <= step.date else "adopt_late", lang)
+    return [i18n.text("adopt_deadline", lang, period=review_period, date=terminal.day_text(step.date, lang),
+                      n=step.working_day, state=state)]
+
+
+def _adopted_lines(book, line, lang: str) -> list[str]:
+    """The revisions adopted during the review of the timeline's month, against its deadline."""
+    from kpi import proposal
+
+    if book is None:
+        return []
+    step = next((s for s in line.steps if s.id == "revision_deadline"), None)
+    found = []
+    for entry in proposal.adoptions(book, line.period):
+        day = datetime.date.fromisoformat(entry["adopted_on"])
+        late = step is not None and day > step.date
+        found.append(i18n.text("timeline_adopted", lang, effective=entry["effective"], day=entry["adopted_on"],
+                               who=entry["who"], state=i18n.text("adopt_late" if late else "adopt_on_time", lang)))
+    return found
 
 
 # ---- issue 25

@@ -40,15 +40,28 @@ def resolve_dir(config_dir: str | os.PathLike | None) -> Path:
 def load(config_dir: str | os.PathLike | None, period: str) -> rules.Ruleset:
     """The :class:`~kpi.rules.Ruleset` in force for ``period`` (YYYY-MM)."""
     folder = resolve_dir(config_dir)
-    raw = {name: read_toml(folder / name) for name in (WEIGHTS, PAY_BANDS, FIELDS, CALENDAR)}
-    dated = {name: select(raw[name], folder / name, period) for name in (WEIGHTS, PAY_BANDS, CALENDAR)}
-    weights = build(rules.WeightsVersion, dated[WEIGHTS], folder / WEIGHTS, _version_key(dated[WEIGHTS]))
-    pay = build(rules.PayVersion, dated[PAY_BANDS], folder / PAY_BANDS, _version_key(dated[PAY_BANDS]))
-    timeline = build(rules.CalendarVersion, dated[CALENDAR], folder / CALENDAR, _version_key(dated[CALENDAR]))
-    overrides = build(rules.CalendarOverrides, raw[CALENDAR], folder / CALENDAR, "")
-    declared = build(rules.Fields, raw[FIELDS], folder / FIELDS, "")
+    raw = {name: read_toml(folder / name) for name in FILES}
+    dated = {name: select(raw[name], folder / name, period) for name in DATED}
+    return assemble(raw, dated, {name: folder / name for name in FILES}, period, folder)
+
+
+FILES = (WEIGHTS, PAY_BANDS, FIELDS, CALENDAR)
+DATED = (WEIGHTS, PAY_BANDS, CALENDAR)  # the files made of [[version]] tables
+
+
+def assemble(raw: dict[str, dict], dated: dict[str, dict], paths: dict[str, Path], period: str,
+             folder: Path) -> rules.Ruleset:
+    """The Ruleset of ``period`` from the files as read (``raw``, file name → table), the version
+    picked of each dated file (``dated``) and where each file was read (``paths``, for errors):
+    what :func:`load` does once it has read a directory, and what a proposal
+    (:mod:`kpi.proposal`) does with its own files laid over the rules in force."""
+    weights = build(rules.WeightsVersion, dated[WEIGHTS], paths[WEIGHTS], _version_key(dated[WEIGHTS]))
+    pay = build(rules.PayVersion, dated[PAY_BANDS], paths[PAY_BANDS], _version_key(dated[PAY_BANDS]))
+    timeline = build(rules.CalendarVersion, dated[CALENDAR], paths[CALENDAR], _version_key(dated[CALENDAR]))
+    overrides = build(rules.CalendarOverrides, raw[CALENDAR], paths[CALENDAR], "")
+    declared = build(rules.Fields, raw[FIELDS], paths[FIELDS], "")
     fields = _ordered_fields(declared, weights)
-    _cross_check(weights, fields, folder)
+    _cross_check(weights, fields, paths)
     version = rules.RulesVersion(
         weights_effective=weights.effective, pay_bands_effective=pay.effective, calendar_effective=timeline.effective,
         sha256=content_hash(dated[WEIGHTS], dated[PAY_BANDS], raw[FIELDS], dated[CALENDAR], _overrides_part(raw[CALENDAR])),
@@ -102,14 +115,27 @@ def build(model: type[pydantic.BaseModel], raw: dict, path: Path, prefix: str):
     try:
         return model.model_validate(raw)
     except pydantic.ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        key = _key(raw, error["loc"], prefix)
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "missing":
-            message = "this key is required but missing"
-        elif error["type"] == "extra_forbidden":
-            message = "unknown key (check its spelling)"
-        raise ConfigError(str(path), key, message, examples.for_location(error["loc"])) from None
+        raise _config_error(exc.errors(include_url=False)[0], raw, path, prefix) from None
+
+
+def faults(model: type[pydantic.BaseModel], raw: dict, path: Path, prefix: str) -> list[ConfigError]:
+    """Every fault of ``raw`` as ``model``, each a ConfigError with file and key ([] when valid):
+    a proposal is reported whole, not fault by fault."""
+    try:
+        model.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        return [_config_error(error, raw, path, prefix) for error in exc.errors(include_url=False)]
+    return []
+
+
+def _config_error(error: dict, raw: dict, path: Path, prefix: str) -> ConfigError:
+    key = _key(raw, error["loc"], prefix)
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        message = "this key is required but missing"
+    elif error["type"] == "extra_forbidden":
+        message = "unknown key (check its spelling)"
+    return ConfigError(str(path), key, message, examples.for_location(error["loc"]))
 
 
 def _version_key(raw: dict) -> str:
@@ -157,7 +183,7 @@ def _judgement_field(item: rules.JudgementItem) -> rules.InputField:
                             min=Decimal(0), max=item.max, increment=item.increment)
 
 
-def _cross_check(weights: rules.WeightsVersion, fields: tuple[rules.InputField, ...], folder: Path) -> None:
+def _cross_check(weights: rules.WeightsVersion, fields: tuple[rules.InputField, ...], paths: dict[str, Path]) -> None:
     """Every field a measure reads must be an input column."""
     known = {f.id for f in fields}
     for item in weights.items:
@@ -165,23 +191,23 @@ def _cross_check(weights: rules.WeightsVersion, fields: tuple[rules.InputField, 
             continue
         for field_id in item.measure.fields():
             if field_id not in known:
-                raise ConfigError(str(folder / WEIGHTS), f"version[effective={weights.effective}].items[id={item.id}].measure",
+                raise ConfigError(str(paths[WEIGHTS]), f"version[effective={weights.effective}].items[id={item.id}].measure",
                                   f"reads field {field_id!r}, which {FIELDS} does not define", examples.MEASURE)
-        _check_denominator(weights, item, {f.id: f for f in fields}, folder)
+        _check_denominator(weights, item, {f.id: f for f in fields}, paths)
     for f in fields:
         if f.at_most and f.at_most not in known:
-            raise ConfigError(str(folder / FIELDS), f"fields[id={f.id}].at_most", f"names unknown field {f.at_most!r}",
+            raise ConfigError(str(paths[FIELDS]), f"fields[id={f.id}].at_most", f"names unknown field {f.at_most!r}",
                               examples.FIELD)
 
 
-def _check_denominator(weights, item: rules.TieredItem, fields: dict, folder: Path) -> None:
+def _check_denominator(weights, item: rules.TieredItem, fields: dict, paths: dict[str, Path]) -> None:
     """A ratio whose denominator may be 0 must say what a zero denominator counts as."""
     spec = item.measure
     if spec.kind != "ratio" or spec.denominator is None or spec.zero_denominator is not None:
         return
     bound = fields[spec.denominator]
     if bound.min is None or bound.min < 0 or (bound.min == 0 and not bound.min_exclusive):
-        raise ConfigError(str(folder / WEIGHTS), f"version[effective={weights.effective}].items[id={item.id}].measure",
+        raise ConfigError(str(paths[WEIGHTS]), f"version[effective={weights.effective}].items[id={item.id}].measure",
                           f"{spec.denominator} may be 0; add zero_denominator (the value used then)", examples.MEASURE)
 
 
@@ -189,3 +215,8 @@ def content_hash(*parts: dict) -> str:
     """sha256 of the canonical JSON of the config parts used."""
     canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def newest(raw: dict, path: Path) -> dict:
+    """The last ``[[version]]`` of a dated file (the one a proposal puts forward)."""
+    return _versions(raw, path)[-1]

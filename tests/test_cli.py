@@ -132,7 +132,7 @@ def test_rules_in_english():
 
 COMMANDS = [[], ["score"], ["check"], ["template"], ["rules"], ["timeline"], ["collect"], ["confirm"], ["object"],
             ["status"], ["level"], ["close"], ["reopen"], ["history"], ["show"], ["import"], ["decide"], ["verify"],
-            ["serve"], ["user"]]
+            ["serve"], ["user"], ["whatif"], ["adopt"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
