@@ -38,17 +38,25 @@ def resolve_dir(config_dir: str | os.PathLike | None) -> Path:
 
 
 def load(config_dir: str | os.PathLike | None, period: str) -> rules.Ruleset:
-    """The :class:`~kpi.rules.Ruleset` in force for ``period`` (YYYY-MM)."""
+    """The :class:`~kpi.rules.Ruleset` in force for ``period`` (YYYY-MM).
+
+    Every fault of the config is reported at once: each stage collects the faults of
+    every file, and the next stage runs only on files that passed the one before."""
     folder = resolve_dir(config_dir)
-    raw = {name: read_toml(folder / name) for name in (WEIGHTS, PAY_BANDS, FIELDS, CALENDAR)}
-    dated = {name: select(raw[name], folder / name, period) for name in (WEIGHTS, PAY_BANDS, CALENDAR)}
-    weights = build(rules.WeightsVersion, dated[WEIGHTS], folder / WEIGHTS, _version_key(dated[WEIGHTS]))
-    pay = build(rules.PayVersion, dated[PAY_BANDS], folder / PAY_BANDS, _version_key(dated[PAY_BANDS]))
-    timeline = build(rules.CalendarVersion, dated[CALENDAR], folder / CALENDAR, _version_key(dated[CALENDAR]))
-    overrides = build(rules.CalendarOverrides, raw[CALENDAR], folder / CALENDAR, "")
-    declared = build(rules.Fields, raw[FIELDS], folder / FIELDS, "")
+    faults: list[ConfigError] = []
+    raw = {name: _collected(faults, read_toml, folder / name) for name in (WEIGHTS, PAY_BANDS, FIELDS, CALENDAR)}
+    _raise(faults)
+    dated = {name: _collected(faults, select, raw[name], folder / name, period) for name in (WEIGHTS, PAY_BANDS, CALENDAR)}
+    _raise(faults)
+    weights = build(rules.WeightsVersion, dated[WEIGHTS], folder / WEIGHTS, _version_key(dated[WEIGHTS]), faults)
+    pay = build(rules.PayVersion, dated[PAY_BANDS], folder / PAY_BANDS, _version_key(dated[PAY_BANDS]), faults)
+    timeline = build(rules.CalendarVersion, dated[CALENDAR], folder / CALENDAR, _version_key(dated[CALENDAR]), faults)
+    overrides = build(rules.CalendarOverrides, _overrides_part(raw[CALENDAR]), folder / CALENDAR, "", faults)
+    declared = build(rules.Fields, raw[FIELDS], folder / FIELDS, "", faults)
+    _raise(faults)
     fields = declared.fields + tuple(_judgement_field(item) for item in weights.items if item.kind == "judgement")
-    _cross_check(weights, fields, folder)
+    _cross_check(weights, fields, folder, faults)
+    _raise(faults)
     version = rules.RulesVersion(
         weights_effective=weights.effective, pay_bands_effective=pay.effective, calendar_effective=timeline.effective,
         sha256=content_hash(dated[WEIGHTS], dated[PAY_BANDS], raw[FIELDS], dated[CALENDAR], _overrides_part(raw[CALENDAR])),
@@ -56,6 +64,21 @@ def load(config_dir: str | os.PathLike | None, period: str) -> rules.Ruleset:
     )
     return rules.Ruleset(period=period, weights=weights, pay=pay, fields=fields, timeline=timeline,
                          overrides=overrides, version=version)
+
+
+def _collected(faults: list[ConfigError], step, *args):
+    """``step(*args)``, or None with its ConfigError added to ``faults``."""
+    try:
+        return step(*args)
+    except ConfigError as error:
+        faults.extend(error.faults)
+        return None
+
+
+def _raise(faults: list[ConfigError]) -> None:
+    """Raise one ConfigError carrying every fault collected so far, if any."""
+    if faults:
+        raise ConfigError.of(faults)
 
 
 def _overrides_part(raw_calendar: dict) -> dict:
@@ -96,19 +119,28 @@ def _versions(raw: dict, path: Path) -> list[dict]:
     return versions
 
 
-def build(model: type[pydantic.BaseModel], raw: dict, path: Path, prefix: str):
-    """``model`` built from ``raw``; the first fault becomes a ConfigError."""
+def build(model: type[pydantic.BaseModel], raw: dict, path: Path, prefix: str,
+          faults: list[ConfigError] | None = None):
+    """``model`` built from ``raw``. Every fault becomes a ConfigError: added to ``faults``
+    (and None returned) when a list is given, else raised together."""
     try:
         return model.model_validate(raw)
     except pydantic.ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        key = _key(raw, error["loc"], prefix)
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "missing":
-            message = "this key is required but missing"
-        elif error["type"] == "extra_forbidden":
-            message = "unknown key (check its spelling)"
-        raise ConfigError(str(path), key, message, examples.for_location(error["loc"])) from None
+        found = [_fault(raw, error, path, prefix) for error in exc.errors(include_url=False)]
+        if faults is None:
+            raise ConfigError.of(found) from None
+        faults.extend(found)
+        return None
+
+
+def _fault(raw: dict, error: dict, path: Path, prefix: str) -> ConfigError:
+    """One pydantic error as a ConfigError naming the file, the key and an example."""
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        message = "this key is required but missing"
+    elif error["type"] == "extra_forbidden":
+        message = "unknown key (check its spelling)"
+    return ConfigError(str(path), _key(raw, error["loc"], prefix), message, examples.for_location(error["loc"]))
 
 
 def _version_key(raw: dict) -> str:
@@ -137,21 +169,23 @@ def _judgement_field(item: rules.JudgementItem) -> rules.InputField:
                             min=Decimal(0), max=item.max, increment=item.increment)
 
 
-def _cross_check(weights: rules.WeightsVersion, fields: tuple[rules.InputField, ...], folder: Path) -> None:
-    """Every field a measure reads must be an input column."""
+def _cross_check(weights: rules.WeightsVersion, fields: tuple[rules.InputField, ...], folder: Path,
+                 faults: list[ConfigError]) -> None:
+    """Every field a measure reads must be an input column (every fault added to ``faults``)."""
     known = {f.id for f in fields}
     for item in weights.items:
         if item.kind != "tiered":
             continue
-        for field_id in item.measure.fields():
-            if field_id not in known:
-                raise ConfigError(str(folder / WEIGHTS), f"version[effective={weights.effective}].items[id={item.id}].measure",
-                                  f"reads field {field_id!r}, which {FIELDS} does not define", examples.MEASURE)
-        _check_denominator(weights, item, {f.id: f for f in fields}, folder)
+        missing = [field_id for field_id in item.measure.fields() if field_id not in known]
+        for field_id in missing:
+            faults.append(ConfigError(str(folder / WEIGHTS), f"version[effective={weights.effective}].items[id={item.id}].measure",
+                                      f"reads field {field_id!r}, which {FIELDS} does not define", examples.MEASURE))
+        if not missing:
+            _collected(faults, _check_denominator, weights, item, {f.id: f for f in fields}, folder)
     for f in fields:
         if f.at_most and f.at_most not in known:
-            raise ConfigError(str(folder / FIELDS), f"fields[id={f.id}].at_most", f"names unknown field {f.at_most!r}",
-                              examples.FIELD)
+            faults.append(ConfigError(str(folder / FIELDS), f"fields[id={f.id}].at_most",
+                                      f"names unknown field {f.at_most!r}", examples.FIELD))
 
 
 def _check_denominator(weights, item: rules.TieredItem, fields: dict, folder: Path) -> None:
