@@ -40,9 +40,27 @@ def resolve_dir(config_dir: str | os.PathLike | None) -> Path:
 def load(config_dir: str | os.PathLike | None, period: str) -> rules.Ruleset:
     """The :class:`~kpi.rules.Ruleset` in force for ``period`` (YYYY-MM)."""
     folder = resolve_dir(config_dir)
-    raw = {name: read_toml(folder / name) for name in FILES}
-    dated = {name: select(raw[name], folder / name, period) for name in DATED}
+    found: list[ConfigError] = []
+    raw = {name: _collected(found, read_toml, folder / name) for name in FILES}
+    _raise(found)
+    dated = {name: _collected(found, select, raw[name], folder / name, period) for name in DATED}
+    _raise(found)
     return assemble(raw, dated, {name: folder / name for name in FILES}, period, folder)
+
+
+def _collected(found: list[ConfigError], step, *args):
+    """``step(*args)``, or None with its faults added to ``found``."""
+    try:
+        return step(*args)
+    except ConfigError as error:
+        found.extend(error.parts)
+        return None
+
+
+def _raise(found: list[ConfigError]) -> None:
+    """Raise one ConfigError carrying every fault found so far, if any: the user mends them at once."""
+    if found:
+        raise ConfigError.of(found)
 
 
 FILES = (WEIGHTS, PAY_BANDS, FIELDS, CALENDAR)
@@ -54,11 +72,17 @@ def assemble(raw: dict[str, dict], dated: dict[str, dict], paths: dict[str, Path
     """The Ruleset of ``period`` from the files as read (``raw``, file name → table), the version
     picked of each dated file (``dated``) and where each file was read (``paths``, for errors):
     what :func:`load` does once it has read a directory, and what a proposal
-    (:mod:`kpi.proposal`) does with its own files laid over the rules in force."""
+    (:mod:`kpi.proposal`) does with its own files laid over the rules in force. Every fault of
+    every file is reported together."""
+    _raise([*faults(rules.WeightsVersion, dated[WEIGHTS], paths[WEIGHTS], _version_key(dated[WEIGHTS])),
+            *faults(rules.PayVersion, dated[PAY_BANDS], paths[PAY_BANDS], _version_key(dated[PAY_BANDS])),
+            *faults(rules.CalendarVersion, dated[CALENDAR], paths[CALENDAR], _version_key(dated[CALENDAR])),
+            *faults(rules.CalendarOverrides, _overrides_part(raw[CALENDAR]), paths[CALENDAR], ""),
+            *faults(rules.Fields, raw[FIELDS], paths[FIELDS], "")])
     weights = build(rules.WeightsVersion, dated[WEIGHTS], paths[WEIGHTS], _version_key(dated[WEIGHTS]))
     pay = build(rules.PayVersion, dated[PAY_BANDS], paths[PAY_BANDS], _version_key(dated[PAY_BANDS]))
     timeline = build(rules.CalendarVersion, dated[CALENDAR], paths[CALENDAR], _version_key(dated[CALENDAR]))
-    overrides = build(rules.CalendarOverrides, raw[CALENDAR], paths[CALENDAR], "")
+    overrides = build(rules.CalendarOverrides, _overrides_part(raw[CALENDAR]), paths[CALENDAR], "")
     declared = build(rules.Fields, raw[FIELDS], paths[FIELDS], "")
     fields = _ordered_fields(declared, weights)
     _cross_check(weights, fields, paths)

@@ -46,18 +46,36 @@ class InputError(KpiError, ValueError):
 
 
 class ConfigError(KpiError, ValueError):
-    """A config file is broken: which file, which key, what, and an example."""
+    """A config file is broken: which file, which key, what, and an example.
 
-    def __init__(self, file: str, key: str, message: str, example: str = ""):
+    One error stands for every fault found in one pass over the config: ``others``
+    holds the faults after the first, so a person mends them all at once."""
+
+    def __init__(self, file: str, key: str, message: str, example: str = "", others: tuple = ()):
         self.file, self.key, self.message, self.example = file, key, message, example
+        self.others: tuple[ConfigError, ...] = tuple(others)
         super().__init__(self.render())
 
+    @classmethod
+    def of(cls, errors: list[ConfigError] | tuple[ConfigError, ...]) -> ConfigError:
+        """One error carrying every fault of ``errors`` (at least one), first one first."""
+        first, *rest = errors
+        return cls(first.file, first.key, first.message, first.example, tuple(rest))
+
+    @property
+    def parts(self) -> tuple[ConfigError, ...]:
+        """Every fault this error reports, each on its own (itself first)."""
+        return (ConfigError(self.file, self.key, self.message, self.example), *self.others)
+
     def render(self) -> str:
-        """The message a person sees: file, key, reason, then a correct example."""
+        """The message a person sees: file, key, reason, then a correct example; every fault."""
         text = f"{self.file}: {self.key}: {self.message}"
         if self.example:
             text += "\n  A correct example:\n" + _indent(self.example.strip(), "    ")
-        return text
+        return "\n".join([text, *(other.render() for other in self.others)])
+
+    def __reduce__(self):
+        return type(self), (self.file, self.key, self.message, self.example, self.others)
 
 
 class PeriodError(KpiError, ValueError):

@@ -84,7 +84,7 @@ def _faults(name: str, table: dict, path: Path) -> list[ConfigError]:
         return config.faults(rules.Fields, table, path, "")
     found: list[ConfigError] = []
     if name == config.CALENDAR:
-        found += config.faults(rules.CalendarOverrides, table, path, "")
+        found += config.faults(rules.CalendarOverrides, config._overrides_part(table), path, "")
     try:
         versions = config._versions(table, path)
     except ConfigError as error:

@@ -417,7 +417,7 @@ class CalendarOverrides(BaseModel):
     """The company's own days off and working days, on top of the statutory calendar, and the
     State Council notices HR recorded for years the package does not know."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = FROZEN
     extra_days_off: frozenset[datetime.date] = frozenset()
     extra_working_days: frozenset[datetime.date] = frozenset()
     fixed_holidays: frozenset[MonthDay] = frozenset()  # statutory days off on the same date every year

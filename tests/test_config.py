@@ -109,6 +109,7 @@ BROKEN = [
     ("weights.toml", 'title = {', 'title = [', "(syntax)", "TOML"),
     ("calendar.toml", '"05-02"', '"2027-05-02"', "fixed_holidays", "pattern"),
     ("calendar.toml", '"05-02"', '"02-30"', "fixed_holidays", "day is out of range"),
+    ("calendar.toml", "extra_days_off = []", 'extra_day_off = ["2026-10-23"]', "extra_day_off", "unknown key"),
 ]
 
 
@@ -180,3 +181,31 @@ def test_a_denominator_that_may_be_zero_needs_a_rule(tmp_path):
     with pytest.raises(ConfigError) as caught:
         config.load(folder, "2026-09")
     assert "items[id=refund_rate].measure" in caught.value.key and "zero_denominator" in caught.value.message
+
+
+def test_every_fault_of_every_file_is_reported_at_once(tmp_path):
+    """Three faults in three files: one error names all three, so the user mends them in one go."""
+    folder = copy_config(tmp_path)
+    edit(folder / "calendar.toml", "extra_days_off = []", 'extra_day_off = ["2026-10-23"]')
+    edit(folder / "pay_bands.toml", 'mode = "ROUND_HALF_UP"', 'mode = "HALF_UP"')
+    edit(folder / "weights.toml", 'label = { zh = "转化率", en = "Conversion" }', 'label = { zh = "转化率" }')
+    with pytest.raises(ConfigError) as caught:
+        config.load(folder, "2026-09")
+    keys = [fault.key for fault in caught.value.parts]
+    assert any(key.endswith("rounding.mode") for key in keys)
+    assert any(key.endswith("items[id=conversion].label.en") for key in keys)
+    assert "extra_day_off" in keys
+    assert len(keys) == 3
+    text = caught.value.render()
+    for file in ("calendar.toml", "pay_bands.toml", "weights.toml"):
+        assert file in text
+
+
+def test_a_misspelled_calendar_key_no_longer_leaves_the_day_a_working_day(tmp_path):
+    from click.testing import CliRunner
+    import cli
+    folder = copy_config(tmp_path)
+    edit(folder / "calendar.toml", "extra_days_off = []", 'extra_day_off = ["2026-10-23"]')
+    result = CliRunner().invoke(cli.main, ["timeline", "2026-09", "--config", str(folder)])
+    assert result.exit_code == 1
+    assert "extra_day_off" in result.output and "unknown key" in result.output
