@@ -51,7 +51,7 @@ REGISTRY: tuple[Chained, ...] = (
     Chained("decisions", ("period", "agent_id"), ("period", "agent_id", "change", "decided_at", "decided_by",
                                                   "recommendation", "reason")),
     Chained("next_levels", ("period", "agent_id"), ("period", "agent_id", "level_from", "level_to", "change", "flag")),
-    Chained("audit", ("id",), ("id", "at", "who", "action", "period", "detail")),
+    Chained("audit", ("id",), ("id", "at", "who", "action", "period", "detail", "client")),  # client: 23
     # ---- other issues: add a line per new table here
     Chained("objection_decisions", ("id",), ("id", "period", "agent_id", "answer_id", "revision", "decision",
                                              "reason", "decided_at", "decided_by")),   # issue 22

@@ -97,6 +97,16 @@ def test_a_deleted_audit_log_is_detected():
     assert run("object", "KF1002", "--period", "2026-09", "--reason", "x").exit_code == 1
 
 
+def test_an_edited_client_address_in_the_audit_log_is_detected():
+    """The web workspace records each action's client address: it is chained like the rest."""
+    scored()
+    assert run("verify").exit_code == 0
+    hand_edit("UPDATE audit SET client = '10.0.0.9'")
+    result = run("verify")
+    assert result.exit_code == 1
+    assert "table audit, row [1] no longer matches" in result.output.splitlines()[0]
+
+
 def test_a_row_added_behind_kpis_back_is_detected():
     scored()
     hand_edit("INSERT INTO answers (period, agent_id, revision, answer, reason, via, recorded_at, recorded_by) "
