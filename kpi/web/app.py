@@ -160,6 +160,21 @@ def finish(response: Response, request: Request, settings: Settings, csrf_cookie
     return response
 
 
+
+async def _checked_form(request: Request, settings: Settings, templates, lang: str,
+                        upload: bool = False) -> dict | Response:
+    """The posted form, or the response that refuses it: too large or malformed (from
+    :func:`read_form`), or without the session's CSRF token (403). Every state-changing
+    request, the login included, passes here."""
+    form = await read_form(request, settings, upload)
+    if isinstance(form, Response):
+        return form
+    token = form.get(security.CSRF_FIELD)
+    if not security.csrf_ok(settings.secret, request.cookies.get(security.CSRF_COOKIE),
+                            token if isinstance(token, str) else None):
+        return error_page(templates, request, 403, lang, message=i18n.text("web_csrf_refused", lang))
+    return form
+
 async def read_form(request: Request, settings: Settings, upload: bool = False) -> dict | Response:
     """The form of a POST: fields as text, an uploaded file as (name, bytes); 413 when too large."""
     try:
@@ -198,15 +213,10 @@ def protected(settings: Settings, templates: Jinja2Templates, action: str | None
         csrf_cookie = request.cookies.get(security.CSRF_COOKIE) or security.new_csrf_cookie()
         form: dict = {}
         if request.method not in security.SAFE_METHODS:
-            got = await read_form(request, settings, upload)
+            got = await _checked_form(request, settings, templates, lang_of(request, None), upload)
             if isinstance(got, Response):
                 return got
             form = got
-            if not security.csrf_ok(settings.secret, request.cookies.get(security.CSRF_COOKIE),
-                                    form.get(security.CSRF_FIELD) if isinstance(form.get(security.CSRF_FIELD), str)
-                                    else None):
-                lang = lang_of(request, None)
-                return error_page(templates, request, 403, lang, message=i18n.text("web_csrf_refused", lang))
         response = await run_in_threadpool(_serve, request, settings, templates, action, handler, form, csrf_cookie)
         return finish(response, request, settings, csrf_cookie, lang_of(request, None))
 
@@ -258,14 +268,10 @@ def login(templates: Jinja2Templates, settings: Settings):
         lang = lang_of(request, None)
         form: dict = {}
         if request.method == "POST":
-            got = await read_form(request, settings)
+            got = await _checked_form(request, settings, templates, lang)
             if isinstance(got, Response):
                 return got
             form = got
-            if not security.csrf_ok(settings.secret, request.cookies.get(security.CSRF_COOKIE),
-                                    form.get(security.CSRF_FIELD) if isinstance(form.get(security.CSRF_FIELD), str)
-                                    else None):
-                return error_page(templates, request, 403, lang, message=i18n.text("web_csrf_refused", lang))
         response = await run_in_threadpool(_login, request, templates, settings, form, csrf_cookie, lang)
         return finish(response, request, settings, csrf_cookie, lang)
 
