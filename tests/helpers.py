@@ -79,3 +79,10 @@ def write_xlsx(path: Path, rows: list[list], sheet: str = "填报表") -> Path:
                 worksheet.write(r, c, value)
     workbook.close()
     return path
+
+
+def run(*args, **env):
+    """``kpi ARGS`` through click's runner, in Chinese and with the shipped config unless ``env`` says otherwise."""
+    import cli
+    from click.testing import CliRunner
+    return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": None, "KPI_CONFIG": None, **env})

@@ -7,9 +7,8 @@ import json
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
 
-import cli
+from helpers import run
 from helpers import EXAMPLE_CSV, copy_config, ruleset
 from kpi import calendar, config
 
@@ -30,9 +29,6 @@ def package_knows_2026_only(monkeypatch):
     real = calendar.statutory_known
     monkeypatch.setattr(calendar, "statutory_known", lambda year: year <= 2026 and real(year))
 
-
-def run(*args, **env):
-    return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": None, "KPI_CONFIG": None, **env})
 
 
 def noticed(tmp_path):

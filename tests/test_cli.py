@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
 import cli
+from helpers import run
 from helpers import EXAMPLE_CSV, EXAMPLE_XLSX, example_rows, write_csv
 
-
-def run(*args, **env):
-    return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": None, "KPI_CONFIG": None, **env})
 
 
 def test_score_the_example_month(tmp_path):

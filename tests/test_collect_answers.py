@@ -9,14 +9,10 @@ import msoffcrypto
 import msoffcrypto.format.ooxml
 import openpyxl
 import pytest
-from click.testing import CliRunner
 
-import cli
+from helpers import run
 from helpers import EXAMPLE_CSV, example_rows, write_csv, write_xlsx
 
-
-def run(*args, **env):
-    return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": None, "KPI_CONFIG": None, **env})
 
 
 def score(*extra, out="out"):

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import openpyxl
-from click.testing import CliRunner
 
-import cli
+from helpers import run
 from helpers import copy_config, edit, example_rows, write_csv, write_xlsx
 from kpi import ledger, review
 
-
-def run(*args, **env):
-    return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": None, "KPI_CONFIG": None, **env})
 
 
 MONTH = "销售技巧进步明显,夜班响应仍偏慢,下月重点跟进。"

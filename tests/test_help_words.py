@@ -7,17 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import cli
+from helpers import run
 from kpi import i18n
 
 ROOT = Path(cli.__file__).resolve().parent
 COMMANDS = sorted(cli.main.commands)
 
-
-def run(*args, **env):
-    return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": None, "KPI_CONFIG": None, **env})
 
 
 def test_version_in_both_languages():

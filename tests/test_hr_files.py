@@ -6,16 +6,12 @@ import csv
 import io
 
 import openpyxl
-from click.testing import CliRunner
 
-import cli
+from helpers import run
 from helpers import EXAMPLE_CSV, copy_config, edit, example_rows, write_csv
 
 from test_ledger import approve_levels, db
 
-
-def run(*args, **env):
-    return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": None, "KPI_CONFIG": None, **env})
 
 
 def closed(tmp_path, *extra, path=EXAMPLE_CSV, **env):

@@ -16,11 +16,10 @@ from decimal import Decimal
 import openpyxl
 import pytest
 import xlsxwriter
-from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-import cli
+from helpers import run
 from helpers import ROOT, copy_config, example_rows, ruleset, write_csv
 from kpi import imports, profiles, readers
 from kpi.errors import InputError
@@ -41,9 +40,6 @@ ROSTER = [["工号", "姓名", "组别", "级别", "旺旺账号"],
           ["KF1002", "李娜", "售前一组", "P3", "小店:李娜；旧店:娜娜"],   # two accounts, full-width ;
           ["KF1003", "张伟", "售前二组", "P2", ""]]
 
-
-def run(*args):
-    return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": None, "KPI_CONFIG": None})
 
 
 def write_export(path, rows=ROWS, header=HEADER, title=("客服绩效-业绩分析-汇总分析", "统计时间:2026-09-01 ~ 2026-09-30")):

@@ -9,18 +9,13 @@ import stat
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
 
-import cli
+from helpers import run
 from helpers import EXAMPLE_CSV, EXAMPLE_XLSX, example_rows, write_csv
 from kpi import integrity, ledger
 
 AFTER_DEADLINE, BEFORE_DEADLINE = "2026-10-16", "2026-10-15"
 
-
-def run(*args, **env):
-    return CliRunner().invoke(cli.main, [str(a) for a in args],
-                              env={"KPI_LANG": None, "KPI_CONFIG": None, **env})
 
 
 def score(path=EXAMPLE_CSV, period="2026-09", out="out"):

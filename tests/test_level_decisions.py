@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
 
-import cli
+from helpers import run
 from helpers import EXAMPLE_CSV, copy_config, edit, example_rows, write_csv
 from kpi import ladder, ledger, review
 from kpi.review import ReviewError
 
 from test_ledger import APPROVALS, db, ruleset_for
 
-
-def run(*args, **env):
-    return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": None, "KPI_CONFIG": None, **env})
 
 
 def score(path=EXAMPLE_CSV, out="out"):

@@ -9,17 +9,13 @@ from decimal import Decimal
 import openpyxl
 import pytest
 import xlsxwriter
-from click.testing import CliRunner
 
-import cli
+from helpers import run
 from helpers import copy_config, edit, example_rows, ruleset, write_csv, write_xlsx
 from kpi import config, month, numbers
 from kpi.errors import ConfigError, InputError
 from kpi.writers import team_summary
 
-
-def run(*args):
-    return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": None, "KPI_CONFIG": None})
 
 
 def _numbers(rows):

@@ -5,14 +5,10 @@ from __future__ import annotations
 import json
 
 import openpyxl
-from click.testing import CliRunner
 
-import cli
+from helpers import run
 from helpers import copy_config, edit, example_rows, write_csv, write_xlsx
 
-
-def run(*args, **env):
-    return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": None, "KPI_CONFIG": None, **env})
 
 
 def base_pay_rows(value):

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import openpyxl
-from click.testing import CliRunner
 
-import cli
+from helpers import run
 from helpers import EXAMPLE_CSV, example_rows, write_csv
 from kpi import readers
 
 from test_ledger import approve_levels
 
-
-def run(*args, **env):
-    return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": None, "KPI_CONFIG": None, **env})
 
 
 def filled_template(tmp_path, period):

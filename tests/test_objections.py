@@ -8,9 +8,9 @@ import os
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
 
 import cli
+from helpers import run
 from helpers import EXAMPLE_CSV, example_rows, write_csv
 from kpi import ledger, month, review
 from kpi.review import ReviewError
@@ -19,9 +19,6 @@ from test_ledger import approve_levels, db
 
 AFTER_DEADLINE, BEFORE_DEADLINE = "2026-10-16", "2026-10-15"
 
-
-def run(*args, **env):
-    return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": None, "KPI_CONFIG": None, **env})
 
 
 def score(path=EXAMPLE_CSV, out="out"):

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
 
-import cli
+from helpers import run
 from helpers import example_rows, write_csv, write_xlsx
 
 FIELD_COUNT = 24   # issue 22: the 评语 column
 
-
-def run(*args):
-    return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": None, "KPI_CONFIG": None})
 
 
 @pytest.fixture
