@@ -1,7 +1,7 @@
 """The ``kpi`` command line: parse options, call the library, render the result.
 
 Every command's logic lives in the ``kpi`` package; this module only turns
-options into a call and the result (or a :mod:`kpi.errors` error) into text
+options into a call and the result (or a :mod:`kpi.core.errors` error) into text
 and an exit code: 0 success, 1 input or config problem, 2 usage error,
 70 internal error. Help texts live in ``kpi/messages.toml`` (``help_*``) and
 are shown in the language of ``--lang`` or ``KPI_LANG``.
@@ -21,10 +21,13 @@ import click
 import wcwidth
 
 import kpi
-from kpi import calendar, config, i18n, identity, intake, ledger, month, readers, review, terminal, workers
-from kpi.errors import ConfigError, InputError
-from kpi.ledger import LedgerError
-from kpi.review import ReviewError
+from kpi.core import calendar, i18n, identity
+from kpi.io import config, readers, terminal, workers
+from kpi.pipeline import intake, month
+from kpi.ledger import db as ledger, review
+from kpi.core.errors import ConfigError, InputError
+from kpi.ledger.db import LedgerError
+from kpi.ledger.review import ReviewError
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 EXIT_INTERNAL = 70
@@ -554,7 +557,8 @@ def rules_command(period, rules_dir, diff, config_dir, lang):
     if diff and not rules_dir:
         raise click.UsageError(i18n.text("diff_needs_rules", lang))
     if rules_dir:  # ---- issue 24: a proposal, whole or as its differences
-        from kpi import proposal, rulediff, whatif_render
+        from kpi.io import proposal, whatif_render
+        from kpi.core import rulediff
         try:
             proposed = proposal.ruleset(proposal.read(rules_dir), config_dir, period)
         except proposal.ProposalError as error:
@@ -575,7 +579,7 @@ def rules_command(period, rules_dir, diff, config_dir, lang):
 @lang_option
 def timeline_command(period, fmt, config_dir, db_path, lang):
     """Print the review timeline of a month on the working-day calendar."""
-    from kpi import proposal
+    from kpi.io import proposal
 
     line = calendar.for_rules(load_rules(config_dir, period, lang))
     echo_lines(terminal.timeline_warnings(line, lang), err=True)
@@ -623,9 +627,10 @@ def fail_proposal(error, lang: str):
 @lang_option
 def whatif_command(rules_dir, periods, first, last, out_file, fmt, config_dir, db_path, lang):
     """Re-score stored months under proposed rules and compare with what was scored."""
-    from kpi import proposal, scored, whatif_render
-    from kpi.whatif import WhatifError
-    from kpi.writers import whatif as whatif_xlsx
+    from kpi.io import proposal, whatif_render
+    from kpi.pipeline import scored
+    from kpi.core.whatif import WhatifError
+    from kpi.io.writers import whatif as whatif_xlsx
 
     if bool(first) != bool(last):
         raise click.UsageError(i18n.text("whatif_periods_needed", lang))
@@ -648,7 +653,7 @@ def whatif_command(rules_dir, periods, first, last, out_file, fmt, config_dir, d
             fail_review(error, lang)
     if out_file:
         try:
-            from kpi.output import staged_file
+            from kpi.io.output import staged_file
             with staged_file(Path(out_file)) as staging:
                 whatif_xlsx.write(staging, comparison, str(rules_dir), lang)
         except OSError as error:
@@ -670,7 +675,8 @@ def whatif_command(rules_dir, periods, first, last, out_file, fmt, config_dir, d
 @lang_option
 def adopt(proposal_dir, effective, config_dir, db_path, lang):
     """Write a proposal into the config in use as a new version effective from a month."""
-    from kpi import proposal, scored
+    from kpi.io import proposal
+    from kpi.pipeline import scored
 
     folder = config.resolve_dir(config_dir)
     if not config_dir and proposal.shipped_in_package(folder):
@@ -714,7 +720,7 @@ def _revision_deadline(folder, review_period: str, day: datetime.date, lang: str
 
 def _adopted_lines(book, line, lang: str) -> list[str]:
     """The revisions adopted during the review of the timeline's month, against its deadline."""
-    from kpi import proposal
+    from kpi.io import proposal
 
     if book is None:
         return []
@@ -833,7 +839,7 @@ def user_group(lang):
 
 
 def _account_session(db_path, lang):
-    from kpi.accounts import AccountError
+    from kpi.ledger.accounts import AccountError
 
     @contextlib.contextmanager
     def session():
@@ -854,7 +860,7 @@ def _account_session(db_path, lang):
 @lang_option
 def user_add(name, role, teams, agent_id, db_path, lang):
     """Add an account."""
-    from kpi import accounts
+    from kpi.ledger import accounts
 
     if sys.stdin.isatty():
         password = click.prompt(i18n.text("user_password_prompt", lang), hide_input=True, confirmation_prompt=True)
@@ -872,7 +878,7 @@ def user_add(name, role, teams, agent_id, db_path, lang):
 @lang_option
 def user_import(period, out_file, db_path, lang):
     """Add an agent account for every agent of the month."""
-    from kpi import accounts
+    from kpi.ledger import accounts
 
     out_file = out_file or f"hr-only/web-passwords-{period}.csv"
     with _account_session(db_path, lang) as book:
@@ -885,7 +891,7 @@ def user_import(period, out_file, db_path, lang):
 @lang_option
 def user_list(db_path, lang):
     """List every account."""
-    from kpi import accounts
+    from kpi.ledger import accounts
 
     with _account_session(db_path, lang) as book:
         found = accounts.users(book)
@@ -902,7 +908,7 @@ def user_list(db_path, lang):
 @lang_option
 def user_disable(name, db_path, lang):
     """Disable an account."""
-    from kpi import accounts
+    from kpi.ledger import accounts
 
     with _account_session(db_path, lang) as book:
         accounts.disable(book, name)
@@ -915,7 +921,7 @@ def user_disable(name, db_path, lang):
 @lang_option
 def user_reset(name, db_path, lang):
     """Reset an account's password."""
-    from kpi import accounts
+    from kpi.ledger import accounts
 
     with _account_session(db_path, lang) as book:
         password = accounts.reset(book, name)

@@ -153,9 +153,11 @@ class _Recorder:
 
 def record_scorecard() -> tuple[list, list]:
     """The workbook and worksheet calls of one real kpi scorecard, and its formats."""
-    from kpi import calendar, config, month, scoring
-    from kpi.writers import scorecard
-    from kpi.writers import workbook as xlsx
+    from kpi.core import calendar, scoring
+    from kpi.io import config
+    from kpi.pipeline import month
+    from kpi.io.writers import scorecard
+    from kpi.io.writers import workbook as xlsx
     ruleset = config.load(None, "2026-09")
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "one.xlsx"

@@ -32,7 +32,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kpi import accounts, calendar, config, ledger, month, review  # noqa: E402
+from kpi.ledger import accounts, db as ledger, review
+from kpi.core import calendar
+from kpi.io import config
+from kpi.pipeline import month  # noqa: E402
 
 PERIOD = "2026-09"
 PASSWORD = "bench-pass-2026"

@@ -40,7 +40,7 @@ def months(count: int, start: str = "2026-01") -> list[str]:
 
 def proposal(folder: Path) -> Path:
     """A proposal raising the 90~100 multiplier and moving the conversion threshold 1.5% → 1.6%."""
-    from kpi import config
+    from kpi.io import config
 
     folder.mkdir()
     for name, edits in (("pay_bands.toml", [('multiplier = "0.9"', 'multiplier = "1.0"')]),

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import xlsxwriter
 
-from kpi import config, rules
-from kpi.agents import AgentInput
+from kpi.io import config
+from kpi.core import rules
+from kpi.core.agents import AgentInput
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).resolve().parent / "cases"
@@ -32,7 +33,8 @@ def ruleset(period: str = "2026-09", config_dir=None) -> rules.Ruleset:
 
 def results_of(path: Path, ruleset_: rules.Ruleset) -> tuple:
     """The month in ``path`` scored by the core alone, to compare with what was written."""
-    from kpi import month, scoring
+    from kpi.pipeline import month
+    from kpi.core import scoring
     return scoring.score_month(ruleset_, month.validate(Path(path), ruleset_).agents)
 
 

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 import cli
 from helpers import copy_config, edit, ruleset
-from kpi import calendar, config
+from kpi.core import calendar
+from kpi.io import config
 
 D = datetime.date
 

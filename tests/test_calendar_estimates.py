@@ -10,7 +10,8 @@ import pytest
 
 from helpers import run
 from helpers import EXAMPLE_CSV, copy_config, ruleset
-from kpi import calendar, config
+from kpi.core import calendar
+from kpi.io import config
 
 D = datetime.date
 NOTICE = '''

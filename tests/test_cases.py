@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from helpers import CASES, agent, baseline, ruleset
-from kpi import pay, scoring
+from kpi.core import pay, scoring
 
 RESULT_KEYS = ("total", "multiplier", "total_pay", "level_change", "band")
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 import cli
 from helpers import EXAMPLE_CSV
-from kpi import chain, integrity, ledger
+from kpi.core import chain
+from kpi.ledger import integrity, db as ledger
 from test_ledger import approve_levels   # issue 22: +2, -1 and dismissal close only once approved
 
 

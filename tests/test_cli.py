@@ -149,7 +149,7 @@ def test_every_command_is_covered_by_the_help_test():
 
 
 def test_an_internal_error_is_one_line_with_exit_70(monkeypatch):
-    from kpi import month
+    from kpi.pipeline import month
     monkeypatch.setattr(month, "validate", lambda *a, **k: 1 / 0)
     result = run("check", EXAMPLE_CSV, "--period", "2026-09")
     assert result.exit_code == 70

@@ -6,7 +6,7 @@ import openpyxl
 
 from helpers import run
 from helpers import copy_config, edit, example_rows, write_csv, write_xlsx
-from kpi import ledger, review
+from kpi.ledger import db as ledger, review
 
 
 

@@ -8,8 +8,9 @@ import pydantic
 import pytest
 
 from helpers import agent, baseline, copy_config, edit, ruleset
-from kpi import config, i18n, scoring
-from kpi.errors import ConfigError
+from kpi.io import config
+from kpi.core import i18n, scoring
+from kpi.core.errors import ConfigError
 
 
 def score_one(rules_, **fields):

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import helpers
-from kpi import explain, month, scoring
+from kpi.core import explain, scoring
+from kpi.pipeline import month
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import month_end  # noqa: E402  (the benchmark's synthetic month: every band, teams of all sizes)

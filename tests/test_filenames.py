@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 import cli
 from helpers import example_rows, write_xlsx
-from kpi import filenames, readers
+from kpi.core import filenames
+from kpi.io import readers
 
 HOSTILE = st.sampled_from(list('/\\:*?"<>|.~- \x00\x1f\x7f\u200b\u202e') + ["..", "CON", "nul", "COM1", "lpt9.txt",
                                                                            "ＫＦ", "İ", "ß", "SS", "名"])

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 import cli
 from helpers import example_rows, ruleset, write_xlsx
-from kpi import explain, inputs, limits, scoring, table
-from kpi.writers import team_summary
+from kpi.core import explain, inputs, limits, scoring, table
+from kpi.io.writers import team_summary
 
 HEADER, *ROWS = example_rows()
 RULES = ruleset()

@@ -10,7 +10,7 @@ import pytest
 
 import cli
 from helpers import run
-from kpi import i18n
+from kpi.core import i18n
 
 ROOT = Path(cli.__file__).resolve().parent
 COMMANDS = sorted(cli.main.commands)

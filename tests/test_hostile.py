@@ -12,8 +12,9 @@ import openpyxl
 import pytest
 
 from helpers import EXAMPLE_XLSX, example_rows, ruleset, write_csv
-from kpi import month, readers
-from kpi.errors import InputError
+from kpi.pipeline import month
+from kpi.io import readers
+from kpi.core.errors import InputError
 
 NASTY = ["=HYPERLINK(\"http://x\",\"点我\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "=1+1"]
 

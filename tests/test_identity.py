@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 import cli
 from helpers import example_rows, ruleset, write_csv, write_xlsx
-from kpi import identity, month
-from kpi.errors import InputError
+from kpi.core import identity
+from kpi.pipeline import month
+from kpi.core.errors import InputError
 
 
 def run(*args):
@@ -106,14 +107,14 @@ def test_last_months_sales_are_found_for_an_id_recorded_in_full_width_before(tmp
     august = _sheet(tmp_path, lambda rows: None, "august.xlsx")
     assert run("score", august, "--period", "2026-08", "--out", tmp_path / "o8").exit_code == 0
     with sqlite3.connect(tmp_path / "kpi.db") as db:       # as an older kpi would have stored it
-        from kpi import integrity
+        from kpi.ledger import integrity
         integrity.register(db)                             # an edit as kpi makes them: chained
         db.execute("UPDATE results SET agent_id = 'ＫＦ１００１' WHERE agent_id = 'KF1001'")
 
     def no_base(rows):
         rows[0][6] = ""                                    # 上月销售额 of KF1001 left empty
     september = month.validate(_sheet(tmp_path, no_base, "september.xlsx"), ruleset())
-    from kpi import ledger, review
+    from kpi.ledger import db as ledger, review
     with ledger.Ledger(tmp_path / "kpi.db") as book:
         filled = review.fill_from_ledger(book, "2026-09", september.agents, "sales_last_month", "sales_actual")
     assert str(filled[0].values["sales_last_month"]) == example_rows()[1][5]

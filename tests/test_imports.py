@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 
 from helpers import run
 from helpers import ROOT, copy_config, example_rows, ruleset, write_csv
-from kpi import imports, profiles, readers
-from kpi.errors import InputError
+from kpi.core import imports
+from kpi.io import profiles, readers
+from kpi.core.errors import InputError
 
 NAME = "客服绩效-业绩分析-汇总分析_20260901_20260930_1717.xlsx"
 HEADER = ["旺旺昵称", "咨询人数", "有效接待人数", "询单人数", "下单人数", "销售人数", "销售额（元）", "销售量",
@@ -258,7 +259,7 @@ def test_a_broken_profile_stops_kpi_import_with_exit_1(month, tmp_path):
 
 
 def test_parsing_and_matching_import_no_io_library():
-    for module in ("imports", "profiles"):
+    for module in ("core/imports", "io/profiles"):
         tree = ast.parse((ROOT / "kpi" / f"{module}.py").read_text(encoding="utf-8"))
         imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
@@ -448,7 +449,7 @@ def test_the_filled_workbook_checks_once_the_supervisor_has_typed_the_rest(month
     result = run("check", sheet, "--period", "2026-09")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1] == "检查通过:3 名客服,2 个组,可以评分(2026-09)"
-    from kpi import month as month_
+    from kpi.pipeline import month as month_
     agents = {a.agent_id: a for a in month_.validate(sheet, ruleset()).agents}
     assert agents["KF1002"].values["sales_actual"] == Decimal("100000.5")
     assert agents["KF1002"].values["visits"] == 3314 and agents["KF1001"].values["inquiries"] == 880

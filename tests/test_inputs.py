@@ -7,8 +7,10 @@ from decimal import Decimal
 import pytest
 
 from helpers import example_rows, ruleset, write_csv, write_xlsx
-from kpi import inputs, month, readers
-from kpi.errors import InputError
+from kpi.core import inputs
+from kpi.pipeline import month
+from kpi.io import readers
+from kpi.core.errors import InputError
 
 RULES = ruleset()
 
@@ -142,7 +144,7 @@ def test_the_blank_template_names_every_field():
     path = ROOT / "templates" / "input-template.csv"
     header = path.read_text(encoding="utf-8-sig").strip().split(",")
     names = inputs.header_names(RULES)
-    from kpi.writers import template   # issue 22: per-item comment columns only when configured
+    from kpi.io.writers import template   # issue 22: per-item comment columns only when configured
     assert sorted(names[inputs.normalise_header(h)] for h in header) == sorted(f.id for f in template.columns(RULES))
 
 
@@ -183,7 +185,7 @@ def test_a_really_encrypted_workbook_is_named(tmp_path):
 
 def test_remembered_numbers_keep_their_exact_form():
     """Typed cells share one Decimal per recent value; 5 and 5.0, 0.0 and -0.0 stay apart."""
-    from kpi.inputs import parse_number
+    from kpi.core.inputs import parse_number
     seen = [str(parse_number(value)) for value in (5, 5.0, 5, 0.0, -0.0, 0.1, 0.1, Decimal("7.50"), Decimal("7.5"))]
     assert seen == ["5", "5.0", "5", "0.0", "-0.0", "0.1", "0.1", "7.50", "7.5"]
     assert parse_number(12.5) is parse_number(12.5)

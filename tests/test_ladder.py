@@ -3,7 +3,7 @@
 import pytest
 
 from helpers import ruleset
-from kpi import ladder
+from kpi.core import ladder
 
 LEVELS = ruleset().pay.levels   # P1 … P6
 

@@ -12,7 +12,7 @@ import pytest
 
 from helpers import run
 from helpers import EXAMPLE_CSV, EXAMPLE_XLSX, example_rows, write_csv
-from kpi import integrity, ledger
+from kpi.ledger import integrity, db as ledger
 
 AFTER_DEADLINE, BEFORE_DEADLINE = "2026-10-16", "2026-10-15"
 
@@ -344,8 +344,9 @@ def test_rescoring_takes_over_unchanged_agents_exactly_as_a_fresh_score_renders_
 
 def test_rescoring_an_unchanged_month_renders_no_row_and_no_line_again(tmp_path, monkeypatch):
     from helpers import ruleset
-    from kpi import month, review
-    from kpi.writers import results_json
+    from kpi.pipeline import month
+    from kpi.ledger import review
+    from kpi.io.writers import results_json
     score(out="out")
     rendered = []
     monkeypatch.setattr(review, "result_row", lambda *args: rendered.append("row"))

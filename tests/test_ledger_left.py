@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 import cli
 from helpers import EXAMPLE_XLSX, example_rows, write_xlsx
-from kpi import month
+from kpi.pipeline import month
 
 
 def run(*args):

@@ -7,8 +7,9 @@ import pytest
 
 from helpers import run
 from helpers import EXAMPLE_CSV, copy_config, edit, example_rows, write_csv
-from kpi import ladder, ledger, review
-from kpi.review import ReviewError
+from kpi.core import ladder
+from kpi.ledger import db as ledger, review
+from kpi.ledger.review import ReviewError
 
 from test_ledger import APPROVALS, db, ruleset_for
 

@@ -12,9 +12,11 @@ import xlsxwriter
 
 from helpers import run
 from helpers import copy_config, edit, example_rows, ruleset, write_csv, write_xlsx
-from kpi import config, month, numbers
-from kpi.errors import ConfigError, InputError
-from kpi.writers import team_summary
+from kpi.io import config
+from kpi.pipeline import month
+from kpi.core import numbers
+from kpi.core.errors import ConfigError, InputError
+from kpi.io.writers import team_summary
 
 
 

@@ -6,7 +6,7 @@ import openpyxl
 
 from helpers import run
 from helpers import EXAMPLE_CSV, example_rows, write_csv
-from kpi import readers
+from kpi.io import readers
 
 from test_ledger import approve_levels
 

@@ -12,8 +12,9 @@ import pytest
 import cli
 from helpers import run
 from helpers import EXAMPLE_CSV, example_rows, write_csv
-from kpi import ledger, month, review
-from kpi.review import ReviewError
+from kpi.ledger import db as ledger, review
+from kpi.pipeline import month
+from kpi.ledger.review import ReviewError
 
 from test_ledger import approve_levels, db
 
@@ -202,7 +203,7 @@ def test_the_policy_can_refuse_closing_with_overdue_agents(tmp_path):
 def test_the_decisions_are_in_the_ledgers_hash_chain():
     """Issue 20's chain covers issue 22's tables: a decision edited behind kpi's back is caught."""
     import sqlite3
-    from kpi import chain
+    from kpi.core import chain
     assert chain.registered("objection_decisions") is not None
     assert "cleared_revision" in chain.registered("answers").columns
     assert {"recommendation", "reason"} <= set(chain.registered("decisions").columns)

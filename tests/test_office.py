@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 
 from helpers import EXAMPLE_XLSX, results_of, ruleset
-from kpi import month
+from kpi.pipeline import month
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 pytestmark = pytest.mark.skipif(SOFFICE is None and not os.environ.get("CI"),

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from helpers import EXAMPLE_XLSX, results_of, ruleset
-from kpi import month
+from kpi.pipeline import month
 
 ITEMS = {"sales_completion", "sales_growth", "conversion", "featured_item", "refund_rate", "inquiries", "disputes",
          "personal_share", "response_time", "service_quality", "sales_skill", "product_exam", "operation_exam",
@@ -202,7 +202,7 @@ def _per_cell_worksheet():
     public calls: the reference kpi's worksheet must match byte for byte."""
     import xlsxwriter.worksheet
 
-    from kpi.writers import workbook as xlsx
+    from kpi.io.writers import workbook as xlsx
 
     each = xlsx.Worksheet._write_each
 
@@ -218,11 +218,11 @@ def _per_cell_worksheet():
 
 def test_kpi_worksheet_gives_the_bytes_xlsxwriter_writes_cell_by_cell(scored, results, tmp_path, monkeypatch):
     """kpi's worksheet prepares its own formulas and renders whole rows itself
-    (kpi.writers.workbook.Worksheet); the payroll, the team summary and a scorecard must be
+    (kpi.io.writers.workbook.Worksheet); the payroll, the team summary and a scorecard must be
     the bytes xlsxwriter's own worksheet writes, cell by cell."""
-    from kpi import calendar, table
-    from kpi.writers import payroll, scorecard, team_summary
-    from kpi.writers import workbook as xlsx
+    from kpi.core import calendar, table
+    from kpi.io.writers import payroll, scorecard, team_summary
+    from kpi.io.writers import workbook as xlsx
     report, _ = scored
     rules_, line, rows = report.ruleset, calendar.for_rules(report.ruleset), table.payroll(results, "zh")
 
@@ -253,7 +253,7 @@ def test_whole_rows_are_the_bytes_of_cell_by_cell_writes(tmp_path, monkeypatch, 
     cells or as values filling a row template (plain rows in between take that way); a row
     with a cell only xlsxwriter's own calls can write (a non-finite number, a formula it
     rewrites) goes through those calls."""
-    from kpi.writers import workbook as xlsx
+    from kpi.io.writers import workbook as xlsx
     templates = []
 
     def write(path):
@@ -288,7 +288,7 @@ def test_whole_rows_are_the_bytes_of_cell_by_cell_writes(tmp_path, monkeypatch, 
 
 
 def test_whole_rows_need_a_later_row_of_a_streamed_sheet(tmp_path):
-    from kpi.writers import workbook as xlsx
+    from kpi.io.writers import workbook as xlsx
     book = xlsx.new(tmp_path / "a.xlsx", "2026-09", "t", streaming=True)
     sheet = book.add_worksheet("s")
     sheet.write_cells(2, [(0, "x", None)])
@@ -308,10 +308,10 @@ def test_whole_rows_need_a_later_row_of_a_streamed_sheet(tmp_path):
 
 
 def test_reused_package_parts_give_the_bytes_xlsxwriter_writes(scored, results, tmp_path):
-    """Scorecards share rendered styles, theme and properties (kpi.writers.packaging); each must
+    """Scorecards share rendered styles, theme and properties (kpi.io.writers.packaging); each must
     still be byte for byte the file xlsxwriter writes alone, whatever formats the agent's card uses."""
-    from kpi import calendar, explain
-    from kpi.writers import packaging, scorecard
+    from kpi.core import calendar, explain
+    from kpi.io.writers import packaging, scorecard
     report, out = scored
     rules_, line = report.ruleset, calendar.for_rules(report.ruleset)
     no_loss = results[0]._replace(items=tuple(i._replace(points=i.weight) for i in results[0].items))
@@ -328,12 +328,12 @@ def test_reused_package_parts_give_the_bytes_xlsxwriter_writes(scored, results, 
 
 def test_written_workbooks_leave_nothing_for_the_garbage_collector(scored, results, tmp_path):
     """A month writes thousands of workbooks: each file's objects must be freed as soon as it is
-    written (xlsxwriter's sheets and workbook refer to each other; kpi.writers.workbook.Workbook
+    written (xlsxwriter's sheets and workbook refer to each other; kpi.io.writers.workbook.Workbook
     undoes that when closed), not wait in memory for the garbage collector, whose runs then walk them all."""
     import gc
 
-    from kpi import calendar, explain, table
-    from kpi.writers import packaging, payroll, scorecard, team_summary, template
+    from kpi.core import calendar, explain, table
+    from kpi.io.writers import packaging, payroll, scorecard, team_summary, template
     report, _ = scored
     rules_, line = report.ruleset, calendar.for_rules(report.ruleset)
     rows = [table.row(result, "zh") for result in results]

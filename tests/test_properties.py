@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import agent, baseline, ruleset
-from kpi import pay, scoring
+from kpi.core import pay, scoring
 
 RULES = ruleset()
 money = st.decimals(min_value=0, max_value=10_000_000, places=2, allow_nan=False, allow_infinity=False)
@@ -102,7 +102,7 @@ texts = st.text(max_size=12)
 def test_an_encoded_payroll_row_decodes_to_the_same_row(names, numbers, points, band):
     """A carried-over agent's row comes back from the ledger exactly: 5.0 stays 5.0, -0 stays -0,
     and so does its seal."""
-    from kpi import table
+    from kpi.core import table
     agent_id, name, team, level, band_label, change, status, flag = names
     total, multiplier, base, performance, paid = numbers
     row = table.Row(agent_id, name, team, level, total=total, band=band_label, multiplier=multiplier,
@@ -125,7 +125,7 @@ def test_a_figure_reads_the_same_whatever_its_exponent_or_the_calls_before(value
     """Money, grouped money, percentages and plain numbers are remembered per value, so each
     must depend on the value alone: 1.5 and 1.50000 (equal, one entry) give one text, and so do
     0 and -0, whichever came first."""
-    from kpi import numbers
+    from kpi.core import numbers
     longer = value.quantize(Decimal(1).scaleb(value.as_tuple().exponent - zeros)) if value else -value
     first, second = (value, longer) if order else (longer, value)
     for show in (numbers.money, numbers.grouped, numbers.percent, numbers.plain):

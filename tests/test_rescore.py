@@ -11,7 +11,9 @@ import openpyxl
 import pytest
 
 from helpers import EXAMPLE_CSV, example_rows, ruleset, write_csv
-from kpi import integrity, ledger, month, scoring
+from kpi.ledger import integrity, db as ledger
+from kpi.pipeline import month
+from kpi.core import scoring
 
 CHANGED = "KF1008"
 
@@ -62,7 +64,7 @@ def test_only_the_changed_agent_is_scored_again(tmp_path, scored_ids):
 
 
 def test_carried_agents_share_their_explanations_with_the_revision_before(tmp_path, scored_ids):
-    from kpi import review
+    from kpi.ledger import review
     scored_ids()
     scored_ids(changed_input(tmp_path, "咨询应答量", "400"))
     with ledger.Ledger(os.environ["KPI_DB"]) as book:
@@ -137,7 +139,7 @@ def test_a_carried_over_month_writes_what_a_fresh_run_writes(tmp_path, scored_id
 
 
 def test_lines_taken_over_are_copied_byte_for_byte_in_runs(tmp_path):
-    from kpi.writers import results_json
+    from kpi.io.writers import results_json
     first = tmp_path / "first.json"
     lines = [json.dumps({"agent_id": f"A{i}", "note": "说明" * i}, ensure_ascii=False, separators=(",", ":")).encode()
              for i in range(40)]
@@ -161,7 +163,7 @@ def test_lines_taken_over_are_copied_byte_for_byte_in_runs(tmp_path):
 @pytest.fixture
 def summary_rows(monkeypatch):
     """The agent ids whose team-summary rows are written, run by run."""
-    from kpi.writers import team_summary
+    from kpi.io.writers import team_summary
     written: list[str] = []
     real = team_summary._agent_row
 

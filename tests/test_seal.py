@@ -17,7 +17,8 @@ from click.testing import CliRunner
 
 import cli
 from helpers import EXAMPLE_CSV, ROOT
-from kpi import readers, seal
+from kpi.io import readers
+from kpi.core import seal
 
 CARD_ROWS = {"band": "B25", "multiplier": "B26", "pay": "B29", "recommendation": "B30", "total": "F23",
              "lost": "G17", "inputs": "B8", "title": "A1"}
@@ -143,7 +144,7 @@ def test_a_card_without_a_seal_is_not_taken_for_one(card, tmp_path):
 
 
 def test_the_seal_is_the_ledgers_hmac_and_cards_stay_byte_reproducible(tmp_path):
-    from kpi import ledger, review
+    from kpi.ledger import db as ledger, review
     shutil.copy(ROOT / "examples" / "2026-09" / "input-2026-09.csv", tmp_path / "in.csv")
     ledger.Ledger(tmp_path / "kpi.db").close()                      # a new ledger: its secret made
     shutil.copy(tmp_path / "kpi.db", tmp_path / "copy.db")           # the same ledger, twice
@@ -205,7 +206,7 @@ def test_a_card_with_a_dozen_huge_sheets_is_read_in_little_memory(card, tmp_path
     assert big.stat().st_size < 8 << 20
     # VmHWM is this process's own peak (ru_maxrss keeps the forking parent's peak across exec on Linux,
     # so under a long test run it measured pytest, not the reader)
-    script = ("import resource, sys; sys.path.insert(0, sys.argv[1]); from kpi import readers; "
+    script = ("import resource, sys; sys.path.insert(0, sys.argv[1]); from kpi.io import readers; "
               "card = readers.read_scorecard(sys.argv[2]); print(card.slot('answer')[1]); "
               "hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')]; "
               "print(hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")

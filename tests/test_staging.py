@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from kpi import output
+from kpi.io import output
 
 
 @pytest.fixture

@@ -20,8 +20,10 @@ from click.testing import CliRunner
 
 import cli
 from helpers import EXAMPLE_CSV, ROOT, example_rows, write_csv, write_xlsx
-from kpi import ledger, month, output, review
-from kpi.writers import results_json, safe
+from kpi.ledger import db as ledger, review
+from kpi.pipeline import month
+from kpi.io import output
+from kpi.io.writers import results_json, safe
 from test_ledger import approve_levels   # issue 22: +2, -1 and dismissal close only once approved
 
 OLE2 = b"\xd0\xcf\x11\xe0"
@@ -69,10 +71,10 @@ def test_a_complete_password_file_encrypts_every_card_and_its_list_is_neutralise
 
 
 def test_cards_are_never_planned_plain_beside_encrypted_ones():
-    from kpi import cards
+    from kpi.io import cards
     from helpers import results_of, ruleset
     results = results_of(EXAMPLE_CSV, ruleset())
-    from kpi import calendar
+    from kpi.core import calendar
     with pytest.raises(ValueError, match="no password for agent"):
         cards.plan(results, ruleset(), calendar.for_rules(ruleset()), "zh", 1, {}, Path("."),
                    {results[0].agent.agent_id: "x"})

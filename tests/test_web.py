@@ -16,7 +16,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from kpi import accounts, ledger, review
+from kpi.ledger import accounts, db as ledger, review
 from kpi.web import create_app, security
 
 ROLES = {"hr": "hr", "manager": "manager", "supervisor": "sup1", "agent": OWN}
@@ -449,7 +449,8 @@ def test_the_team_summary_has_svg_charts_and_only_the_supervisors_team(shared):
 
 
 def test_a_sheet_of_another_month_is_refused(fresh, tmp_path):
-    from kpi import config, month
+    from kpi.io import config
+    from kpi.pipeline import month
     made, app = fresh
     roster = write_csv(tmp_path / "roster.csv", sheet_rows("售前一组"))
     october = tmp_path / "october.xlsx"

@@ -174,7 +174,7 @@ def test_a_month_in_the_browser(server, browser, tmp_path):
     shot(page, "10-hr-closed-en")
     page.context.close()
 
-    from kpi import ledger, review
+    from kpi.ledger import db as ledger, review
     with ledger.Ledger(made.db_path) as book:
         assert review.month_status(book, PERIOD) == "closed"
         audit = {(r["action"], r["who"]) for r in book.rows("SELECT action, who FROM audit WHERE client = '127.0.0.1'")}

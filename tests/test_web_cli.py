@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import cli
 from helpers import EXAMPLE_XLSX, example_rows, write_csv, write_xlsx
-from kpi import accounts, ledger, review
+from kpi.ledger import accounts, db as ledger, review
 
 
 def run(*args, input=None, **env):

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 import cli
 from helpers import EXAMPLE_XLSX
-from kpi import scoring, workers
+from kpi.core import scoring
+from kpi.io import workers
 
 
 def _dies_in_a_worker(parent: int):

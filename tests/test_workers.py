@@ -13,8 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from helpers import EXAMPLE_XLSX, example_rows, ruleset, write_xlsx
-from kpi import ledger, month, readers, workers
-from kpi.errors import InputError, InputProblem
+from kpi.ledger import db as ledger
+from kpi.pipeline import month
+from kpi.io import readers, workers
+from kpi.core.errors import InputError, InputProblem
 
 
 @given(st.permutations(range(12)))

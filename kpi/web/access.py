@@ -8,7 +8,7 @@ exactly like one that does not exist (404), so nothing leaks its existence.
 
 from __future__ import annotations
 
-from kpi.accounts import ROLES, User
+from kpi.ledger.accounts import ROLES, User
 
 EVERYONE = ROLES
 PERMISSIONS: dict[str, tuple[str, ...]] = {

@@ -5,8 +5,8 @@ rendered on the server from Jinja templates (``kpi/web/templates``), with one CS
 (``kpi/web/static``), no script and no network access. Every route goes through
 :func:`protected`: CSRF check on state-changing requests, the session's user, the role's
 permission (:mod:`kpi.web.access`), then the handler, which calls the same library
-functions as the command line (:mod:`kpi.month`, :mod:`kpi.review`, :mod:`kpi.sheets`,
-:mod:`kpi.accounts`) with the acting user recorded in the ledger (:func:`kpi.ledger.acting`).
+functions as the command line (:mod:`kpi.pipeline.month`, :mod:`kpi.ledger.review`, :mod:`kpi.core.sheets`,
+:mod:`kpi.ledger.accounts`) with the acting user recorded in the ledger (:func:`kpi.ledger.db.acting`).
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from kpi import accounts, i18n, ledger
-from kpi.accounts import AccountError, User
-from kpi.errors import ConfigError
-from kpi.ledger import LedgerError
-from kpi.review import ReviewError
+from kpi.ledger import accounts, db as ledger
+from kpi.core import i18n
+from kpi.ledger.accounts import AccountError, User
+from kpi.core.errors import ConfigError
+from kpi.ledger.db import LedgerError
+from kpi.ledger.review import ReviewError
 from kpi.web import access, pages, security
 
 HERE = Path(__file__).resolve().parent

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
-from kpi import numbers
+from kpi.core import numbers
 
 WIDTH, BAR_HEIGHT, GAP, LABEL_WIDTH = 360, 18, 6, 130
 

@@ -11,7 +11,10 @@ from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
-from kpi import accounts, calendar, config, ledger, team_sheets as sheets
+from kpi.ledger import accounts, db as ledger
+from kpi.core import calendar
+from kpi.io import config
+from kpi.pipeline import team_sheets as sheets
 
 PERIOD = "2026-09"
 PASSWORD = "demo-pass-2026"
@@ -57,6 +60,6 @@ def load(folder: str | Path, config_dir=None, lang: str = "zh") -> Demo:
 
 
 def _all_teams(path: Path, ruleset) -> list[str]:
-    from kpi import month
+    from kpi.pipeline import month
 
     return sorted({agent.team for agent in month.validate(path, ruleset).agents})

@@ -1,5 +1,5 @@
 """The workspace's pages: each handler reads or changes the month through the library
-(:mod:`kpi.review`, :mod:`kpi.month`, :mod:`kpi.sheets`, :mod:`kpi.accounts`) and renders
+(:mod:`kpi.ledger.review`, :mod:`kpi.pipeline.month`, :mod:`kpi.core.sheets`, :mod:`kpi.ledger.accounts`) and renders
 a template; it never formats for the command line, nor the command line for it.
 
 Handlers run after :func:`kpi.web.app.protected` has checked the CSRF token, the session
@@ -17,8 +17,11 @@ from pathlib import Path
 
 from starlette.responses import RedirectResponse, Response
 
-from kpi import accounts, calendar, config, i18n, month, review, team_sheets as sheets
-from kpi.errors import InputError
+from kpi.ledger import accounts, review
+from kpi.core import calendar, i18n
+from kpi.io import config
+from kpi.pipeline import month, team_sheets as sheets
+from kpi.core.errors import InputError
 from kpi.web import access, charts
 
 IDENTITY = ("agent_id", "name", "team", "level")

@@ -1,0 +1,1 @@
+"""kpi.core: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""kpi.io: see docs/architecture.md."""

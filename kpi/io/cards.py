@@ -1,0 +1,130 @@
+"""Writing the month's scorecards: only those that changed (an edge).
+
+Each scorecard has a key: a hash of everything it shows. When the ledger says
+an agent's key is the same as last revision's and the file is still the one
+written then (same size and mtime), the new output directory gets a hard link
+to it (a copy with its times where links are impossible): same bytes, same
+mtime, no work. The others are written (by :mod:`kpi.io.workers` when on several cores).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import kpi
+from kpi.core import calendar, explain, rules
+from kpi.io import output
+from kpi.core.scoring import AgentResult
+from kpi.io.writers import packaging, scorecard
+
+
+class Card(NamedTuple):
+    """One agent's scorecard: where it goes, its content key, the revision that wrote it."""
+
+    result: AgentResult
+    path: Path              # relative to the output directory
+    key: str
+    revision: int | None
+    reuse: bool
+    password: str | None = None
+
+
+class Previous(NamedTuple):
+    """What the ledger knows of an agent's last scorecard (``path`` relative to the output directory)."""
+
+    key: str
+    revision: int
+    stat: str
+    path: str = ""
+
+
+def key(result: AgentResult, ruleset: rules.Ruleset, deadline, lang: str, password: str | None = None) -> str:
+    """A hash of everything a scorecard shows, its password, and kpi's version, which draws it."""
+    agent, pay = result.agent, result.pay
+    items = [(i.item_id, i.inputs, i.measure, i.tier, i.steps, i.points, i.notes) for i in result.items]
+    content = repr((kpi.__version__, "sealed-1", ruleset.version.sha256, lang, str(deadline), agent.agent_id, agent.name,
+                    agent.team, agent.level, items, result.total, pay.band, pay.base_pay, pay.performance_pay,
+                    pay.source, pay.total_pay, password)
+                   + ((tuple(sorted(agent.comments.items())),) if agent.comments else ()))
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def file_stat(path: Path | str) -> str:
+    """Size and modification time of a file, to recognise it later."""
+    info = os.stat(path)
+    return f"{info.st_size}:{info.st_mtime_ns}"
+
+
+def unchanged(path: str | Path, stat: str) -> bool:
+    """Whether ``path`` is still the file whose stat was ``stat`` (one system call)."""
+    try:
+        return file_stat(path) == stat
+    except OSError:
+        return False
+
+
+def plan(results: Sequence[AgentResult], ruleset: rules.Ruleset, timeline: calendar.Timeline, lang: str,
+         revision: int | None, previous: dict[str, Previous], old_dir: Path,
+         passwords: dict[str, str] | None = None, paths: dict | None = None) -> list[Card]:
+    """Which scorecards to write (encrypted with ``passwords`` when given) and which to keep;
+    ``paths``: agent id → relative path, as :func:`kpi.core.filenames.card_paths` names a month's
+    cards together (one card alone when not given)."""
+    deadline = timeline.date("confirm_deadline")
+    cards = []
+    for result in results:
+        password = (passwords or {}).get(result.agent.agent_id)
+        if passwords is not None and not password:   # never a plain card beside encrypted ones
+            raise ValueError(f"no password for agent {result.agent.agent_id}")
+        given = (paths or {}).get(result.agent.agent_id)
+        path = Path(*given.parts) if given is not None else scorecard.relative_path(result)
+        new_key = key(result, ruleset, deadline, lang, password)
+        before = previous.get(result.agent.agent_id)
+        kept = before is not None and before.key == new_key and unchanged(os.path.join(old_dir, path), before.stat)
+        cards.append(Card(result, path, new_key, before.revision if kept else revision, kept, password))
+    return cards
+
+
+def make_folders(cards: Sequence[Card], folder: Path) -> None:
+    """The team folders of ``cards`` inside ``folder`` (made once, before the workers start)."""
+    for directory in {(folder / card.path).parent for card in cards}:
+        directory.mkdir(parents=True, exist_ok=True)
+
+
+def put(card: Card, folder: Path, old_dir: Path, timeline: calendar.Timeline, explainer: explain.Explainer,
+        parts: packaging.Parts | None = None, sealer=None) -> str:
+    """Put ``card`` into ``folder`` (linked from ``old_dir`` when kept, else written); its file stat.
+
+    ``explainer`` and ``parts`` are shared by the cards of a chunk: what repeats is rendered once."""
+    target = folder / card.path
+    if card.reuse:
+        output.link(old_dir / card.path, target)
+    else:
+        scorecard.write(target, card.result, explainer.ruleset, timeline, explainer.lang, card.revision, explainer,
+                        parts, sealer)
+        if card.password:
+            encrypt(target, card.password)
+    return file_stat(target)
+
+
+def keep(paths: Sequence[str], folder: Path, old_dir: Path) -> None:
+    """Put the unchanged scorecards at ``paths`` (relative) into ``folder``, linked from ``old_dir``."""
+    for directory in {os.path.dirname(path) for path in paths}:
+        (folder / directory).mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        output.link(os.path.join(old_dir, path), os.path.join(folder, path))
+
+
+def encrypt(path: Path, password: str) -> None:
+    """Replace ``path`` by its copy encrypted with ``password`` (Office standard encryption)."""
+    import msoffcrypto.format.ooxml  # only here: it brings in the cryptography package (0.1 s to import)
+
+    plain = io.BytesIO(path.read_bytes())
+    locked = path.with_suffix(".locked")
+    with open(locked, "wb") as handle:
+        msoffcrypto.format.ooxml.OOXMLFile(plain).encrypt(password, handle)
+    os.replace(locked, path)

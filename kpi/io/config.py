@@ -1,0 +1,246 @@
+"""Finding, reading and checking the config directory.
+
+The pipeline is visible: read TOML (floats as Decimal) → pick the version in
+force for the month → build frozen models → cross-check the files against each
+other. Every failure becomes a :class:`kpi.core.errors.ConfigError` naming the file,
+the key (with item ids where there are any) and a correct example.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+import pydantic
+
+from kpi.core import examples, rules
+from kpi.core.errors import ConfigError
+
+WEIGHTS, PAY_BANDS, FIELDS, CALENDAR = "weights.toml", "pay_bands.toml", "fields.toml", "calendar.toml"
+
+
+def default_dir() -> Path:
+    """The config shipped with kpi: inside the installed package, else the repo's."""
+    packaged = Path(str(resources.files("kpi"))) / "config"
+    if (packaged / WEIGHTS).is_file():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "config"
+
+
+def resolve_dir(config_dir: str | os.PathLike | None) -> Path:
+    """The directory to read: the one given, else the shipped default."""
+    return Path(config_dir) if config_dir else default_dir()
+
+
+def load(config_dir: str | os.PathLike | None, period: str) -> rules.Ruleset:
+    """The :class:`~kpi.core.rules.Ruleset` in force for ``period`` (YYYY-MM)."""
+    folder = resolve_dir(config_dir)
+    found: list[ConfigError] = []
+    raw = {name: _collected(found, read_toml, folder / name) for name in FILES}
+    _raise(found)
+    dated = {name: _collected(found, select, raw[name], folder / name, period) for name in DATED}
+    _raise(found)
+    return assemble(raw, dated, {name: folder / name for name in FILES}, period, folder)
+
+
+def _collected(found: list[ConfigError], step, *args):
+    """``step(*args)``, or None with its faults added to ``found``."""
+    try:
+        return step(*args)
+    except ConfigError as error:
+        found.extend(error.parts)
+        return None
+
+
+def _raise(found: list[ConfigError]) -> None:
+    """Raise one ConfigError carrying every fault found so far, if any: the user mends them at once."""
+    if found:
+        raise ConfigError.of(found)
+
+
+FILES = (WEIGHTS, PAY_BANDS, FIELDS, CALENDAR)
+DATED = (WEIGHTS, PAY_BANDS, CALENDAR)  # the files made of [[version]] tables
+
+
+def assemble(raw: dict[str, dict], dated: dict[str, dict], paths: dict[str, Path], period: str,
+             folder: Path) -> rules.Ruleset:
+    """The Ruleset of ``period`` from the files as read (``raw``, file name → table), the version
+    picked of each dated file (``dated``) and where each file was read (``paths``, for errors):
+    what :func:`load` does once it has read a directory, and what a proposal
+    (:mod:`kpi.io.proposal`) does with its own files laid over the rules in force. Every fault of
+    every file is reported together."""
+    _raise([*faults(rules.WeightsVersion, dated[WEIGHTS], paths[WEIGHTS], _version_key(dated[WEIGHTS])),
+            *faults(rules.PayVersion, dated[PAY_BANDS], paths[PAY_BANDS], _version_key(dated[PAY_BANDS])),
+            *faults(rules.CalendarVersion, dated[CALENDAR], paths[CALENDAR], _version_key(dated[CALENDAR])),
+            *faults(rules.CalendarOverrides, _overrides_part(raw[CALENDAR]), paths[CALENDAR], ""),
+            *faults(rules.Fields, raw[FIELDS], paths[FIELDS], "")])
+    weights = build(rules.WeightsVersion, dated[WEIGHTS], paths[WEIGHTS], _version_key(dated[WEIGHTS]))
+    pay = build(rules.PayVersion, dated[PAY_BANDS], paths[PAY_BANDS], _version_key(dated[PAY_BANDS]))
+    timeline = build(rules.CalendarVersion, dated[CALENDAR], paths[CALENDAR], _version_key(dated[CALENDAR]))
+    overrides = build(rules.CalendarOverrides, _overrides_part(raw[CALENDAR]), paths[CALENDAR], "")
+    declared = build(rules.Fields, raw[FIELDS], paths[FIELDS], "")
+    fields = _ordered_fields(declared, weights)
+    _cross_check(weights, fields, paths)
+    version = rules.RulesVersion(
+        weights_effective=weights.effective, pay_bands_effective=pay.effective, calendar_effective=timeline.effective,
+        sha256=content_hash(dated[WEIGHTS], dated[PAY_BANDS], raw[FIELDS], dated[CALENDAR], _overrides_part(raw[CALENDAR])),
+        config_dir=str(folder),
+    )
+    return rules.Ruleset(period=period, weights=weights, pay=pay, fields=fields, timeline=timeline,
+                         overrides=overrides, version=version, item_comments=declared.item_comments,
+                         money_decimals=declared.money_decimals)
+
+
+def _overrides_part(raw_calendar: dict) -> dict:
+    return {key: value for key, value in raw_calendar.items() if key != "version"}
+
+
+def read_toml(path: Path) -> dict:
+    """A TOML file as a dict with every float read as an exact Decimal."""
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle, parse_float=Decimal)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "(file)", "file not found; a config directory holds "
+                          f"{WEIGHTS}, {PAY_BANDS}, {FIELDS} and {CALENDAR}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), "(syntax)", f"not valid TOML: {exc}") from None
+
+
+def select(raw: dict, path: Path, period: str) -> dict:
+    """The latest ``[[version]]`` whose ``effective`` month is not after ``period``."""
+    versions = _versions(raw, path)
+    in_force = [v for v in versions if str(v.get("effective", "")) <= period]
+    if not in_force:
+        first = versions[0].get("effective")
+        raise ConfigError(str(path), "version", f"no version in force for {period}: the earliest takes effect {first}",
+                          examples.VERSION)
+    return in_force[-1]
+
+
+def _versions(raw: dict, path: Path) -> list[dict]:
+    versions = raw.get("version")
+    if not isinstance(versions, list) or not versions:
+        raise ConfigError(str(path), "version", "the file must hold one or more [[version]] tables", examples.VERSION)
+    months = [str(v.get("effective", "")) for v in versions]
+    if months != sorted(set(months)) or len(set(months)) != len(months):
+        raise ConfigError(str(path), "version.effective",
+                          f"versions must be listed oldest first, each month once; found {months}", examples.VERSION)
+    return versions
+
+
+def build(model: type[pydantic.BaseModel], raw: dict, path: Path, prefix: str):
+    """``model`` built from ``raw``; the first fault becomes a ConfigError."""
+    try:
+        return model.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise _config_error(exc.errors(include_url=False)[0], raw, path, prefix) from None
+
+
+def faults(model: type[pydantic.BaseModel], raw: dict, path: Path, prefix: str) -> list[ConfigError]:
+    """Every fault of ``raw`` as ``model``, each a ConfigError with file and key ([] when valid):
+    a proposal is reported whole, not fault by fault."""
+    try:
+        model.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        return [_config_error(error, raw, path, prefix) for error in exc.errors(include_url=False)]
+    return []
+
+
+def _config_error(error: dict, raw: dict, path: Path, prefix: str) -> ConfigError:
+    key = _key(raw, error["loc"], prefix)
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        message = "this key is required but missing"
+    elif error["type"] == "extra_forbidden":
+        message = "unknown key (check its spelling)"
+    return ConfigError(str(path), key, message, examples.for_location(error["loc"]))
+
+
+def _version_key(raw: dict) -> str:
+    return f"version[effective={raw.get('effective')}]"
+
+
+def _key(raw: dict, loc: tuple, prefix: str) -> str:
+    """A readable key path: version[effective=2020-01].items[id=conversion].tiers[1].min."""
+    parts, node = [prefix] if prefix else [], raw
+    for step in loc:
+        if isinstance(node, dict) and step == node.get("kind") and step not in node:
+            continue  # a union's tag (pydantic puts the matched kind in the path)
+        if isinstance(step, int):
+            node = node[step] if isinstance(node, (list, tuple)) and step < len(node) else None
+            ident = node.get("id") if isinstance(node, dict) else None
+            parts[-1] += f"[id={ident}]" if ident else f"[{step}]"
+        else:
+            node = node.get(step) if isinstance(node, dict) else None
+            parts.append(str(step))
+    return ".".join(parts) or "(top)"
+
+
+def _ordered_fields(declared: rules.Fields, weights: rules.WeightsVersion) -> tuple[rules.InputField, ...]:
+    """The sheet's columns: the declared ones, each qualitative item with its comment column
+    right after it, then the month's comment (评语) last."""
+    plain = tuple(f for f in declared.fields if f.comment_for is None)
+    month = tuple(f for f in declared.fields if f.comment_for is not None)
+    judged = []
+    for item in weights.items:
+        if item.kind == "judgement":
+            judged += [_judgement_field(item), _item_comment_field(item, declared.item_comment_length)]
+    return plain + tuple(judged) + month
+
+
+def _item_comment_field(item: rules.JudgementItem, length: int) -> rules.InputField:
+    """The optional comment on a qualitative item (its label + 评语)."""
+    return rules.InputField(id=f"{item.id}_comment", type="text", required=False, max_length=length,
+                            comment_for=item.id, label=rules.Label(zh=f"{item.label.zh}评语", en=f"{item.label.en} comment"),
+                            aliases=(f"{item.label.zh}备注", f"{item.id} comment"))
+
+
+def _judgement_field(item: rules.JudgementItem) -> rules.InputField:
+    """The input column of a qualitative item: points 0..max in increments."""
+    return rules.InputField(id=item.id, label=item.label, type="number", required=True,
+                            min=Decimal(0), max=item.max, increment=item.increment)
+
+
+def _cross_check(weights: rules.WeightsVersion, fields: tuple[rules.InputField, ...], paths: dict[str, Path]) -> None:
+    """Every field a measure reads must be an input column."""
+    known = {f.id for f in fields}
+    for item in weights.items:
+        if item.kind != "tiered":
+            continue
+        for field_id in item.measure.fields():
+            if field_id not in known:
+                raise ConfigError(str(paths[WEIGHTS]), f"version[effective={weights.effective}].items[id={item.id}].measure",
+                                  f"reads field {field_id!r}, which {FIELDS} does not define", examples.MEASURE)
+        _check_denominator(weights, item, {f.id: f for f in fields}, paths)
+    for f in fields:
+        if f.at_most and f.at_most not in known:
+            raise ConfigError(str(paths[FIELDS]), f"fields[id={f.id}].at_most", f"names unknown field {f.at_most!r}",
+                              examples.FIELD)
+
+
+def _check_denominator(weights, item: rules.TieredItem, fields: dict, paths: dict[str, Path]) -> None:
+    """A ratio whose denominator may be 0 must say what a zero denominator counts as."""
+    spec = item.measure
+    if spec.kind != "ratio" or spec.denominator is None or spec.zero_denominator is not None:
+        return
+    bound = fields[spec.denominator]
+    if bound.min is None or bound.min < 0 or (bound.min == 0 and not bound.min_exclusive):
+        raise ConfigError(str(paths[WEIGHTS]), f"version[effective={weights.effective}].items[id={item.id}].measure",
+                          f"{spec.denominator} may be 0; add zero_denominator (the value used then)", examples.MEASURE)
+
+
+def content_hash(*parts: dict) -> str:
+    """sha256 of the canonical JSON of the config parts used."""
+    canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def newest(raw: dict, path: Path) -> dict:
+    """The last ``[[version]]`` of a dated file (the one a proposal puts forward)."""
+    return _versions(raw, path)[-1]

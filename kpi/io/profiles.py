@@ -1,0 +1,186 @@
+"""Import profiles: how to read a platform's export, as data (``config/imports/*.toml``).
+
+A profile says how to recognise an export (its file name pattern and words of
+its header row), how far down to look for the header, which export column
+feeds which of kpi's input fields (with the header's aliases) and how its
+values are written, which rows are summaries and which cell texts mean "not
+final yet". A shop adds or fixes a profile by dropping a TOML file into
+``imports/`` of its config directory; no release is needed.
+
+Profiles are checked like the rest of the config (unknown keys are errors), and
+every fault of every profile file is reported at once, with its file and key.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from kpi.io import config
+from kpi.core import imports, rules
+from kpi.core.errors import ConfigError
+
+FROZEN = ConfigDict(frozen=True, extra="forbid")
+NonEmpty = Annotated[str, Field(min_length=1)]
+IMPORTS = "imports"
+Format = Literal["count", "money", "number", "percent", "ratio", "seconds"]
+# Which value formats may feed a field of each kpi type: a percentage never becomes a count.
+FITS = {"count": {"count"}, "money": {"money"}, "number": {"count", "money", "number", "percent", "ratio", "seconds"}}
+IDENTITY = ("agent_id", "name", "team", "level")
+
+
+def _alternatives(value: object) -> object:
+    """Header names as a list, or one text with ``|`` between the alternatives."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split("|"))
+    return value
+
+
+Headers = Annotated[tuple[NonEmpty, ...], Field(min_length=1)]
+
+
+class Column(BaseModel):
+    """One of kpi's fields, read from the export column headed by one of ``headers``."""
+
+    model_config = FROZEN
+    field: NonEmpty
+    headers: Headers
+    format: Format
+
+    split_headers = field_validator("headers", mode="before")(_alternatives)
+
+
+class Account(BaseModel):
+    """The column naming the platform account a row belongs to (``店铺:子账号``)."""
+
+    model_config = FROZEN
+    headers: Headers
+
+    split_headers = field_validator("headers", mode="before")(_alternatives)
+
+
+class LeftToSheet(BaseModel):
+    """A field the export has no sure source for; the supervisor fills it, for ``reason``."""
+
+    model_config = FROZEN
+    field: NonEmpty
+    reason: rules.Label
+
+
+class Profile(BaseModel):
+    """How to read one kind of export."""
+
+    model_config = FROZEN
+    id: NonEmpty
+    label: rules.Label
+    file_pattern: NonEmpty
+    header_words: Annotated[tuple[NonEmpty, ...], Field(min_length=1)]
+    header_rows: Annotated[int, Field(ge=1, le=100)] = 10
+    account: Account
+    columns: Annotated[tuple[Column, ...], Field(min_length=1)]
+    summary_words: tuple[NonEmpty, ...] = ()
+    not_final_words: tuple[NonEmpty, ...] = ()
+    left_to_sheet: tuple[LeftToSheet, ...] = ()
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _each_field_once(self):
+        fields = [c.field for c in self.columns] + [f.field for f in self.left_to_sheet]
+        twice = sorted({f for f in fields if fields.count(f) > 1})
+        if twice:
+            raise ValueError(f"each field may appear once in columns and left_to_sheet; repeated: {', '.join(twice)}")
+        return self
+
+    def matches_name(self, file_name: str) -> bool:
+        """Whether a file name fits the profile's pattern (a glob, compared after NFKC folding)."""
+        return fnmatch.fnmatchcase(imports.fold_text(file_name), imports.fold_text(self.file_pattern))
+
+
+class ProfileError(ConfigError):
+    """Every fault found in the import profiles: (file, key, message) each."""
+
+    def __init__(self, faults: list[tuple[str, str, str]]):
+        self.faults = list(faults)
+        first = self.faults[0]
+        super().__init__(*first)
+
+    def render(self) -> str:
+        """One fault a line, each under the first: ``file: key: message``."""
+        lines = [f"{file}: {key}: {message}" for file, key, message in self.faults]
+        return "\n".join([lines[0], *("  " + line for line in lines[1:])])
+
+
+def folders(config_dir: str | os.PathLike | None) -> list[Path]:
+    """Where profiles are read from: the shipped ones, then the config directory's (which win by id)."""
+    shipped = config.default_dir() / IMPORTS
+    chosen = config.resolve_dir(config_dir) / IMPORTS
+    return [shipped] if chosen.resolve() == shipped.resolve() else [shipped, chosen]
+
+
+def load(config_dir: str | os.PathLike | None, ruleset: rules.Ruleset) -> tuple[Profile, ...]:
+    """Every import profile; a profile of the config directory replaces a shipped one of the same id.
+
+    Raises :class:`ProfileError` listing every fault of every file at once."""
+    found: dict[str, Profile] = {}
+    faults: list[tuple[str, str, str]] = []
+    for folder in folders(config_dir):
+        seen: dict[str, Path] = {}
+        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+            profile = _read(path, ruleset, faults)
+            if profile is None:
+                continue
+            if profile.id in seen:
+                faults.append((str(path), "id", f"id {profile.id!r} is already used by {seen[profile.id].name}"))
+                continue
+            seen[profile.id] = path
+            found[profile.id] = profile
+    if faults:
+        raise ProfileError(faults)
+    return tuple(found.values())
+
+
+def _read(path: Path, ruleset: rules.Ruleset, faults: list) -> Profile | None:
+    try:
+        raw = config.read_toml(path)
+    except ConfigError as error:
+        faults.append((error.file, error.key, error.message))
+        return None
+    try:
+        profile = Profile.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            faults.append((str(path), config._key(raw, error["loc"], ""), _message(error)))
+        return None
+    before = len(faults)
+    _cross_check(profile, raw, path, ruleset, faults)
+    return profile if len(faults) == before else None
+
+
+def _message(error: dict) -> str:
+    if error["type"] == "missing":
+        return "this key is required but missing"
+    if error["type"] == "extra_forbidden":
+        return "unknown key (check its spelling)"
+    return error["msg"].removeprefix("Value error, ")
+
+
+def _cross_check(profile: Profile, raw: dict, path: Path, ruleset: rules.Ruleset, faults: list) -> None:
+    """Each field named must be one of kpi's input fields, not identity, fed by a fitting format."""
+    known = {f.id: f for f in ruleset.fields}
+    for index, column in enumerate(profile.columns):
+        key = f"columns[{index}].field"
+        target = known.get(column.field)
+        if target is None or column.field in IDENTITY:
+            faults.append((str(path), key, f"{column.field!r} is not an input field kpi reads from an export "
+                                            f"(see fields.toml)"))
+        elif column.format not in FITS[target.type]:
+            faults.append((str(path), f"columns[{index}].format",
+                           f"a {column.format} value cannot fill {column.field}, a {target.type} field"))
+    for index, left in enumerate(profile.left_to_sheet):
+        if left.field not in known or left.field in IDENTITY:
+            faults.append((str(path), f"left_to_sheet[{index}].field", f"{left.field!r} is not an input field"))

@@ -1,0 +1,1 @@
+"""kpi.ledger.db: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""kpi.pipeline: see docs/architecture.md."""
