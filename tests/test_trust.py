@@ -8,6 +8,7 @@ import csv
 import functools
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -222,9 +223,8 @@ def _output_revision(out: Path):
 
 
 def _settle(tmp_path: Path, out: Path) -> None:
-    """What the next run on this host does first (output.staged_for_ledger)."""
-    with ledger.Ledger(tmp_path / "kpi.db") as book:
-        output.clear_abandoned(out, out.name, committed=functools.partial(month._counted, book, "2026-09", out))
+    """What any kpi command does first: opening the ledger finishes an interrupted publication."""
+    ledger.Ledger(tmp_path / "kpi.db").close()
 
 
 @pytest.mark.parametrize(("point", "ledger_after", "output_after"), [
@@ -295,3 +295,47 @@ def test_the_reader_and_the_workers_die_with_a_killed_parent_without_a_word(tmp_
         time.sleep(0.05)
     assert not any(_running(pid) for pid in children)
     assert b"Traceback" not in errors and errors.strip() == b"", errors.decode()
+
+
+def _killed_between_commit_and_swap(tmp_path: Path, point: str, held: Path | None = None) -> Path:
+    """Revision 1 scored and published, revision 2 killed at ``point``; ``held``: a copy of the
+    revision 1 cards (those the agents have)."""
+    out = tmp_path / "out"
+    ok("score", EXAMPLE_CSV, "--period", "2026-09", "--out", out)
+    if held is not None:
+        shutil.copytree(out / "scorecards", held)
+    rows = example_rows()
+    rows[8][13] = "400"
+    changed = write_csv(tmp_path / "changed.csv", rows)
+    killed = start(["score", changed, "--period", "2026-09", "--out", out, "--jobs", "1"], tmp_path,
+                   KPI_DB=str(tmp_path / "kpi.db"), KPI_TEST_KILL_AT=point)
+    killed.communicate(timeout=120)
+    assert killed.returncode == -signal.SIGKILL
+    assert (_output_revision(out), revisions(tmp_path / "kpi.db")) == (1, 2)   # the window itself
+    return out
+
+
+@pytest.mark.parametrize("point", ["after_commit", "before_swap"])
+@pytest.mark.parametrize("command", [("show", "KF1008", "--period", "2026-09"), ("status", "2026-09"),
+                                     ("history", "KF1008"), ("verify",)])
+def test_any_command_after_a_kill_in_the_window_sees_ledger_and_output_agree(tmp_path, point, command):
+    """Not only the next score: whatever kpi command runs next (a read included) first puts the
+    committed revision's output in place, so it never shows the ledger ahead of the files."""
+    out = _killed_between_commit_and_swap(tmp_path, point)
+    done = run(*command)
+    assert done.exit_code == 0, done.output
+    assert _output_revision(out) == revisions(tmp_path / "kpi.db") == 2
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == []
+    assert len(list((out / "scorecards").rglob("*.xlsx"))) == 25
+
+
+def test_a_card_returned_after_a_kill_in_the_window_is_not_called_tampered(tmp_path):
+    """The issue's case: a kill after the commit, then an agent returns the card the folder holds."""
+    held = tmp_path / "held"
+    out = _killed_between_commit_and_swap(tmp_path, "after_commit", held)
+    shutil.copytree(out / "scorecards", held, dirs_exist_ok=True)   # and those the folder held after the kill
+    done = run("collect", "--period", "2026-09", held)
+    assert done.exit_code == 1                                   # one card refused: as outdated, not as edited
+    assert "拒收 KF1008-黄磊.xlsx:工号 KF1008:这是第 1 版的考核表,结果已在第 2 版变更,请使用新表。" in done.output
+    assert "篡改" not in done.output and "改动" not in done.output, done.output
+    assert _output_revision(out) == revisions(tmp_path / "kpi.db") == 2

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from kpi.ledger import integrity
+from kpi.ledger import integrity, publication
 from kpi.core.errors import KpiError
 
 DEFAULT_PATH = "kpi.db"
@@ -185,6 +185,7 @@ class Ledger:
             integrity.register(self.db)
             self._migrate()
             self._chain()
+            publication.settle(self)  # a publication a kill interrupted is finished before anything is read
         except sqlite3.DatabaseError as error:
             raise _translate(error, self.path) from None
 

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import kpi
 from kpi.core import calendar, explain, filenames, i18n, imports, inputs, limits, numbers, rules, scoring, seal, table
 from kpi.io import cards, output, readers, testhooks, workers
-from kpi.ledger import review
+from kpi.ledger import publication, review
 from kpi.core.errors import InputError, InputProblem
 from kpi.ledger.db import Ledger
 from kpi.io.output import staged, staged_file
@@ -246,7 +246,7 @@ def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
     """Write the outputs and the revision's rows, let the ledger commit, then put the outputs in place."""
     period = job.report.ruleset.period
     out_dir = job.report.out_dir
-    with output.staged_for_ledger(out_dir, functools.partial(_counted, ledger, period, out_dir)) as stage:
+    with output.staged_for_ledger(out_dir, functools.partial(publication.counted, ledger, period, out_dir)) as stage:
         report = _write_revision(ledger, job, stage)
         # the ledger has committed: the output goes in place (a kill now is finished by the next run)
         testhooks.reached("after_commit")
@@ -283,23 +283,11 @@ def _write_revision(ledger: Ledger, job: _Job, stage: output.Stage) -> MonthRepo
         written = write_all(staging, job, _Store(started.id, started.previous_id, add))
         files = {name: [key, cards.file_stat(staging / name)] for name, key in written.files.items()}
         review.record_summary(db, started, cards.file_stat(staging / _summary_name(period)), written.sheets, files)
+        publication.record(db, started.id, job.report.out_dir)  # where a kill after the commit is finished
         changed = review.finish(ledger, db, period, started, fingerprints, job.input_info)
         stage.ready()
         testhooks.reached("before_commit")
     return job.report._replace(rows=written.rows, cleared=tuple(changed), kept=written.kept)
-
-
-def _counted(ledger: Ledger, period: str, destination: Path, folder: Path) -> bool:
-    """Whether the output ``folder`` a killed run left complete is of a revision the ledger
-    committed, and newer than what ``destination`` holds: then it goes in place."""
-    head = results_json.read_head(folder / "results.json")
-    if not head or head.get("period") != period or not isinstance(head.get("revision"), int):
-        return False
-    found = ledger.rows("SELECT 1 FROM revisions WHERE period = ? AND revision = ? AND input_sha256 = ?",
-                        period, head["revision"], (head.get("input") or {}).get("sha256", ""))
-    current = results_json.read_head(destination / "results.json") if destination.exists() else None
-    newer = not current or not isinstance(current.get("revision"), int) or current["revision"] < head["revision"]
-    return bool(found) and newer
 
 
 def _summary_name(period: str) -> str:
