@@ -28,3 +28,8 @@ def fold(text: str) -> str:
 def key(text: str) -> str:
     """What two ids are compared by: folded, then case-folded (``KF1003`` = ``kf1003``)."""
     return fold(text).casefold()
+
+
+def fold_text(text: object) -> str:
+    """Text as compared: NFKC (full-width brackets, colons and digits become ASCII), trimmed."""
+    return unicodedata.normalize("NFKC", str(text or "")).strip()

@@ -1,7 +1,7 @@
 """Platform exports into kpi's fields, and export rows to agents (pure).
 
 An export (千牛 客服绩效 …) is a grid of cells, read by :mod:`kpi.io.readers`. With the
-:class:`kpi.io.profiles.Profile` that describes it, this module finds the header
+:class:`kpi.core.profile.Profile` that describes it, this module finds the header
 row, reads each account's figures exactly (``￥1,234.56``, ``32.97%``, ``1分23秒``),
 skips summary rows, refuses cells the platform has not finished counting
 (``延时统计``: never read as 0), checks that the export covers exactly the month,
@@ -15,16 +15,15 @@ from __future__ import annotations
 import calendar
 import datetime
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from kpi.core.errors import InputProblem
+from kpi.core.identity import fold_text
+from kpi.core.profile import Profile
 from kpi.core.inputs import Grid, normalise_header, parse_number
 
-if TYPE_CHECKING:  # the models; imported for type names only
-    from kpi.io.profiles import Profile
 
 ACCOUNT_SEPARATORS = re.compile(r"[;；,，、\n\r]+")
 _DATE = r"(\d{4})\s*[-/.年]?\s*(\d{1,2})\s*[-/.月]?\s*(\d{1,2})\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?"
@@ -35,11 +34,6 @@ _CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
 
 
 # ------------------------------------------------------------------ values
-def fold_text(text: object) -> str:
-    """Text as compared: NFKC (full-width brackets, colons and digits become ASCII), trimmed."""
-    return unicodedata.normalize("NFKC", str(text or "")).strip()
-
-
 def parse_value(value: object, fmt: str) -> Decimal | None:
     """The exact value of an export cell written in format ``fmt``; None when it cannot be read.
 
