@@ -22,7 +22,7 @@ import wcwidth
 
 import kpi
 from kpi.core import calendar, i18n, identity
-from kpi.io import config, readers, terminal, workers
+from kpi.io import config, import_report, readers, terminal, workers
 from kpi.pipeline import intake, month
 from kpi.ledger import db as ledger, review
 from kpi.core.errors import ConfigError, InputError
@@ -755,7 +755,7 @@ def import_command(exports, period, sheet_file, out_file, editable, dry_run, con
             fail_config(error, lang)
         except InputError as error:
             fail_input(error, ruleset, lang)
-    echo_lines(intake.lines(found, ruleset, lang))
+    echo_lines(import_report.lines(found, ruleset, lang))
     cells, agents = len(found.writes), found.agents
     if dry_run:
         click.echo(i18n.text("import_dry_run", lang, agents=agents, cells=cells))
