@@ -233,6 +233,33 @@ def test_problems_are_listed_with_their_cells_and_nothing_is_stored(sup, tmp_pat
         assert book.rows("SELECT action FROM audit ORDER BY id DESC LIMIT 1")[0]["action"] == "import_refused"
 
 
+def test_files_that_are_not_what_they_should_be_are_refused_by_name(sup, tmp_path):
+    made, _, client = sup
+    before, _ = stored(made.db_path)
+    roster = example_rows()
+    csv_sheet = write_csv(tmp_path / "填报表.csv", roster)
+    files = [("exports", ("本月客服.xlsx", workbook(tmp_path), XLSX)),
+             ("sheet", ("填报表.csv", csv_sheet.read_bytes(), "text/csv"))]
+    response = preview(client, files)
+    assert response.status_code == 422
+    rows = re.findall(r'<tr class="problem-row"><td class="cell">([^<]*)</td>.*?<td>([^<]*)</td></tr>', response.text)
+    assert rows[0][0] == "本月客服.xlsx" and "不是可识别的平台导出" in rows[0][1]
+    assert rows[1][0] == "填报表.csv"
+    assert stored(made.db_path)[0] == before
+
+
+def test_a_closed_month_takes_no_import(sup, tmp_path):
+    made, app, client = sup
+    hr = TestClient(app)
+    assert login(hr, "hr").status_code == 303
+    closed = hr.post(f"{M}/close", data={"csrf_token": token(hr, M), "reason": "截止日已到"}, follow_redirects=False)
+    assert closed.status_code == 303
+    assert 'action="/months/2026-09/imports"' not in client.get(M).text
+    files = exports(tmp_path) + [("sheet", ("填报表-2026-09.xlsx", workbook(tmp_path), XLSX))]
+    response = preview(client, files)
+    assert response.status_code == 409 and "已结账" in response.text
+
+
 def test_the_stored_sheet_without_accounts_is_refused_with_its_reason(sup, tmp_path):
     made, _, client = sup
     response = preview(client, exports(tmp_path))          # no workbook: the demo's stored sheet, no 旺旺账号

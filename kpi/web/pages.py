@@ -208,6 +208,7 @@ class Handlers:
         what is filled for whom, what changes, who is unmatched, and the check of the result."""
         if ctx.request.method != "POST":   # the language switch of the preview page
             return self.back(f"/months/{period}")
+        review.require_open(ctx.book, period)
         ruleset = self.rules(period)
         exports = [team_imports.Upload(name, content) for name, content in _files(ctx.form.get("exports"))]
         if not exports:
