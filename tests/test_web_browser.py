@@ -240,6 +240,12 @@ def test_a_platform_import_on_the_upload_page(server, browser, tmp_path):
     expect(page.locator("p.notice")).to_contain_text("售前一组 的填报表已更新")
     page.click("form[action$='/score'] button")
     expect(page.locator("p.meta")).to_contain_text("第 2 版")
+    page.goto(f"{month}?lang=en")                      # the same preview in English
+    page.set_input_files("input[name=exports]", str(third / newer))
+    page.click("form[action$='/imports'] button")
+    expect(page.locator("h1")).to_have_text(f"Import preview: 售前一组 · {PERIOD}")
+    expect(page.locator("section.changes")).to_have_count(0)
+    shot(page, "15-supervisor-import-preview-en")
     page.context.close()
 
     from kpi.ledger import db as ledger, review

@@ -147,6 +147,7 @@ def test_preview_shows_who_gets_what_and_writes_nothing_then_apply_fills_the_tea
     assert "所有要填入的单元格目前都是空的。" in page
     assert "退单量</strong>:导出只有成功退款金额(钱数),没有退单笔数" in page
     assert "填入后的填报表通过检查,可以保存为本组的填报表。" in page
+    assert "<script" not in page and "style=" not in page        # the CSP holds on the preview too
     assert stored(made.db_path)[0] == before          # a preview stores nothing
 
     response = client.post(f"{M}/imports/apply", data={"csrf_token": token(client, M), "token": form_token(page)})
