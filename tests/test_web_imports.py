@@ -303,3 +303,5 @@ def test_uploads_over_the_limit_are_refused(sup, tmp_path):
     assert login(client, "sup1").status_code == 303
     big = [("exports", (XLSX_NAME, b"PK" + b"0" * 30_000, XLSX))]
     assert preview(client, big).status_code == 413
+    few = [("exports", (f"{i}-{XLSX_NAME}", b"PK", XLSX)) for i in range(12)]
+    assert preview(client, few).status_code == 400                         # eleven files at most

@@ -27,6 +27,7 @@ from kpi.core import rules
 from kpi.core.errors import InputError, InputProblem
 from kpi.io.writers import safe
 from kpi.ledger.db import Ledger
+from kpi.ledger.review import ReviewError
 from kpi.pipeline import intake, team_sheets
 
 STAGED_FOR = 3600          # seconds a preview may wait for its apply
@@ -118,8 +119,6 @@ def store(ledger: Ledger, ruleset: rules.Ruleset, staged: Staged, teams: Sequenc
     """Store a staged preview as the team's new sheet (checked again, as every upload is).
 
     A sheet stored for the team since the preview is not overwritten: ReviewError."""
-    from kpi.ledger.review import ReviewError
-
     if staged.base_id is not None:
         now = base_sheet(ledger, ruleset.period, staged.team)
         if now is None or now[1] != staged.base_id:
