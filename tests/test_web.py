@@ -69,6 +69,7 @@ READ_MATRIX = [
     ("/users", 302, 200, 403, 403, 403),
     ("/months/2026-13", 302, 404, 404, 404, 404),
     ("/account/password", 302, 200, 200, 200, 200),
+    (f"{M}/imports", 302, 403, 403, 303, 403),      # the import is a POST; a GET goes back to the month
 ]
 
 
@@ -96,6 +97,9 @@ POST_MATRIX = [
     (f"{M}/reopen", {"reason": "x"}, None, 403, 403, 403),
     (f"{M}/score", {}, 403, None, None, 403),
     (f"{M}/sheets", {}, 403, 403, None, 403),
+    (f"{M}/imports", {}, 403, 403, 400, 403),
+    (f"{M}/imports/apply", {"token": "a" * 32}, 403, 403, 409, 403),
+    (f"{M}/imports/filled.xlsx", {"token": "a" * 32}, 403, 403, 409, 403),
     ("/users", {"name": "x", "role": "hr"}, None, 403, 403, 403),
     (f"/users/{OWN}/disable", {}, None, 403, 403, 403),
     (f"/users/{OWN}/reset", {}, None, 403, 403, 403),

@@ -180,3 +180,78 @@ def test_a_month_in_the_browser(server, browser, tmp_path):
         audit = {(r["action"], r["who"]) for r in book.rows("SELECT action, who FROM audit WHERE client = '127.0.0.1'")}
     assert {("upload", "sup1"), ("score", "sup1"), ("object", OWN), ("objection_reject", "manager"),
             ("close", "hr"), ("download_payroll", "hr"), ("login", "hr")} <= audit
+
+
+def test_a_platform_import_on_the_upload_page(server, browser, tmp_path):
+    """Issue 25: a supervisor imports the 千牛 exports of the month into their team's sheet."""
+    from test_imports import write_export
+    from test_web_imports import HEADER, XLSX_NAME, exports, qianniu_row, team_rows, workbook
+
+    made, base = server
+    month = f"{base}/months/{PERIOD}"
+    agents = team_rows()
+    sheet = tmp_path / "sheet"
+    sheet.mkdir()
+    (sheet / "填报表-2026-09.xlsx").write_bytes(workbook(sheet))
+    page = sign_in(browser, base, "sup1")
+    page.goto(month)
+    expect(page.locator("section.import h2")).to_have_text("从平台导入(千牛 / 生意参谋导出)")
+
+    # an export the platform has not finished counting: refused with its cell, nothing written
+    late = [qianniu_row(a) for a in agents]
+    late[1][2] = "延时统计"
+    first = tmp_path / "first"
+    first.mkdir()
+    refused = write_export(first / XLSX_NAME, rows=late, header=HEADER)
+    page.set_input_files("input[name=exports]", str(refused))
+    page.set_input_files("section.import input[name=sheet]", str(sheet / "填报表-2026-09.xlsx"))
+    page.click("form[action$='/imports'] button")
+    expect(page.locator("td.cell").first).to_have_text(f"[{XLSX_NAME}]Sheet1!C6")
+    expect(page.locator("tr.problem-row").first).to_contain_text("延时统计")
+    shot(page, "11-supervisor-import-refused")
+
+    # the final export, with a trainee's row: the preview, then stored as the team's sheet
+    trainee = ["小店:实习生小赵", 5, 5, 20, 1, 1, "￥1,000.00", 1, 1, "￥0.00", "5%", "30"]
+    second = tmp_path / "second"
+    second.mkdir()
+    exports(second, agents, extra=[trainee])
+    page.set_input_files("input[name=exports]", str(second / XLSX_NAME))
+    page.set_input_files("section.import input[name=sheet]", str(sheet / "填报表-2026-09.xlsx"))
+    page.click("form[action$='/imports'] button")
+    expect(page.locator("h1")).to_have_text(f"导入预览:售前一组 · {PERIOD}")
+    expect(page.locator("table.import-agents tbody tr")).to_have_count(len(agents))
+    expect(page.locator("tr.unmatched-row")).to_contain_text("小店:实习生小赵")
+    shot(page, "12-supervisor-import-preview")
+    page.click("form[action$='/imports/apply'] button")
+    expect(page.locator("p.notice")).to_contain_text("已导入:13 名客服的 65 个单元格")
+    shot(page, "13-supervisor-imported")
+
+    # a newer export over the stored sheet: the one cell that changes, old → new
+    third = tmp_path / "third"
+    third.mkdir()
+    newer = "客服绩效-业绩分析-汇总分析_20260901_20260930_1800.xlsx"
+    exports(third, agents, name=newer, sales={agents[0]["工号"]: "146000"})
+    page.set_input_files("input[name=exports]", str(third / newer))
+    page.click("form[action$='/imports'] button")
+    expect(page.locator("tr.change-row")).to_have_count(1)
+    expect(page.locator("tr.change-row")).to_contain_text("146000")
+    shot(page, "14-supervisor-import-changes")
+    page.click("form[action$='/imports/apply'] button")
+    expect(page.locator("p.notice")).to_contain_text("售前一组 的填报表已更新")
+    page.click("form[action$='/score'] button")
+    expect(page.locator("p.meta")).to_contain_text("第 2 版")
+    page.goto(f"{month}?lang=en")                      # the same preview in English
+    page.set_input_files("input[name=exports]", str(third / newer))
+    page.click("form[action$='/imports'] button")
+    expect(page.locator("h1")).to_have_text(f"Import preview: 售前一组 · {PERIOD}")
+    expect(page.locator("section.changes")).to_have_count(0)
+    shot(page, "15-supervisor-import-preview-en")
+    page.context.close()
+
+    from kpi.ledger import db as ledger, review
+    with ledger.Ledger(made.db_path) as book:
+        latest = review.latest_revision(book, PERIOD)
+        row = review.results_of(book, latest["id"], agents[0]["工号"])[agents[0]["工号"]]
+        audit = [r["action"] for r in book.rows("SELECT action FROM audit WHERE who = 'sup1' ORDER BY id")]
+    assert str(row["inputs"]["values"]["sales_actual"]) == "146000"
+    assert audit.count("import") == 2 and "import_refused" in audit

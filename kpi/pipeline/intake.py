@@ -45,6 +45,7 @@ class Plan(NamedTuple):
     from_ledger: tuple[int, str]           # (agents, "2026-08#2") filled from the ledger
     agents: int                            # agents filled from an export
     kept: int = 0                          # cells that already held the value imported
+    matched: dict = {}                     # agent id → the export rows matched to them (never mutated)
 
 
 def plan(export_paths: Sequence[str | os.PathLike], sheet_path: str | os.PathLike, ruleset: rules.Ruleset,
@@ -81,7 +82,7 @@ def plan(export_paths: Sequence[str | os.PathLike], sheet_path: str | os.PathLik
     writes, changes, kept = _imported(sheet, matched, lang)
     ledger_writes, source = _from_ledger(sheet, ledger, ruleset.period, {(w.row, w.field) for w in writes}, lang)
     return Plan(sheet, exports, writes + ledger_writes, changes, matched.unmatched, matched.missing,
-                (len(ledger_writes), source), len(matched.by_agent), kept)
+                (len(ledger_writes), source), len(matched.by_agent), kept, matched.by_agent)
 
 
 def _sheet_problems(sheet: filled.Sheet, ruleset: rules.Ruleset) -> list[InputProblem]:

@@ -19,6 +19,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "password": EVERYONE,             # one's own password
     "answer": ("agent",),             # confirm or object to one's own result
     "upload": ("supervisor",),        # a team's sheet, within sees_team
+    "import": ("supervisor",),        # platform exports into a team's sheet, within sees_team
     "score": ("supervisor", "manager"),
     "decide_objection": ("manager",),
     "decide_level": ("hr",),

@@ -41,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 SESSION_COOKIE = "kpi_session"
 LANG_COOKIE = "kpi_lang"
+IMPORT_FILES = 11        # files of one platform import: up to ten exports and the fill-in workbook
 
 
 class Settings(NamedTuple):
@@ -100,6 +101,12 @@ def create_app(db_path, config_dir=None, *, out_root=None, secure_cookies: bool 
         Route("/months/{period}", protected(settings, templates, "month", handlers.month)),
         Route("/months/{period}/sheets", protected(settings, templates, "upload", handlers.upload, upload=True),
               methods=["POST"]),
+        Route("/months/{period}/imports", protected(settings, templates, "import", handlers.import_preview,
+                                                    upload=IMPORT_FILES), methods=["GET", "POST"]),
+        Route("/months/{period}/imports/apply", protected(settings, templates, "import", handlers.import_apply),
+              methods=["POST"]),
+        Route("/months/{period}/imports/filled.xlsx",
+              protected(settings, templates, "import", handlers.import_download), methods=["POST"]),
         Route("/months/{period}/score", protected(settings, templates, "score", handlers.score), methods=["POST"]),
         Route("/months/{period}/close", protected(settings, templates, "close", handlers.close), methods=["POST"]),
         Route("/months/{period}/reopen", protected(settings, templates, "reopen", handlers.reopen), methods=["POST"]),
@@ -163,7 +170,7 @@ def finish(response: Response, request: Request, settings: Settings, csrf_cookie
 
 
 async def _checked_form(request: Request, settings: Settings, templates, lang: str,
-                        upload: bool = False) -> dict | Response:
+                        upload: bool | int = False) -> dict | Response:
     """The posted form, or the response that refuses it: too large or malformed (from
     :func:`read_form`), or without the session's CSRF token (403). Every state-changing
     request, the login included, passes here."""
@@ -176,17 +183,22 @@ async def _checked_form(request: Request, settings: Settings, templates, lang: s
         return error_page(templates, request, 403, lang, message=i18n.text("web_csrf_refused", lang))
     return form
 
-async def read_form(request: Request, settings: Settings, upload: bool = False) -> dict | Response:
-    """The form of a POST: fields as text, an uploaded file as (name, bytes); 413 when too large."""
+async def read_form(request: Request, settings: Settings, upload: bool | int = False) -> dict | Response:
+    """The form of a POST: fields as text, an uploaded file as (name, bytes), several files of one
+    field as a list of them; ``upload``: how many files it may carry (True: one); 413 when too large."""
     try:
-        form = await request.form(max_files=1 if upload else 0, max_fields=20, max_part_size=64 * 1024)
+        form = await request.form(max_files=int(upload), max_fields=20, max_part_size=64 * 1024)
         fields: dict = {}
         for key, value in form.multi_items():
             if hasattr(value, "read"):
                 content = await value.read(settings.max_upload + 1)
                 if len(content) > settings.max_upload:
                     return Response("413 request too large", status_code=413)
-                fields[key] = (value.filename or "", content)
+                got = (value.filename or "", content)
+                if key in fields:   # another file of the same field
+                    fields[key] = [*(fields[key] if isinstance(fields[key], list) else [fields[key]]), got]
+                else:
+                    fields[key] = got
             else:
                 fields[key] = value
         await form.close()
@@ -206,7 +218,8 @@ def error_page(templates: Jinja2Templates, request: Request, status: int, lang: 
         "message": message, "path": request.url.path}, status_code=status)
 
 
-def protected(settings: Settings, templates: Jinja2Templates, action: str | None, handler, upload: bool = False):
+def protected(settings: Settings, templates: Jinja2Templates, action: str | None, handler,
+              upload: bool | int = False):
     """The route's endpoint: CSRF (POST), session, first-login password change, permission of
     ``action`` (None: any signed-in user), then ``handler(ctx, **path params)`` in a worker thread."""
 

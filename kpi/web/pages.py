@@ -18,9 +18,9 @@ from pathlib import Path
 from starlette.responses import RedirectResponse, Response
 
 from kpi.ledger import accounts, review
-from kpi.core import calendar, i18n
+from kpi.core import calendar, i18n, numbers
 from kpi.io import config
-from kpi.pipeline import month, team_sheets as sheets
+from kpi.pipeline import month, team_imports, team_sheets as sheets
 from kpi.core.errors import InputError
 from kpi.web import access, charts
 
@@ -108,7 +108,8 @@ class Handlers:
         return self.render(ctx, "months.html", months=sorted(rows, key=lambda r: r["period"], reverse=True))
 
     # -------------------------------------------------------------- a month
-    def month(self, ctx, period: str, problems=None, status: int = 200, notice: str = "") -> Response:
+    def month(self, ctx, period: str, problems=None, status: int = 200, notice: str = "",
+              problems_title: str = "web_problems_title") -> Response:
         """The month for supervisors (their teams), the manager and HR (every team)."""
         if ctx.user.role == "agent":
             self.stored_agent(ctx, period, ctx.user.agent_id)
@@ -128,7 +129,8 @@ class Handlers:
         return self.render(ctx, "month.html", status, period=period, revision=latest["revision"] if latest else None,
                            month_status=review.month_status(ctx.book, period), teams=shown, sheets=uploaded,
                            timeline=[(step.label(ctx.lang), step.date) for step in line.steps], deadline=deadline,
-                           problems=problems or [], notice=notice, level_changes=LEVEL_CHANGES,
+                           problems=problems or [], problems_title=problems_title, notice=notice,
+                           level_changes=LEVEL_CHANGES,
                            scored_at=latest["scored_at"] if latest else "")
 
     def team_view(self, ctx, ruleset, team: str, members: list[dict], states: dict, decisions: dict) -> dict:
@@ -194,6 +196,109 @@ class Handlers:
                          "field": field.label(lang) if field else problem.field, "value": problem.value,
                          "message": i18n.text(problem.code, lang, **params)})
         return rows
+
+    # -------------------------------------------------------------- platform import (issue 25)
+    @property
+    def staging(self) -> Path:
+        """Where a previewed import waits for its apply."""
+        return self.settings.out_root / ".imports"
+
+    def import_preview(self, ctx, period: str) -> Response:
+        """A supervisor's platform exports imported into their team's sheet, shown and not stored:
+        what is filled for whom, what changes, who is unmatched, and the check of the result."""
+        if ctx.request.method != "POST":   # the language switch of the preview page
+            return self.back(f"/months/{period}")
+        review.require_open(ctx.book, period)
+        ruleset = self.rules(period)
+        exports = [team_imports.Upload(name, content) for name, content in _files(ctx.form.get("exports"))]
+        if not exports:
+            return self.month(ctx, period, status=400, notice=ctx.t("web_import_no_exports"))
+        workbook = next((team_imports.Upload(n, c) for n, c in _files(ctx.form.get("sheet"))), None)
+        team = str(ctx.form.get("team") or (ctx.user.teams[0] if ctx.user.teams else "")).strip()
+        if not access.sees_team(ctx.user, team):
+            raise NotFound()
+        try:
+            found = team_imports.preview(ctx.book, ruleset, self.settings.config_dir, ctx.lang, team, exports,
+                                         workbook, ctx.user.teams)
+        except InputError as error:
+            with ctx.book.write() as db:
+                ctx.book.audit(db, "import_refused", period, {"team": team, "files": [e.name for e in exports],
+                                                              "problems": len(error.problems)})
+            return self.month(ctx, period, problems=self.problem_rows(ruleset, error.problems, ctx.lang), status=422,
+                              problems_title="web_import_problems_title")
+        token = team_imports.stage(self.staging, ctx.user.name, period, found)
+        return self.render(ctx, "import.html", period=period, team=team, token=token,
+                           **self.import_view(ruleset, found, ctx.lang))
+
+    def import_view(self, ruleset, found: team_imports.Preview, lang: str) -> dict:
+        """The preview's records as rows of tables (from the plan, as ``kpi import`` reads it)."""
+        plan = found.plan
+        label = lambda field: ruleset.field(field).label(lang) if ruleset.field(field) else field  # noqa: E731
+        written = {(w.row, w.field): w for w in plan.writes}
+        fields = [f.id for f in ruleset.fields if any(field == f.id for _, field in written)]
+        changed = {(c.agent_id, c.field) for c in plan.changes}
+        agents = []
+        for row in plan.sheet.rows:
+            cells = {}
+            for field in fields:
+                write = written.get((row.number, field))
+                if write is not None:
+                    old = row.values.get(field)
+                    cells[field] = {"new": numbers.plain(write.value), "old": _shown(old),
+                                    "changed": (row.agent_id, field) in changed, "note": write.note}
+            matched = [{"account": r.account, "where": r.where} for r in plan.matched.get(row.agent_id, [])]
+            if cells or matched:
+                agents.append({"agent_id": row.agent_id, "name": row.name, "accounts": matched, "cells": cells})
+        left, seen = [], set()
+        for read in plan.exports:
+            for item in read.profile.left_to_sheet:
+                if item.field not in seen and ruleset.field(item.field):
+                    seen.add(item.field)
+                    left.append({"field": label(item.field), "reason": item.reason(lang)})
+        return {
+            "file_name": found.file_name, "from_stored": found.base_id is not None,
+            "exports": [{"source": r.source, "profile": r.profile.label(lang), "rows": r.rows,
+                         "absent": [label(f) for f in r.absent]} for r in plan.exports],
+            "fields": [(f, label(f)) for f in fields], "agents": agents,
+            "changes": [{"location": c.location, "agent": c.agent_id, "field": label(c.field), "old": _shown(c.old),
+                         "new": numbers.plain(c.new)} for c in plan.changes],
+            "kept": plan.kept, "cells": len(plan.writes), "filled_agents": plan.agents,
+            "unmatched": [{"location": r.where, "account": r.account} for r in plan.unmatched],
+            "missing": [{"agent_id": a.agent_id, "name": a.name, "accounts": "; ".join(a.accounts)}
+                        for a in plan.missing],
+            "from_ledger": plan.from_ledger, "left": left,
+            "check": self.problem_rows(ruleset, found.problems, lang),
+        }
+
+    def import_staged(self, ctx, period: str) -> team_imports.Staged:
+        """The user's previewed import named by the form's token; 409 when gone or not theirs."""
+        got = team_imports.staged(self.staging, str(ctx.form.get("token", "")), ctx.user.name, period)
+        if got is None:
+            raise review.ReviewError("web_import_expired")
+        if not access.sees_team(ctx.user, got.team):
+            raise NotFound()
+        return got
+
+    def import_apply(self, ctx, period: str) -> Response:
+        """Store the previewed import as the team's new sheet (checked again, like an upload)."""
+        ruleset = self.rules(period)
+        got = self.import_staged(ctx, period)
+        try:
+            stored = team_imports.store(ctx.book, ruleset, got, ctx.user.teams)
+        except InputError as error:
+            return self.month(ctx, period, problems=self.problem_rows(ruleset, error.problems, ctx.lang), status=422)
+        team_imports.discard(self.staging, got.token)
+        notice = ctx.t("web_import_applied", agents=got.agents, cells=got.cells,
+                       teams="、".join(s.team for s in stored))
+        return self.month(ctx, period, notice=notice)
+
+    def import_download(self, ctx, period: str) -> Response:
+        """The previewed workbook as the import filled it, to go on filling it offline."""
+        got = self.import_staged(ctx, period)
+        with ctx.book.write() as db:
+            ctx.book.audit(db, "download_import", period, {"team": got.team})
+        return Response(got.filled, media_type=XLSX,
+                        headers={"content-disposition": f'attachment; filename="sheet-{period}-imported.xlsx"'})
 
     def score(self, ctx, period: str) -> Response:
         """Score the month from the latest sheet of every team (one revision)."""
@@ -357,3 +462,18 @@ class Handlers:
         return self.render(ctx, "users.html", users=accounts.users(ctx.book), roles=accounts.ROLES,
                            created=(name, password), message="")
 
+
+
+def _files(value) -> list[tuple[str, bytes]]:
+    """The files of a form field (one or several); a file input left empty sends none."""
+    found = value if isinstance(value, list) else [value]
+    return [item for item in found if isinstance(item, tuple) and item[1]]
+
+
+def _shown(value) -> str:
+    """A cell's value as the preview shows it: empty, a number in plain digits, or its text."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ""
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return numbers.plain(Decimal(str(value)))
+    return str(value)
