@@ -39,7 +39,6 @@ from kpi.web import access, pages, security
 
 HERE = Path(__file__).resolve().parent
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-SESSION_COOKIE = "kpi_session"
 LANG_COOKIE = "kpi_lang"
 IMPORT_FILES = 11        # files of one platform import: up to ten exports and the fill-in workbook
 
@@ -242,7 +241,7 @@ def _serve(request, settings, templates, action, handler, form, csrf_cookie) -> 
     csrf = security.csrf_token(settings.secret, csrf_cookie)
     try:
         with ledger.Ledger(settings.db_path) as book:
-            user = accounts.session_user(book, request.cookies.get(SESSION_COOKIE, ""), settings.idle, settings.absolute)
+            user = accounts.session_user(book, request.cookies.get(security.SESSION_COOKIE, ""), settings.idle, settings.absolute)
             lang = lang_of(request, user)
             asked = request.query_params.get("lang")
             if user is not None and asked in i18n.LANGS and asked != user.lang:
@@ -311,7 +310,7 @@ def _login(request, templates, settings: Settings, form: dict, csrf_cookie: str,
             message, status = i18n.text(error.code, lang, **error.params), (429 if error.code == "login_locked" else 401)
         else:
             response = RedirectResponse("/account/password" if user.must_change else target, status_code=303)
-            response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,
+            response.set_cookie(security.SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,
                                 path="/", max_age=int(settings.absolute))
             # a new CSRF cookie with the new session: a token seen before login is worth nothing after
             response.set_cookie(security.CSRF_COOKIE, security.new_csrf_cookie(), httponly=True, samesite="lax",

@@ -22,7 +22,7 @@ from kpi.core import calendar, i18n, numbers
 from kpi.io import config
 from kpi.pipeline import month, team_imports, team_sheets as sheets
 from kpi.core.errors import InputError
-from kpi.web import access, charts
+from kpi.web import access, charts, security
 
 IDENTITY = ("agent_id", "name", "team", "level")
 LEVEL_CHANGES = review.ALLOWED_DECISIONS  # recommendation → the changes a person may approve
@@ -74,13 +74,11 @@ class Handlers:
         return self.back("/months")
 
     def logout(self, ctx) -> Response:
-        from kpi.web.app import SESSION_COOKIE
-
-        accounts.close_session(ctx.book, ctx.request.cookies.get(SESSION_COOKIE, ""))
+        accounts.close_session(ctx.book, ctx.request.cookies.get(security.SESSION_COOKIE, ""))
         with ctx.book.write() as db:
             ctx.book.audit(db, "logout", "", {"name": ctx.user.name})
         response = self.back("/login")
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(security.SESSION_COOKIE, path="/")
         return response
 
     def months(self, ctx) -> Response:

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 
+SESSION_COOKIE = "kpi_session"  # the session token (only its sha256 is stored in the ledger)
 CSRF_COOKIE = "kpi_csrf"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
