@@ -25,11 +25,11 @@ from kpi.core import calendar, i18n, identity
 from kpi.io import config, readers, terminal, workers
 from kpi.pipeline import intake, month
 from kpi.ledger import db as ledger, review
-from kpi.core.errors import ConfigError, InputError
+from kpi.core.errors import ConfigError, InputError, PeriodError
+from kpi.core.period import Period
 from kpi.ledger.db import LedgerError
 from kpi.ledger.review import ReviewError
 
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 EXIT_INTERNAL = 70
 EXIT_BROKEN_PIPE = 141
 EXIT_INTERRUPTED = 130
@@ -161,14 +161,24 @@ def option(*names, key: str, **kwargs):
     return click.option(*names, cls=KeyedOption, help_key=key, **kwargs)
 
 
-def _period(ctx, param, value):
-    if value is not None and not PERIOD.match(value):
-        raise click.BadParameter(i18n.text("period_invalid", requested_lang(sys.argv[1:])))
-    return value
+class PeriodType(click.ParamType):
+    """A YYYY-MM month, parsed once here into a :class:`kpi.core.period.Period` that every
+    command passes on; anything else is a usage error saying what a period looks like."""
+
+    name = "text"   # shown as TEXT in the help, as before
+
+    def convert(self, value, param, ctx):
+        try:
+            return Period(value)
+        except PeriodError:
+            self.fail(i18n.text("period_invalid", requested_lang(sys.argv[1:])), param, ctx)
+
+
+PERIOD = PeriodType()
 
 
 def period_option(func):
-    return option("--period", required=True, callback=_period, key="help_opt_period")(func)
+    return option("--period", required=True, type=PERIOD, key="help_opt_period")(func)
 
 
 def config_option(func):
@@ -265,10 +275,18 @@ def fail_input(error: InputError, ruleset, lang: str):
     sys.exit(1)
 
 
-def load_rules(config_dir, period: str, lang: str):
+def load_rules(config_dir, period: Period, lang: str):
     """The ruleset for ``period``, or exit 1 with the config error."""
     try:
         return config.load(config_dir, period)
+    except ConfigError as error:
+        fail_config(error, lang)
+
+
+def load_calendar(config_dir, period: Period, lang: str):
+    """The calendar config in force for ``period`` (calendar.toml alone), or exit 1 with the config error."""
+    try:
+        return config.load_calendar(config_dir, period)
     except ConfigError as error:
         fail_config(error, lang)
 
@@ -444,7 +462,7 @@ def _answer(given, period, db_path, lang):
 
 
 @main.command()
-@click.argument("period", callback=_period, metavar="YYYY-MM")
+@click.argument("period", type=PERIOD, metavar="YYYY-MM")
 @config_option
 @db_option
 @lang_option
@@ -476,7 +494,7 @@ def level(agent_id, period, change, db_path, lang):
 
 
 @main.command()
-@click.argument("period", callback=_period, metavar="YYYY-MM")
+@click.argument("period", type=PERIOD, metavar="YYYY-MM")
 @option("--force", is_flag=True, key="help_opt_force")
 @option("--reason", key="help_opt_force_reason")
 @option("--out", "out_dir", type=click.Path(file_okay=False), key="help_opt_out")
@@ -501,7 +519,7 @@ def close(period, force, reason, out_dir, encoding, config_dir, db_path, lang):
 
 
 @main.command()
-@click.argument("period", callback=_period, metavar="YYYY-MM")
+@click.argument("period", type=PERIOD, metavar="YYYY-MM")
 @option("--reason", required=True, key="help_opt_reopen_reason")
 @db_option
 @lang_option
@@ -545,14 +563,14 @@ def show(agent_id, period, revision, config_dir, db_path, lang):
 
 
 @main.command("rules")
-@option("--period", callback=_period, key="help_opt_rules_period")
+@option("--period", type=PERIOD, key="help_opt_rules_period")
 @option("--rules", "rules_dir", type=click.Path(), key="help_opt_rules_rules")
 @option("--diff", is_flag=True, key="help_opt_rules_diff")
 @config_option
 @lang_option
 def rules_command(period, rules_dir, diff, config_dir, lang):
     """Print the assessment table in force for a month, with sources."""
-    period = period or datetime.date.today().strftime("%Y-%m")
+    period = period or Period.containing(datetime.date.today())
     ruleset = load_rules(config_dir, period, lang)
     if diff and not rules_dir:
         raise click.UsageError(i18n.text("diff_needs_rules", lang))
@@ -571,7 +589,7 @@ def rules_command(period, rules_dir, diff, config_dir, lang):
 
 
 @main.command("timeline")
-@click.argument("period", callback=_period, metavar="YYYY-MM")
+@click.argument("period", type=PERIOD, metavar="YYYY-MM")
 @option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
         key="help_opt_format")
 @config_option
@@ -581,7 +599,7 @@ def timeline_command(period, fmt, config_dir, db_path, lang):
     """Print the review timeline of a month on the working-day calendar."""
     from kpi.io import proposal
 
-    line = calendar.for_rules(load_rules(config_dir, period, lang))
+    line = calendar.for_calendar(period, load_calendar(config_dir, period, lang))   # not the scoring rules
     echo_lines(terminal.timeline_warnings(line, lang), err=True)
     with ledger_session(db_path, lang, create=False) as book:  # issue 24: revisions adopted in its review
         adopted = _adopted_lines(book, line, lang)
@@ -601,12 +619,6 @@ def timeline_command(period, fmt, config_dir, db_path, lang):
 
 
 # ---- issue 24
-def _periods(ctx, param, values):
-    for value in values:
-        _period(ctx, param, value)
-    return values
-
-
 def fail_proposal(error, lang: str):
     click.echo(i18n.text("proposal_errors", lang, count=len(error.errors)), err=True)
     for problem in error.errors:
@@ -616,9 +628,9 @@ def fail_proposal(error, lang: str):
 
 @main.command("whatif")
 @option("--rules", "rules_dir", required=True, type=click.Path(), key="help_opt_whatif_rules")
-@option("--period", "periods", multiple=True, callback=_periods, key="help_opt_whatif_periods")
-@option("--from", "first", callback=_period, key="help_opt_whatif_from")
-@option("--to", "last", callback=_period, key="help_opt_whatif_to")
+@option("--period", "periods", multiple=True, type=PERIOD, key="help_opt_whatif_periods")
+@option("--from", "first", type=PERIOD, key="help_opt_whatif_from")
+@option("--to", "last", type=PERIOD, key="help_opt_whatif_to")
 @option("--out", "out_file", type=click.Path(dir_okay=False), key="help_opt_whatif_out")
 @option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
         key="help_opt_format")
@@ -634,7 +646,7 @@ def whatif_command(rules_dir, periods, first, last, out_file, fmt, config_dir, d
 
     if bool(first) != bool(last):
         raise click.UsageError(i18n.text("whatif_periods_needed", lang))
-    wanted = list(periods) + (scored.periods_between(first, last) if first else [])
+    wanted = list(periods) + (first.until(last) if first else [])
     if not wanted:
         raise click.UsageError(i18n.text("whatif_periods_needed", lang))
     if out_file and not out_file.lower().endswith(".xlsx"):
@@ -669,7 +681,7 @@ def whatif_command(rules_dir, periods, first, last, out_file, fmt, config_dir, d
 
 @main.command()
 @click.argument("proposal_dir", metavar="DIR", type=click.Path())
-@option("--from", "effective", required=True, callback=_period, key="help_opt_adopt_from")
+@option("--from", "effective", required=True, type=PERIOD, key="help_opt_adopt_from")
 @config_option
 @db_option
 @lang_option
@@ -709,7 +721,7 @@ def adopt(proposal_dir, effective, config_dir, db_path, lang):
 
 def _revision_deadline(folder, review_period: str, day: datetime.date, lang: str) -> list[str]:
     """The 15th-working-day revision deadline of the month under review, and whether ``day`` keeps it."""
-    line = calendar.for_rules(load_rules(folder, review_period, lang))
+    line = calendar.for_calendar(review_period, load_calendar(folder, review_period, lang))
     step = next((s for s in line.steps if s.id == "revision_deadline"), None)
     if step is None:
         return []

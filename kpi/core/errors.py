@@ -79,7 +79,16 @@ class ConfigError(KpiError, ValueError):
 
 
 class PeriodError(KpiError, ValueError):
-    """A period that is not a YYYY-MM month."""
+    """A period that is not a YYYY-MM month; ``code`` is its message key (as for a refusal)."""
+
+    code = "period_invalid"
+
+    def __init__(self, value: object):
+        self.value, self.params = value, {}
+        super().__init__(f"not a YYYY-MM month: {value!r}")
+
+    def __reduce__(self):
+        return type(self), (self.value,)
 
 
 def _indent(text: str, prefix: str) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from kpi.core.errors import InputProblem
+from kpi.core.period import Period
 
 PREFERRED = ("填报表", "input", "Input")
 _CN_MONTHS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
@@ -131,7 +132,7 @@ def choose(sheets: Sequence[Sheet], period: str | None, requested: str | None,
 def _for_period(sheets: Sequence[Sheet], period: str | None) -> list[Sheet]:
     if not period:
         return []
-    year, month = int(period[:4]), int(period[5:7])
+    year, month = Period(period).year, Period(period).month
     return [s for s in sheets if (named := month_of(s.name)) and named[1] == month and named[0] in (None, year)]
 
 

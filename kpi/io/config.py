@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pydantic
 
-from kpi.core import examples, rules
+from kpi.core import calendar, examples, rules
 from kpi.core.errors import ConfigError
 
 WEIGHTS, PAY_BANDS, FIELDS, CALENDAR = "weights.toml", "pay_bands.toml", "fields.toml", "calendar.toml"
@@ -239,6 +239,22 @@ def content_hash(*parts: dict) -> str:
     """sha256 of the canonical JSON of the config parts used."""
     canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def load_calendar(config_dir: str | os.PathLike | None, period: str) -> calendar.CalendarRules:
+    """The calendar config in force for ``period``: calendar.toml alone (its dated timeline, the
+    company's overrides and recorded notices), so a broken weights or pay file does not stop the
+    timeline. Its faults are those :func:`load` reports for calendar.toml, all at once."""
+    path = resolve_dir(config_dir) / CALENDAR
+    found: list[ConfigError] = []
+    raw = _collected(found, read_toml, path)
+    _raise(found)
+    dated = _collected(found, select, raw, path, period)
+    _raise(found)
+    _raise([*faults(rules.CalendarVersion, dated, path, _version_key(dated)),
+            *faults(rules.CalendarOverrides, _overrides_part(raw), path, "")])
+    return calendar.CalendarRules(build(rules.CalendarVersion, dated, path, _version_key(dated)),
+                                  build(rules.CalendarOverrides, _overrides_part(raw), path, ""))
 
 
 def newest(raw: dict, path: Path) -> dict:

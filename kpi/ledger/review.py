@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import orjson
-from dateutil.relativedelta import relativedelta
 
 from kpi.io import cards
 from kpi.core import identity, ladder, numbers, rules, seal
 from kpi.core.agents import AgentInput, TeamContext
 from kpi.core.errors import KpiError
+from kpi.core.period import Period
 from kpi.ledger.db import Ledger, now, user
 from kpi.core.scoring import AgentResult
 
@@ -53,9 +53,8 @@ class ReviewError(KpiError, ValueError):
 
 
 # ------------------------------------------------------------------ months and revisions
-def previous_period(period: str) -> str:
-    first = datetime.datetime.strptime(period, "%Y-%m") - relativedelta(months=1)
-    return first.strftime("%Y-%m")
+def previous_period(period: str) -> Period:
+    return Period(period).previous
 
 
 def month_status(ledger: Ledger, period: str) -> str:

@@ -8,11 +8,8 @@ checked, months read, :func:`kpi.core.whatif.compare` run. It writes nothing.
 
 from __future__ import annotations
 
-import datetime
 import os
 from collections.abc import Sequence
-
-from dateutil.relativedelta import relativedelta
 
 from kpi.core import numbers, whatif
 from kpi.io import proposal
@@ -35,17 +32,6 @@ def agent(row: dict) -> AgentInput:
     values = {key: (None if value is None else numbers.D(value)) for key, value in inputs["values"].items()}
     return AgentInput(row["agent_id"], row["name"], row["team"], row["level"], values,
                       inputs.get("origin", ""), dict(inputs.get("filled", {})))
-
-
-def periods_between(first: str, last: str) -> list[str]:
-    """Every month from ``first`` to ``last``, both included."""
-    start = datetime.datetime.strptime(first, "%Y-%m")
-    end = datetime.datetime.strptime(last, "%Y-%m")
-    found = []
-    while start <= end:
-        found.append(start.strftime("%Y-%m"))
-        start += relativedelta(months=1)
-    return found
 
 
 def compare(ledger: Ledger, periods: Sequence[str], proposal_dir: str | os.PathLike,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime
 import functools
 import os
-import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -32,13 +31,13 @@ from starlette.templating import Jinja2Templates
 from kpi.ledger import accounts, db as ledger
 from kpi.core import i18n
 from kpi.ledger.accounts import AccountError, User
-from kpi.core.errors import ConfigError
+from kpi.core.errors import ConfigError, PeriodError
+from kpi.core.period import Period
 from kpi.ledger.db import LedgerError
 from kpi.ledger.review import ReviewError
 from kpi.web import access, pages, security
 
 HERE = Path(__file__).resolve().parent
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 SESSION_COOKIE = "kpi_session"
 LANG_COOKIE = "kpi_lang"
 
@@ -242,13 +241,16 @@ def _serve(request, settings, templates, action, handler, form, csrf_cookie) -> 
                 return RedirectResponse("/account/password", status_code=302)
             if action is not None and not access.allowed(user, action):
                 return error_page(templates, request, 403, lang, csrf, user)
-            period = request.path_params.get("period")
-            if period is not None and not PERIOD.match(period):
-                return error_page(templates, request, 404, lang, csrf, user)
+            params = dict(request.path_params)
+            if "period" in params:   # parsed once here: the handlers get a Period
+                try:
+                    params["period"] = Period(params["period"])
+                except PeriodError:
+                    return error_page(templates, request, 404, lang, csrf, user)
             ctx = Ctx(request, book, user, lang, client, form, settings, csrf)
             with ledger.acting(user.name, client):
                 try:
-                    return handler(ctx, **request.path_params)
+                    return handler(ctx, **params)
                 except pages.NotFound:
                     return error_page(templates, request, 404, lang, csrf, user)
                 except (ReviewError, AccountError, LedgerError) as error:

@@ -10,7 +10,6 @@ and the role; what is left here is which agents and teams the user sees
 from __future__ import annotations
 
 import functools
-import re
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +21,7 @@ from kpi.core import calendar, i18n
 from kpi.io import config
 from kpi.pipeline import month, team_sheets as sheets
 from kpi.core.errors import InputError
+from kpi.core.period import Period
 from kpi.web import access, charts
 
 IDENTITY = ("agent_id", "name", "team", "level")
@@ -103,7 +103,7 @@ class Handlers:
                                                   "agents": ""})
             rows = list(latest.values())
         go = ctx.request.query_params.get("period", "").strip()
-        if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", go):
+        if Period.parses(go):
             return self.back(f"/months/{go}")
         return self.render(ctx, "months.html", months=sorted(rows, key=lambda r: r["period"], reverse=True))
 
