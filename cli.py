@@ -25,7 +25,7 @@ from kpi.core import calendar, i18n, identity
 from kpi.io import config, readers, terminal, workers
 from kpi.pipeline import intake, month
 from kpi.ledger import db as ledger, review
-from kpi.core.errors import ConfigError, InputError, PeriodError
+from kpi.core.errors import OUTPUT, ConfigError, InputError, PeriodError, problems_of, refusal
 from kpi.core.period import Period
 from kpi.ledger.db import LedgerError
 from kpi.ledger.review import ReviewError
@@ -209,7 +209,7 @@ def ledger_session(db_path, lang: str, create: bool | str = True):
     where it looked.
     """
     if create == "existing" and not ledger.resolve(db_path).exists():   # a read-only command
-        fail_review(LedgerError("ledger_missing", path=str(ledger.resolve(db_path))), lang)
+        fail(LedgerError("ledger_missing", path=str(ledger.resolve(db_path))), lang)
     if not create and not ledger.resolve(db_path).exists():
         yield None
         return
@@ -219,14 +219,18 @@ def ledger_session(db_path, lang: str, create: bool | str = True):
             yield book
         done = True
     except (LedgerError, ReviewError) as error:
-        fail_review(error, lang)
+        fail(error, lang)
     finally:
         if not existed and not done:  # a failed command leaves no ledger where there was none
             ledger.discard_if_empty(db_path)
 
 
-def fail_review(error, lang: str):
-    click.echo(terminal.inert(terminal.error_text(error, lang)), err=True)
+def fail(error, lang: str, ruleset=None, header: bool | str = True):
+    """End the command with exit 1, saying every problem of ``error``: any of kpi's errors (input,
+    config, proposal, the ledger's and the month's refusals) or a list of Problem records. The only
+    way this module reports an error: the records are put into words by :func:`terminal.problem_lines`."""
+    found = problems_of(error) if isinstance(error, BaseException) else tuple(error)
+    echo_lines(terminal.problem_lines(found, lang, ruleset, header), err=True)
     sys.exit(1)
 
 
@@ -265,22 +269,12 @@ def echo_lines(lines, err: bool = False) -> None:
         click.echo(terminal.inert(line), err=err)
 
 
-def fail_config(error: ConfigError, lang: str):
-    click.echo(f"{i18n.text('config_error', lang)} {error.render()}", err=True)
-    sys.exit(1)
-
-
-def fail_input(error: InputError, ruleset, lang: str):
-    echo_lines(terminal.problems(error.problems, ruleset, lang), err=True)
-    sys.exit(1)
-
-
 def load_rules(config_dir, period: Period, lang: str):
     """The ruleset for ``period``, or exit 1 with the config error."""
     try:
         return config.load(config_dir, period)
     except ConfigError as error:
-        fail_config(error, lang)
+        fail(error, lang)
 
 
 def load_calendar(config_dir, period: Period, lang: str):
@@ -288,7 +282,7 @@ def load_calendar(config_dir, period: Period, lang: str):
     try:
         return config.load_calendar(config_dir, period)
     except ConfigError as error:
-        fail_config(error, lang)
+        fail(error, lang)
 
 
 @click.group(cls=KpiGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -320,11 +314,10 @@ def score(input_files, period, out_dir, jobs, no_scorecards, encrypt, passwords_
             report = month.score(input_file, ruleset, out_dir, lang, book, jobs=jobs,
                                  scorecards=not no_scorecards, progress=progress, passwords=passwords, sheet=sheet)
         except InputError as error:
-            fail_input(error, ruleset, lang)
+            fail(error, lang, ruleset)
         except OSError as error:
-            click.echo(i18n.text("output_error", lang, path=out_dir or f"kpi-out/{period}", reason=error.strerror),
-                       err=True)
-            sys.exit(1)
+            fail([refusal("output_error", {"path": out_dir or f"kpi-out/{period}", "reason": error.strerror},
+                          source=OUTPUT)], lang)
     echo_lines(terminal.summary(report, lang) + terminal.recorded(report, book.path, lang))
 
 
@@ -349,7 +342,7 @@ def check(input_file, period, sheet, config_dir, lang):
     try:
         parsed = month.validate(input_file, ruleset, sheet=sheet)
     except InputError as error:
-        fail_input(error, ruleset, lang)
+        fail(error, lang, ruleset)
     echo_lines(terminal.notices(parsed.notices, ruleset, lang))
     echo_lines(terminal.implausible_lines(month.plausibility(parsed, ruleset), ruleset, lang))
     click.echo(terminal.check_ok(parsed, ruleset, lang))
@@ -372,7 +365,7 @@ def template(period, roster_file, out_file, config_dir, db_path, lang):
         try:
             report = month.write_template_report(roster_file, ruleset, out_file, notes, lang, book)
         except InputError as error:
-            fail_input(error, ruleset, lang)
+            fail(error, lang, ruleset)
     click.echo(i18n.text("template_written", lang, path=out_file, count=report.count))
     echo_lines(terminal.sales_differs(report.differs, lang))
 
@@ -392,7 +385,7 @@ def collect(paths, period, passwords_file, config_dir, db_path, lang):
         try:
             passwords = month.read_passwords(passwords_file, ruleset)
         except InputError as error:
-            fail_input(error, ruleset, lang)
+            fail(error, lang, ruleset)
     cards, problems, ignored = [], [], []
     for path, found_in_folder in _returned_files(paths):
         if found_in_folder and path.suffix.lower() != ".xlsx":
@@ -404,11 +397,11 @@ def collect(paths, period, passwords_file, config_dir, db_path, lang):
             if found_in_folder and error.problems[0].code == "not_scorecard":
                 ignored.append((path.name, "not_scorecard"))
             else:
-                problems.extend(error.problems)
+                problems.extend(problems_of(error))
     with ledger_session(db_path, lang) as book:
         outcome = review.collect(book, period, cards)
     if problems:
-        echo_lines(terminal.problems(problems, None, lang)[1:], err=True)
+        echo_lines(terminal.problem_lines(problems, lang, header=False), err=True)
     echo_lines(terminal.collected(outcome, lang, ignored, unreadable=len(problems)))
     if outcome.refused or problems:
         sys.exit(1)
@@ -558,7 +551,7 @@ def show(agent_id, period, revision, config_dir, db_path, lang):
         found = review.revision_of(book, period, revision)
         row = review.results_of(book, found["id"], agent_id).get(agent_id)
     if row is None:
-        fail_review(ReviewError("unknown_agent", agent=agent_id, period=period), lang)
+        fail(ReviewError("unknown_agent", agent=agent_id, period=period), lang)
     echo_lines(terminal.show_lines(period, found["revision"], row, lang, labels))
 
 
@@ -580,7 +573,7 @@ def rules_command(period, rules_dir, diff, config_dir, lang):
         try:
             proposed = proposal.ruleset(proposal.read(rules_dir), config_dir, period)
         except proposal.ProposalError as error:
-            fail_proposal(error, lang)
+            fail(error, lang, header="proposal_errors")
         if diff:
             echo_lines(whatif_render.diff_lines(rulediff.differences(ruleset, proposed), rules_dir, period, lang))
             return
@@ -619,13 +612,6 @@ def timeline_command(period, fmt, config_dir, db_path, lang):
 
 
 # ---- issue 24
-def fail_proposal(error, lang: str):
-    click.echo(i18n.text("proposal_errors", lang, count=len(error.errors)), err=True)
-    for problem in error.errors:
-        echo_lines(("  " + line for line in problem.render().splitlines()), err=True)
-    sys.exit(1)
-
-
 @main.command("whatif")
 @option("--rules", "rules_dir", required=True, type=click.Path(), key="help_opt_whatif_rules")
 @option("--period", "periods", multiple=True, type=PERIOD, key="help_opt_whatif_periods")
@@ -653,24 +639,22 @@ def whatif_command(rules_dir, periods, first, last, out_file, fmt, config_dir, d
         raise click.UsageError(i18n.text("whatif_out_not_xlsx", lang))
     with ledger_session(db_path, lang, create=False) as book:
         if book is None:
-            click.echo(i18n.text("whatif_no_ledger", lang, path=ledger.resolve(db_path)), err=True)
-            sys.exit(1)
+            fail([refusal("whatif_no_ledger", {"path": ledger.resolve(db_path)})], lang)
         try:
             comparison = scored.compare(book, wanted, rules_dir, config_dir)
         except proposal.ProposalError as error:
-            fail_proposal(error, lang)
+            fail(error, lang, header="proposal_errors")
         except ConfigError as error:
-            fail_config(error, lang)
+            fail(error, lang)
         except WhatifError as error:
-            fail_review(error, lang)
+            fail(error, lang)
     if out_file:
         try:
             from kpi.io.output import staged_file
             with staged_file(Path(out_file)) as staging:
                 whatif_xlsx.write(staging, comparison, str(rules_dir), lang)
         except OSError as error:
-            click.echo(i18n.text("whatif_output_error", lang, path=out_file, reason=error.strerror), err=True)
-            sys.exit(1)
+            fail([refusal("whatif_output_error", {"path": out_file, "reason": error.strerror}, source=OUTPUT)], lang)
     if fmt == "json":
         click.echo(json.dumps(whatif_render.document(comparison, str(rules_dir)), ensure_ascii=False, indent=2))
     else:
@@ -696,7 +680,7 @@ def adopt(proposal_dir, effective, config_dir, db_path, lang):
     try:
         proposed = proposal.read(proposal_dir)
     except proposal.ProposalError as error:
-        fail_proposal(error, lang)
+        fail(error, lang, header="proposal_errors")
     day = today()
     review_period = proposal.review_period(day)
     with ledger_session(db_path, lang) as book:
@@ -710,9 +694,9 @@ def adopt(proposal_dir, effective, config_dir, db_path, lang):
                     "files": files, "effective": effective, "sha256": ruleset.version.sha256,
                     "review_period": review_period, "adopted_on": day.isoformat()})
         except proposal.ProposalError as error:
-            fail_proposal(error, lang)
+            fail(error, lang, header="proposal_errors")
         except proposal.AdoptError as error:
-            fail_review(error, lang)
+            fail(error, lang)
     click.echo(i18n.text("adopt_done", lang, proposal=proposal_dir, config=folder, files=", ".join(files),
                          effective=effective))
     click.echo(i18n.text("adopt_audit", lang, who=ledger.user(), day=day.isoformat(), db=book.path))
@@ -764,9 +748,9 @@ def import_command(exports, period, sheet_file, out_file, editable, dry_run, con
         try:
             found = intake.plan(exports, sheet_file, ruleset, config_dir, lang, book)
         except ConfigError as error:
-            fail_config(error, lang)
+            fail(error, lang)
         except InputError as error:
-            fail_input(error, ruleset, lang)
+            fail(error, lang, ruleset)
     echo_lines(intake.lines(found, ruleset, lang))
     cells, agents = len(found.writes), found.agents
     if dry_run:
@@ -775,9 +759,8 @@ def import_command(exports, period, sheet_file, out_file, editable, dry_run, con
     try:
         path = intake.apply(found, out_file, editable)
     except OSError as error:
-        click.echo(i18n.text("import_output_error", lang, path=out_file or sheet_file, reason=error.strerror or error),
-                   err=True)
-        sys.exit(1)
+        fail([refusal("import_output_error", {"path": out_file or sheet_file, "reason": error.strerror or error},
+                      source=OUTPUT)], lang)
     click.echo(i18n.text("import_done_editable" if editable else "import_done", lang, agents=agents, cells=cells,
                          path=path))
 
@@ -839,7 +822,7 @@ def serve(db_path, host, port, demo, secure_cookies, config_dir, lang):
         app = web.create_app(path, config_dir, secure_cookies=secure_cookies,
                              today=(lambda: fixed_today) if fixed_today else None)
     except LedgerError as error:
-        fail_review(error, lang)
+        fail(error, lang)
     click.echo(i18n.text("serve_listening", lang, host=host, port=port, db=path))
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=secure_cookies, server_header=False)
 
@@ -859,7 +842,7 @@ def _account_session(db_path, lang):
             try:
                 yield book
             except AccountError as error:
-                fail_review(error, lang)
+                fail(error, lang)
     return session()
 
 
@@ -951,7 +934,7 @@ for _command in (user_add, user_import, user_list, user_disable, user_reset):
 def verify(db_path, lang):
     """Check the ledger: SQLite's integrity and the hash chain over every recorded row."""
     if not ledger.resolve(db_path).exists():
-        fail_review(LedgerError("ledger_missing", path=str(ledger.resolve(db_path))), lang)
+        fail(LedgerError("ledger_missing", path=str(ledger.resolve(db_path))), lang)
     with ledger_session(db_path, lang) as book:
         report = book.verify()
     echo_lines(terminal.verify_lines(report, book.path, lang))

@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from kpi.core.errors import InputProblem
-from kpi.core.period import Period
 
 PREFERRED = ("填报表", "input", "Input")
 _CN_MONTHS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
@@ -132,7 +131,7 @@ def choose(sheets: Sequence[Sheet], period: str | None, requested: str | None,
 def _for_period(sheets: Sequence[Sheet], period: str | None) -> list[Sheet]:
     if not period:
         return []
-    year, month = Period(period).year, Period(period).month
+    year, month = month_of(period)   # "2026-09" → (2026, 9): a period is a sheet name like any other
     return [s for s in sheets if (named := month_of(s.name)) and named[1] == month and named[0] in (None, year)]
 
 

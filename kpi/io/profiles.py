@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from kpi.io import config
 from kpi.core import imports, rules
-from kpi.core.errors import ConfigError
+from kpi.core.errors import CONFIG, ConfigError, Problem
 
 FROZEN = ConfigDict(frozen=True, extra="forbid")
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -108,6 +108,13 @@ class ProfileError(ConfigError):
         self.faults = list(faults)
         first = self.faults[0]
         super().__init__(*first)
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """Every fault as a Problem record, each after the first listed under it (indented)."""
+        return tuple(Problem(CONFIG, file, "config_problem_under" if index else "config_problem",
+                             (("file", file), ("setting", key), ("message", message)), field=key)
+                     for index, (file, key, message) in enumerate(self.faults))
 
     def render(self) -> str:
         """One fault a line, each under the first: ``file: key: message``."""

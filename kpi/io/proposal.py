@@ -36,6 +36,11 @@ class ProposalError(KpiError, ValueError):
         self.errors = list(errors)
         super().__init__("\n".join(error.render() for error in self.errors))
 
+    @property
+    def problems(self) -> tuple:
+        """Every fault of every file, as Problem records (:class:`kpi.core.errors.Problem`)."""
+        return tuple(problem for error in self.errors for problem in error.problems)
+
 
 class AdoptError(KpiError, ValueError):
     """A revision cannot be adopted as asked; ``code`` is a message key, ``params`` fill it."""

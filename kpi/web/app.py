@@ -36,6 +36,7 @@ from kpi.core.period import Period
 from kpi.ledger.db import LedgerError
 from kpi.ledger.review import ReviewError
 from kpi.web import access, pages, security
+from kpi.web.pages import said
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "kpi_session"
@@ -254,12 +255,12 @@ def _serve(request, settings, templates, action, handler, form, csrf_cookie) -> 
                 except pages.NotFound:
                     return error_page(templates, request, 404, lang, csrf, user)
                 except (ReviewError, AccountError, LedgerError) as error:
-                    return error_page(templates, request, 409, lang, csrf, user, i18n.text(error.code, lang, **error.params))
+                    return error_page(templates, request, 409, lang, csrf, user, said(error, lang))
                 except ConfigError as error:
-                    return error_page(templates, request, 500, lang, csrf, user, error.render())
+                    return error_page(templates, request, 500, lang, csrf, user, said(error, lang))
     except LedgerError as error:
         lang = lang_of(request, None)
-        return error_page(templates, request, 503, lang, csrf, message=i18n.text(error.code, lang, **error.params))
+        return error_page(templates, request, 503, lang, csrf, message=said(error, lang))
 
 
 # ------------------------------------------------------------------ logging in and out
@@ -297,7 +298,7 @@ def _login(request, templates, settings: Settings, form: dict, csrf_cookie: str,
                 user = accounts.login(book, name, password, client)
                 token = accounts.open_session(book, user.name, client)
         except AccountError as error:
-            message, status = i18n.text(error.code, lang, **error.params), (429 if error.code == "login_locked" else 401)
+            message, status = said(error, lang), (429 if error.code == "login_locked" else 401)
         else:
             response = RedirectResponse("/account/password" if user.must_change else target, status_code=303)
             response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,
