@@ -6,6 +6,9 @@ ledger rows, file names and JSON keep their bytes), and it knows its month: firs
 day, the month before and after, and the working-day review timeline. Parsing happens at
 the edges (the command line's options, the web routes, the pipeline's entry points); a
 text that is no month raises :class:`kpi.core.errors.PeriodError` there, nowhere else.
+
+One difference from a plain str: orjson refuses a str subclass as a dict *key* (values are
+fine); key such a dict by ``str(period)``.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import pydantic
 
 from kpi.core import calendar, examples, rules
 from kpi.core.errors import ConfigError
+from kpi.core.period import Period
 
 WEIGHTS, PAY_BANDS, FIELDS, CALENDAR = "weights.toml", "pay_bands.toml", "fields.toml", "calendar.toml"
 
@@ -38,7 +39,8 @@ def resolve_dir(config_dir: str | os.PathLike | None) -> Path:
 
 
 def load(config_dir: str | os.PathLike | None, period: str) -> rules.Ruleset:
-    """The :class:`~kpi.core.rules.Ruleset` in force for ``period`` (YYYY-MM)."""
+    """The :class:`~kpi.core.rules.Ruleset` in force for ``period`` (YYYY-MM; PeriodError if it is none)."""
+    period = Period(period)
     folder = resolve_dir(config_dir)
     found: list[ConfigError] = []
     raw = {name: _collected(found, read_toml, folder / name) for name in FILES}
@@ -245,6 +247,7 @@ def load_calendar(config_dir: str | os.PathLike | None, period: str) -> calendar
     """The calendar config in force for ``period``: calendar.toml alone (its dated timeline, the
     company's overrides and recorded notices), so a broken weights or pay file does not stop the
     timeline. Its faults are those :func:`load` reports for calendar.toml, all at once."""
+    period = Period(period)
     path = resolve_dir(config_dir) / CALENDAR
     found: list[ConfigError] = []
     raw = _collected(found, read_toml, path)

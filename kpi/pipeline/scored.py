@@ -15,11 +15,13 @@ from kpi.core import numbers, whatif
 from kpi.io import proposal
 from kpi.ledger import review
 from kpi.core.agents import AgentInput
+from kpi.core.period import Period
 from kpi.ledger.db import Ledger
 
 
 def month(ledger: Ledger, period: str) -> whatif.ScoredMonth:
     """The counting revision of ``period`` as stored (ReviewError when the month was never scored)."""
+    period = Period(period)
     revision = review.revision_of(ledger, period, None)
     stored = review.results_of(ledger, revision["id"])
     agents = tuple(agent(row) for row in stored.values())
@@ -40,7 +42,7 @@ def compare(ledger: Ledger, periods: Sequence[str], proposal_dir: str | os.PathL
     laid over the config in use (``config_dir``, None: the shipped one). Raises ProposalError
     (every fault of the proposal) or ReviewError (a month never scored)."""
     proposed = proposal.read(proposal_dir)
-    months = [month(ledger, period) for period in sorted(set(periods))]
+    months = [month(ledger, period) for period in sorted({Period(p) for p in periods})]
     return _compare(months, lambda period: proposal.ruleset(proposed, config_dir, period))
 
 
