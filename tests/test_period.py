@@ -35,7 +35,8 @@ def test_a_period_is_its_text_and_knows_its_month():
     assert pickle.loads(pickle.dumps(september)) == september and type(pickle.loads(pickle.dumps(september))) is Period
 
 
-@pytest.mark.parametrize("text", ["2026-13", "2026-00", "2026-9", "26-09", "2026/09", "2026-09 ", "2026-09\n", "", "２０２６-09"])
+@pytest.mark.parametrize("text", ["2026-13", "2026-00", "2026-9", "26-09", "2026/09", "2026-09 ", "2026-09\n", "",
+                                  "２０２６-09", "0000-01"])
 def test_anything_but_a_yyyy_mm_month_is_refused(text):
     with pytest.raises(PeriodError) as caught:
         Period(text)

@@ -22,7 +22,7 @@ from kpi.core.errors import PeriodError
 if TYPE_CHECKING:  # the calendar builds on Period; Period only hands it the month
     from kpi.core import calendar, rules
 
-PATTERN = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])", re.ASCII)   # ASCII digits only: ２０２６ is no year
+PATTERN = re.compile(r"(?!0000)[0-9]{4}-(0[1-9]|1[0-2])", re.ASCII)   # ASCII digits, a year from 0001: ２０２６ is none
 
 
 class Period(str):
@@ -91,12 +91,12 @@ class Period(str):
             month = month.next
         return found
 
-    def timeline(self, steps: rules.CalendarVersion, overrides: rules.CalendarOverrides) -> calendar.Timeline:
-        """The month's review timeline: every step of ``steps`` dated on the working-day calendar
-        of ``overrides`` (the calendar config: calendar.toml, nothing of the scoring rules)."""
-        from kpi.core import calendar   # the calendar imports Period; this is the other way round
+    def timeline(self, version: rules.CalendarVersion, overrides: rules.CalendarOverrides) -> calendar.Timeline:
+        """The month's review timeline: every step of the calendar ``version`` in force dated on
+        the working-day calendar of ``overrides`` (calendar.toml alone, none of the scoring rules)."""
+        from kpi.core import calendar   # the calendar builds on Period: imported when first asked
 
-        return calendar.timeline(self, calendar.company(overrides), steps.steps)
+        return calendar.timeline(self, calendar.company(overrides), version.steps)
 
     def __repr__(self) -> str:
         return f"Period({str.__repr__(self)})"
