@@ -25,11 +25,11 @@ from kpi.core import calendar, i18n, identity
 from kpi.io import config, import_report, readers, terminal, workers
 from kpi.pipeline import intake, month
 from kpi.ledger import db as ledger, review
-from kpi.core.errors import ConfigError, InputError
+from kpi.core.errors import OUTPUT, ConfigError, InputError, PeriodError, problems_of, refusal
+from kpi.core.period import Period
 from kpi.ledger.db import LedgerError
 from kpi.ledger.review import ReviewError
 
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 EXIT_INTERNAL = 70
 EXIT_BROKEN_PIPE = 141
 EXIT_INTERRUPTED = 130
@@ -161,14 +161,24 @@ def option(*names, key: str, **kwargs):
     return click.option(*names, cls=KeyedOption, help_key=key, **kwargs)
 
 
-def _period(ctx, param, value):
-    if value is not None and not PERIOD.match(value):
-        raise click.BadParameter(i18n.text("period_invalid", requested_lang(sys.argv[1:])))
-    return value
+class PeriodType(click.ParamType):
+    """A YYYY-MM month, parsed once here into a :class:`kpi.core.period.Period` that every
+    command passes on; anything else is a usage error saying what a period looks like."""
+
+    name = "text"   # shown as TEXT in the help, as before
+
+    def convert(self, value, param, ctx):
+        try:
+            return Period(value)
+        except PeriodError:
+            self.fail(i18n.text("period_invalid", requested_lang(sys.argv[1:])), param, ctx)
+
+
+PERIOD = PeriodType()
 
 
 def period_option(func):
-    return option("--period", required=True, callback=_period, key="help_opt_period")(func)
+    return option("--period", required=True, type=PERIOD, key="help_opt_period")(func)
 
 
 def config_option(func):
@@ -199,7 +209,7 @@ def ledger_session(db_path, lang: str, create: bool | str = True):
     where it looked.
     """
     if create == "existing" and not ledger.resolve(db_path).exists():   # a read-only command
-        fail_review(LedgerError("ledger_missing", path=str(ledger.resolve(db_path))), lang)
+        fail(LedgerError("ledger_missing", path=str(ledger.resolve(db_path))), lang)
     if not create and not ledger.resolve(db_path).exists():
         yield None
         return
@@ -209,14 +219,18 @@ def ledger_session(db_path, lang: str, create: bool | str = True):
             yield book
         done = True
     except (LedgerError, ReviewError) as error:
-        fail_review(error, lang)
+        fail(error, lang)
     finally:
         if not existed and not done:  # a failed command leaves no ledger where there was none
             ledger.discard_if_empty(db_path)
 
 
-def fail_review(error, lang: str):
-    click.echo(terminal.inert(terminal.error_text(error, lang)), err=True)
+def fail(error, lang: str, ruleset=None, header: bool | str = True):
+    """End the command with exit 1, saying every problem of ``error``: any of kpi's errors (input,
+    config, proposal, the ledger's and the month's refusals) or a list of Problem records. The only
+    way this module reports an error: the records are put into words by :func:`terminal.problem_lines`."""
+    found = problems_of(error) if isinstance(error, BaseException) else tuple(error)
+    echo_lines(terminal.problem_lines(found, lang, ruleset, header), err=True)
     sys.exit(1)
 
 
@@ -255,22 +269,20 @@ def echo_lines(lines, err: bool = False) -> None:
         click.echo(terminal.inert(line), err=err)
 
 
-def fail_config(error: ConfigError, lang: str):
-    click.echo(f"{i18n.text('config_error', lang)} {error.render()}", err=True)
-    sys.exit(1)
-
-
-def fail_input(error: InputError, ruleset, lang: str):
-    echo_lines(terminal.problems(error.problems, ruleset, lang), err=True)
-    sys.exit(1)
-
-
-def load_rules(config_dir, period: str, lang: str):
+def load_rules(config_dir, period: Period, lang: str):
     """The ruleset for ``period``, or exit 1 with the config error."""
     try:
         return config.load(config_dir, period)
     except ConfigError as error:
-        fail_config(error, lang)
+        fail(error, lang)
+
+
+def load_calendar(config_dir, period: Period, lang: str):
+    """The calendar config in force for ``period`` (calendar.toml alone), or exit 1 with the config error."""
+    try:
+        return config.load_calendar(config_dir, period)
+    except ConfigError as error:
+        fail(error, lang)
 
 
 @click.group(cls=KpiGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -302,11 +314,10 @@ def score(input_files, period, out_dir, jobs, no_scorecards, encrypt, passwords_
             report = month.score(input_file, ruleset, out_dir, lang, book, jobs=jobs,
                                  scorecards=not no_scorecards, progress=progress, passwords=passwords, sheet=sheet)
         except InputError as error:
-            fail_input(error, ruleset, lang)
+            fail(error, lang, ruleset)
         except OSError as error:
-            click.echo(i18n.text("output_error", lang, path=out_dir or f"kpi-out/{period}", reason=error.strerror),
-                       err=True)
-            sys.exit(1)
+            fail([refusal("output_error", {"path": out_dir or f"kpi-out/{period}", "reason": error.strerror},
+                          source=OUTPUT)], lang)
     echo_lines(terminal.summary(report, lang) + terminal.recorded(report, book.path, lang))
 
 
@@ -331,7 +342,7 @@ def check(input_file, period, sheet, config_dir, lang):
     try:
         parsed = month.validate(input_file, ruleset, sheet=sheet)
     except InputError as error:
-        fail_input(error, ruleset, lang)
+        fail(error, lang, ruleset)
     echo_lines(terminal.notices(parsed.notices, ruleset, lang))
     echo_lines(terminal.implausible_lines(month.plausibility(parsed, ruleset), ruleset, lang))
     click.echo(terminal.check_ok(parsed, ruleset, lang))
@@ -354,7 +365,7 @@ def template(period, roster_file, out_file, config_dir, db_path, lang):
         try:
             report = month.write_template_report(roster_file, ruleset, out_file, notes, lang, book)
         except InputError as error:
-            fail_input(error, ruleset, lang)
+            fail(error, lang, ruleset)
     click.echo(i18n.text("template_written", lang, path=out_file, count=report.count))
     echo_lines(terminal.sales_differs(report.differs, lang))
 
@@ -374,7 +385,7 @@ def collect(paths, period, passwords_file, config_dir, db_path, lang):
         try:
             passwords = month.read_passwords(passwords_file, ruleset)
         except InputError as error:
-            fail_input(error, ruleset, lang)
+            fail(error, lang, ruleset)
     cards, problems, ignored = [], [], []
     for path, found_in_folder in _returned_files(paths):
         if found_in_folder and path.suffix.lower() != ".xlsx":
@@ -386,11 +397,11 @@ def collect(paths, period, passwords_file, config_dir, db_path, lang):
             if found_in_folder and error.problems[0].code == "not_scorecard":
                 ignored.append((path.name, "not_scorecard"))
             else:
-                problems.extend(error.problems)
+                problems.extend(problems_of(error))
     with ledger_session(db_path, lang) as book:
         outcome = review.collect(book, period, cards)
     if problems:
-        echo_lines(terminal.problems(problems, None, lang)[1:], err=True)
+        echo_lines(terminal.problem_lines(problems, lang, header=False), err=True)
     echo_lines(terminal.collected(outcome, lang, ignored, unreadable=len(problems)))
     if outcome.refused or problems:
         sys.exit(1)
@@ -444,7 +455,7 @@ def _answer(given, period, db_path, lang):
 
 
 @main.command()
-@click.argument("period", callback=_period, metavar="YYYY-MM")
+@click.argument("period", type=PERIOD, metavar="YYYY-MM")
 @config_option
 @db_option
 @lang_option
@@ -476,7 +487,7 @@ def level(agent_id, period, change, db_path, lang):
 
 
 @main.command()
-@click.argument("period", callback=_period, metavar="YYYY-MM")
+@click.argument("period", type=PERIOD, metavar="YYYY-MM")
 @option("--force", is_flag=True, key="help_opt_force")
 @option("--reason", key="help_opt_force_reason")
 @option("--out", "out_dir", type=click.Path(file_okay=False), key="help_opt_out")
@@ -501,7 +512,7 @@ def close(period, force, reason, out_dir, encoding, config_dir, db_path, lang):
 
 
 @main.command()
-@click.argument("period", callback=_period, metavar="YYYY-MM")
+@click.argument("period", type=PERIOD, metavar="YYYY-MM")
 @option("--reason", required=True, key="help_opt_reopen_reason")
 @db_option
 @lang_option
@@ -540,19 +551,19 @@ def show(agent_id, period, revision, config_dir, db_path, lang):
         found = review.revision_of(book, period, revision)
         row = review.results_of(book, found["id"], agent_id).get(agent_id)
     if row is None:
-        fail_review(ReviewError("unknown_agent", agent=agent_id, period=period), lang)
+        fail(ReviewError("unknown_agent", agent=agent_id, period=period), lang)
     echo_lines(terminal.show_lines(period, found["revision"], row, lang, labels))
 
 
 @main.command("rules")
-@option("--period", callback=_period, key="help_opt_rules_period")
+@option("--period", type=PERIOD, key="help_opt_rules_period")
 @option("--rules", "rules_dir", type=click.Path(), key="help_opt_rules_rules")
 @option("--diff", is_flag=True, key="help_opt_rules_diff")
 @config_option
 @lang_option
 def rules_command(period, rules_dir, diff, config_dir, lang):
     """Print the assessment table in force for a month, with sources."""
-    period = period or datetime.date.today().strftime("%Y-%m")
+    period = period or Period.containing(datetime.date.today())
     ruleset = load_rules(config_dir, period, lang)
     if diff and not rules_dir:
         raise click.UsageError(i18n.text("diff_needs_rules", lang))
@@ -562,7 +573,7 @@ def rules_command(period, rules_dir, diff, config_dir, lang):
         try:
             proposed = proposal.ruleset(proposal.read(rules_dir), config_dir, period)
         except proposal.ProposalError as error:
-            fail_proposal(error, lang)
+            fail(error, lang, header="proposal_errors")
         if diff:
             echo_lines(whatif_render.diff_lines(rulediff.differences(ruleset, proposed), rules_dir, period, lang))
             return
@@ -571,7 +582,7 @@ def rules_command(period, rules_dir, diff, config_dir, lang):
 
 
 @main.command("timeline")
-@click.argument("period", callback=_period, metavar="YYYY-MM")
+@click.argument("period", type=PERIOD, metavar="YYYY-MM")
 @option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
         key="help_opt_format")
 @config_option
@@ -581,7 +592,7 @@ def timeline_command(period, fmt, config_dir, db_path, lang):
     """Print the review timeline of a month on the working-day calendar."""
     from kpi.io import proposal
 
-    line = calendar.for_rules(load_rules(config_dir, period, lang))
+    line = calendar.for_calendar(period, load_calendar(config_dir, period, lang))   # not the scoring rules
     echo_lines(terminal.timeline_warnings(line, lang), err=True)
     with ledger_session(db_path, lang, create=False) as book:  # issue 24: revisions adopted in its review
         adopted = _adopted_lines(book, line, lang)
@@ -601,24 +612,11 @@ def timeline_command(period, fmt, config_dir, db_path, lang):
 
 
 # ---- issue 24
-def _periods(ctx, param, values):
-    for value in values:
-        _period(ctx, param, value)
-    return values
-
-
-def fail_proposal(error, lang: str):
-    click.echo(i18n.text("proposal_errors", lang, count=len(error.errors)), err=True)
-    for problem in error.errors:
-        echo_lines(("  " + line for line in problem.render().splitlines()), err=True)
-    sys.exit(1)
-
-
 @main.command("whatif")
 @option("--rules", "rules_dir", required=True, type=click.Path(), key="help_opt_whatif_rules")
-@option("--period", "periods", multiple=True, callback=_periods, key="help_opt_whatif_periods")
-@option("--from", "first", callback=_period, key="help_opt_whatif_from")
-@option("--to", "last", callback=_period, key="help_opt_whatif_to")
+@option("--period", "periods", multiple=True, type=PERIOD, key="help_opt_whatif_periods")
+@option("--from", "first", type=PERIOD, key="help_opt_whatif_from")
+@option("--to", "last", type=PERIOD, key="help_opt_whatif_to")
 @option("--out", "out_file", type=click.Path(dir_okay=False), key="help_opt_whatif_out")
 @option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
         key="help_opt_format")
@@ -634,31 +632,29 @@ def whatif_command(rules_dir, periods, first, last, out_file, fmt, config_dir, d
 
     if bool(first) != bool(last):
         raise click.UsageError(i18n.text("whatif_periods_needed", lang))
-    wanted = list(periods) + (scored.periods_between(first, last) if first else [])
+    wanted = list(periods) + (first.until(last) if first else [])
     if not wanted:
         raise click.UsageError(i18n.text("whatif_periods_needed", lang))
     if out_file and not out_file.lower().endswith(".xlsx"):
         raise click.UsageError(i18n.text("whatif_out_not_xlsx", lang))
     with ledger_session(db_path, lang, create=False) as book:
         if book is None:
-            click.echo(i18n.text("whatif_no_ledger", lang, path=ledger.resolve(db_path)), err=True)
-            sys.exit(1)
+            fail([refusal("whatif_no_ledger", {"path": ledger.resolve(db_path)})], lang)
         try:
             comparison = scored.compare(book, wanted, rules_dir, config_dir)
         except proposal.ProposalError as error:
-            fail_proposal(error, lang)
+            fail(error, lang, header="proposal_errors")
         except ConfigError as error:
-            fail_config(error, lang)
+            fail(error, lang)
         except WhatifError as error:
-            fail_review(error, lang)
+            fail(error, lang)
     if out_file:
         try:
             from kpi.io.output import staged_file
             with staged_file(Path(out_file)) as staging:
                 whatif_xlsx.write(staging, comparison, str(rules_dir), lang)
         except OSError as error:
-            click.echo(i18n.text("whatif_output_error", lang, path=out_file, reason=error.strerror), err=True)
-            sys.exit(1)
+            fail([refusal("whatif_output_error", {"path": out_file, "reason": error.strerror}, source=OUTPUT)], lang)
     if fmt == "json":
         click.echo(json.dumps(whatif_render.document(comparison, str(rules_dir)), ensure_ascii=False, indent=2))
     else:
@@ -669,7 +665,7 @@ def whatif_command(rules_dir, periods, first, last, out_file, fmt, config_dir, d
 
 @main.command()
 @click.argument("proposal_dir", metavar="DIR", type=click.Path())
-@option("--from", "effective", required=True, callback=_period, key="help_opt_adopt_from")
+@option("--from", "effective", required=True, type=PERIOD, key="help_opt_adopt_from")
 @config_option
 @db_option
 @lang_option
@@ -684,7 +680,7 @@ def adopt(proposal_dir, effective, config_dir, db_path, lang):
     try:
         proposed = proposal.read(proposal_dir)
     except proposal.ProposalError as error:
-        fail_proposal(error, lang)
+        fail(error, lang, header="proposal_errors")
     day = today()
     review_period = proposal.review_period(day)
     with ledger_session(db_path, lang) as book:
@@ -698,9 +694,9 @@ def adopt(proposal_dir, effective, config_dir, db_path, lang):
                     "files": files, "effective": effective, "sha256": ruleset.version.sha256,
                     "review_period": review_period, "adopted_on": day.isoformat()})
         except proposal.ProposalError as error:
-            fail_proposal(error, lang)
+            fail(error, lang, header="proposal_errors")
         except proposal.AdoptError as error:
-            fail_review(error, lang)
+            fail(error, lang)
     click.echo(i18n.text("adopt_done", lang, proposal=proposal_dir, config=folder, files=", ".join(files),
                          effective=effective))
     click.echo(i18n.text("adopt_audit", lang, who=ledger.user(), day=day.isoformat(), db=book.path))
@@ -709,7 +705,7 @@ def adopt(proposal_dir, effective, config_dir, db_path, lang):
 
 def _revision_deadline(folder, review_period: str, day: datetime.date, lang: str) -> list[str]:
     """The 15th-working-day revision deadline of the month under review, and whether ``day`` keeps it."""
-    line = calendar.for_rules(load_rules(folder, review_period, lang))
+    line = calendar.for_calendar(review_period, load_calendar(folder, review_period, lang))
     step = next((s for s in line.steps if s.id == "revision_deadline"), None)
     if step is None:
         return []
@@ -752,9 +748,9 @@ def import_command(exports, period, sheet_file, out_file, editable, dry_run, con
         try:
             found = intake.plan(exports, sheet_file, ruleset, config_dir, lang, book)
         except ConfigError as error:
-            fail_config(error, lang)
+            fail(error, lang)
         except InputError as error:
-            fail_input(error, ruleset, lang)
+            fail(error, lang, ruleset)
     echo_lines(import_report.lines(found, ruleset, lang))
     cells, agents = len(found.writes), found.agents
     if dry_run:
@@ -763,9 +759,8 @@ def import_command(exports, period, sheet_file, out_file, editable, dry_run, con
     try:
         path = intake.apply(found, out_file, editable)
     except OSError as error:
-        click.echo(i18n.text("import_output_error", lang, path=out_file or sheet_file, reason=error.strerror or error),
-                   err=True)
-        sys.exit(1)
+        fail([refusal("import_output_error", {"path": out_file or sheet_file, "reason": error.strerror or error},
+                      source=OUTPUT)], lang)
     click.echo(i18n.text("import_done_editable" if editable else "import_done", lang, agents=agents, cells=cells,
                          path=path))
 
@@ -827,7 +822,7 @@ def serve(db_path, host, port, demo, secure_cookies, config_dir, lang):
         app = web.create_app(path, config_dir, secure_cookies=secure_cookies,
                              today=(lambda: fixed_today) if fixed_today else None)
     except LedgerError as error:
-        fail_review(error, lang)
+        fail(error, lang)
     click.echo(i18n.text("serve_listening", lang, host=host, port=port, db=path))
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=secure_cookies, server_header=False)
 
@@ -847,7 +842,7 @@ def _account_session(db_path, lang):
             try:
                 yield book
             except AccountError as error:
-                fail_review(error, lang)
+                fail(error, lang)
     return session()
 
 
@@ -939,7 +934,7 @@ for _command in (user_add, user_import, user_list, user_disable, user_reset):
 def verify(db_path, lang):
     """Check the ledger: SQLite's integrity and the hash chain over every recorded row."""
     if not ledger.resolve(db_path).exists():
-        fail_review(LedgerError("ledger_missing", path=str(ledger.resolve(db_path))), lang)
+        fail(LedgerError("ledger_missing", path=str(ledger.resolve(db_path))), lang)
     with ledger_session(db_path, lang) as book:
         report = book.verify()
     echo_lines(terminal.verify_lines(report, book.path, lang))

@@ -30,12 +30,9 @@ from month_end import synthetic_rows, write_input  # noqa: E402
 
 
 def months(count: int, start: str = "2026-01") -> list[str]:
-    year, month = (int(part) for part in start.split("-"))
-    found = []
-    for _ in range(count):
-        found.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return found
+    from kpi.core.period import Period
+
+    return Period(start).until(Period(start).shifted(count - 1))
 
 
 def proposal(folder: Path) -> Path:

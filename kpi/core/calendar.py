@@ -21,9 +21,9 @@ from importlib import metadata
 
 import chinese_calendar
 import holidays
-from dateutil.relativedelta import relativedelta
 
 from kpi.core import rules
+from kpi.core.period import Period
 
 PACKAGE, NOTICE, ESTIMATE, WEEKDAYS = "package", "notice", "estimate", "weekdays"   # where a year's dates come from
 
@@ -91,7 +91,20 @@ def company(overrides: rules.CalendarOverrides) -> Calendar:
 
 def for_rules(ruleset: rules.Ruleset) -> Timeline:
     """The timeline of the ruleset's month, by its steps and overrides."""
-    return timeline(ruleset.period, company(ruleset.overrides), ruleset.timeline.steps)
+    return Period(ruleset.period).timeline(ruleset.timeline, ruleset.overrides)
+
+
+class CalendarRules(NamedTuple):
+    """The calendar config in force for a month (calendar.toml): the timeline's steps and the
+    company's overrides and recorded notices. All a timeline needs, none of the scoring rules."""
+
+    timeline: rules.CalendarVersion
+    overrides: rules.CalendarOverrides
+
+
+def for_calendar(period: str, config: CalendarRules) -> Timeline:
+    """The timeline of ``period`` from the calendar config alone: what ``kpi timeline`` needs."""
+    return Period(period).timeline(config.timeline, config.overrides)
 
 
 def statutory_known(year: int) -> bool:
@@ -116,7 +129,7 @@ class Timeline(NamedTuple):
     """The review timeline of a month; ``unknown_years``: years whose dates are estimates (预估:
     no package data, no recorded notice); ``sources``: (year, kind, what) for every year it touches."""
 
-    period: str
+    period: Period
     steps: tuple[Step, ...]
     unknown_years: tuple[int, ...]
     sources: tuple[tuple[int, str, str], ...] = ()
@@ -141,8 +154,8 @@ class Timeline(NamedTuple):
 
 def month_bounds(period: str) -> tuple[datetime.date, datetime.date]:
     """First and last day of a YYYY-MM month."""
-    first = datetime.datetime.strptime(period, "%Y-%m").date()
-    return first, first + relativedelta(months=1, days=-1)
+    month = Period(period)
+    return month.first_day, month.last_day
 
 
 def working_days(calendar: Calendar, start: datetime.date, direction: int) -> Iterator[datetime.date]:
@@ -164,7 +177,8 @@ def nth_working_day(calendar: Calendar, start: datetime.date, n: int) -> datetim
 
 def timeline(period: str, calendar: Calendar, steps: tuple[rules.TimelineStep, ...]) -> Timeline:
     """Every step's date for ``period``; negative steps count back from the month's start."""
-    first, last = month_bounds(period)
+    period = Period(period)
+    first, last = period.first_day, period.last_day
     dated = tuple(Step(s.id, s.label, s.working_day,
                        nth_working_day(calendar, first if s.working_day < 0 else last, s.working_day))
                   for s in steps)

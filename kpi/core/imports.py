@@ -12,7 +12,6 @@ a caller that gets one writes nothing.
 
 from __future__ import annotations
 
-import calendar
 import datetime
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +20,7 @@ from typing import NamedTuple
 
 from kpi.core.errors import InputProblem
 from kpi.core.identity import fold_text
+from kpi.core.period import Period
 from kpi.core.profile import Profile
 from kpi.core.inputs import Grid, normalise_header, parse_number
 
@@ -121,8 +121,9 @@ def _add_range(parts, where: str, found: list, bad: list) -> None:
 
 
 def month_bounds(period: str) -> tuple[datetime.date, datetime.date]:
-    year, month = (int(part) for part in period.split("-"))
-    return datetime.date(year, month, 1), datetime.date(year, month, calendar.monthrange(year, month)[1])
+    """First and last day of the month ``period``."""
+    month = Period(period)
+    return month.first_day, month.last_day
 
 
 # ------------------------------------------------------------------ reading an export

@@ -16,14 +16,16 @@ import functools
 from decimal import Decimal
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, field_validator, model_validator
 
 from kpi.core import tiers as tiers_mod
+from kpi.core.period import Period
 
 FROZEN = ConfigDict(frozen=True, extra="forbid")
 Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]  # "MM-DD", any year
 NonEmpty = Annotated[str, Field(min_length=1)]
+PeriodValue = Annotated[Period, PlainValidator(Period), PlainSerializer(str)]   # the month a ruleset scores
 
 
 class Label(BaseModel):
@@ -465,7 +467,7 @@ class Ruleset(BaseModel):
     """
 
     model_config = FROZEN
-    period: Month
+    period: PeriodValue
     weights: WeightsVersion
     pay: PayVersion
     fields: tuple[InputField, ...]

@@ -131,7 +131,7 @@ def choose(sheets: Sequence[Sheet], period: str | None, requested: str | None,
 def _for_period(sheets: Sequence[Sheet], period: str | None) -> list[Sheet]:
     if not period:
         return []
-    year, month = int(period[:4]), int(period[5:7])
+    year, month = month_of(period)   # "2026-09" → (2026, 9): a period is a sheet name like any other
     return [s for s in sheets if (named := month_of(s.name)) and named[1] == month and named[0] in (None, year)]
 
 

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pydantic
 
-from kpi.core import examples, rules
+from kpi.core import calendar, examples, rules
 from kpi.core.errors import ConfigError
+from kpi.core.period import Period
 
 WEIGHTS, PAY_BANDS, FIELDS, CALENDAR = "weights.toml", "pay_bands.toml", "fields.toml", "calendar.toml"
 
@@ -38,7 +39,8 @@ def resolve_dir(config_dir: str | os.PathLike | None) -> Path:
 
 
 def load(config_dir: str | os.PathLike | None, period: str) -> rules.Ruleset:
-    """The :class:`~kpi.core.rules.Ruleset` in force for ``period`` (YYYY-MM)."""
+    """The :class:`~kpi.core.rules.Ruleset` in force for ``period`` (YYYY-MM; PeriodError if it is none)."""
+    period = Period(period)
     folder = resolve_dir(config_dir)
     found: list[ConfigError] = []
     raw = {name: _collected(found, read_toml, folder / name) for name in FILES}
@@ -239,6 +241,23 @@ def content_hash(*parts: dict) -> str:
     """sha256 of the canonical JSON of the config parts used."""
     canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def load_calendar(config_dir: str | os.PathLike | None, period: str) -> calendar.CalendarRules:
+    """The calendar config in force for ``period``: calendar.toml alone (its dated timeline, the
+    company's overrides and recorded notices), so a broken weights or pay file does not stop the
+    timeline. Its faults are those :func:`load` reports for calendar.toml, all at once."""
+    period = Period(period)
+    path = resolve_dir(config_dir) / CALENDAR
+    found: list[ConfigError] = []
+    raw = _collected(found, read_toml, path)
+    _raise(found)
+    dated = _collected(found, select, raw, path, period)
+    _raise(found)
+    _raise([*faults(rules.CalendarVersion, dated, path, _version_key(dated)),
+            *faults(rules.CalendarOverrides, _overrides_part(raw), path, "")])
+    return calendar.CalendarRules(build(rules.CalendarVersion, dated, path, _version_key(dated)),
+                                  build(rules.CalendarOverrides, _overrides_part(raw), path, ""))
 
 
 def newest(raw: dict, path: Path) -> dict:

@@ -16,8 +16,8 @@ import pydantic
 
 from kpi.io import config
 from kpi.core import rules
+from kpi.core.errors import CONFIG, ConfigError, Problem
 from kpi.core.profile import FITS, IDENTITY, Profile
-from kpi.core.errors import ConfigError
 
 IMPORTS = "imports"
 
@@ -29,6 +29,13 @@ class ProfileError(ConfigError):
         self.faults = list(faults)
         first = self.faults[0]
         super().__init__(*first)
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """Every fault as a Problem record, each after the first listed under it (indented)."""
+        return tuple(Problem(CONFIG, file, "config_problem_under" if index else "config_problem",
+                             (("file", file), ("setting", key), ("message", message)), field=key)
+                     for index, (file, key, message) in enumerate(self.faults))
 
     def render(self) -> str:
         """One fault a line, each under the first: ``file: key: message``."""

@@ -22,6 +22,7 @@ from typing import NamedTuple
 from kpi.io import config
 from kpi.core import rules
 from kpi.core.errors import ConfigError, KpiError
+from kpi.core.period import Period
 
 MODELS = {config.WEIGHTS: rules.WeightsVersion, config.PAY_BANDS: rules.PayVersion,
           config.CALENDAR: rules.CalendarVersion}
@@ -34,6 +35,11 @@ class ProposalError(KpiError, ValueError):
     def __init__(self, errors: list[ConfigError]):
         self.errors = list(errors)
         super().__init__("\n".join(error.render() for error in self.errors))
+
+    @property
+    def problems(self) -> tuple:
+        """Every fault of every file, as Problem records (:class:`kpi.core.errors.Problem`)."""
+        return tuple(problem for error in self.errors for problem in error.problems)
 
 
 class AdoptError(KpiError, ValueError):
@@ -181,10 +187,9 @@ def shipped_in_package(config_dir: Path) -> bool:
     return config_dir.resolve() == (Path(__file__).resolve().parent / "config").resolve()
 
 
-def review_period(day: datetime.date) -> str:
+def review_period(day: datetime.date) -> Period:
     """The month under review on ``day``: the month before (a revision follows its review)."""
-    first = day.replace(day=1) - datetime.timedelta(days=1)
-    return first.strftime("%Y-%m")
+    return Period.containing(day).previous
 
 
 # ------------------------------------------------------------------ the record of adoptions

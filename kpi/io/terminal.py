@@ -1,6 +1,8 @@
-"""Text for the terminal: the run summary, input problems, the rules in force.
+"""Text for the terminal: the run summary, problems of every kind, the rules in force.
 
-Each function returns lines; ``cli.py`` only echoes them.
+Each function returns lines; ``cli.py`` only echoes them. Every error kpi reports (input,
+config, the ledger's refusals, returned cards refused) is a :class:`kpi.core.errors.Problem`,
+put into words by one function, :func:`problem_lines`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING
 import wcwidth
 
 from kpi.core import calendar, explain, i18n, numbers, rules, scoring
-from kpi.core.errors import InputProblem
+from kpi.core.errors import CONFIG, INPUT, RETURNED, InputProblem, Problem
 
 if TYPE_CHECKING:  # the report is made by the pipeline, which renders its summary with this module
     from kpi.pipeline.month import MonthReport
@@ -42,18 +44,61 @@ def summary(report: MonthReport, lang: str) -> list[str]:
     return lines + timeline_warnings(report.timeline, lang)
 
 
+def problem_lines(found: Sequence[Problem], lang: str, ruleset: rules.Ruleset | None = None,
+                  header: bool | str = True, shown: int = 50) -> list[str]:
+    """Every problem of ``found`` in words: the one way kpi shows what is wrong, whatever found it.
+
+    By what the problems were found in (the source of the first):
+    - input: a header with the count, then one indented line each (where, who, which field,
+      what was typed, what is expected): the first ``shown``, then how many more, so a sheet
+      of garbage prints a screenful; a check that stopped early (``too_many_problems``) says so last;
+    - config: each fault (file: key: reason, then a correct example), the first after 配置错误:
+    - ledger: each refusal's message; returned: 拒收 <card>:<why>.
+    ``header=False`` leaves the header (input) or the 配置错误 prefix (config) out; a message key
+    as ``header`` puts that header (with the count) above the problems, each indented (a proposal).
+    ``ruleset`` names fields and items in the table's words (without one, by their ids)."""
+    found = [p.problem if isinstance(p, InputProblem) else p for p in found]   # the readers' form, as the record
+    if not found:
+        return []
+    if isinstance(header, str):
+        return [i18n.text(header, lang, count=len(found))] + [
+            "  " + line for problem in found for line in problem_text(problem, ruleset, lang)]
+    if found[0].source == INPUT:
+        stopped = [p for p in found[-1:] if p.code == "too_many_problems"]
+        listed = found[:len(found) - len(stopped)]
+        lines = [i18n.text("problems_header", lang, count=f"{len(listed):,}" + ("+" if stopped else ""))] if header else []
+        for problem in listed[:shown]:
+            lines.append("  " + problem_line(problem, ruleset, lang))
+        if len(listed) > shown:
+            lines.append(i18n.text("problems_more", lang, count=f"{len(listed) - shown:,}"))
+        return lines + ["  " + problem_line(p, ruleset, lang) for p in stopped]
+    lines = [line for problem in found for line in problem_text(problem, ruleset, lang)]
+    if found[0].source == CONFIG and header:
+        lines[0] = f"{i18n.text('config_error', lang)} {lines[0]}"
+    return lines
+
+
 def problems(found: Sequence[InputProblem], ruleset: rules.Ruleset | None, lang: str, shown: int = 50) -> list[str]:
-    """The input problems, one a line (where, who, which field, what was typed, what is
-    expected): the first ``shown``, then how many more, so a sheet of garbage prints a
-    screenful; a check that stopped early (``too_many_problems``) says so last."""
-    stopped = [p for p in found[-1:] if p.code == "too_many_problems"]
-    listed = found[:len(found) - len(stopped)]
-    lines = [i18n.text("problems_header", lang, count=f"{len(listed):,}" + ("+" if stopped else ""))]
-    for problem in listed[:shown]:
-        lines.append("  " + problem_line(problem, ruleset, lang))
-    if len(listed) > shown:
-        lines.append(i18n.text("problems_more", lang, count=f"{len(listed) - shown:,}"))
-    return lines + ["  " + problem_line(p, ruleset, lang) for p in stopped]
+    """Input problems with their header: :func:`problem_lines` (the name the tests and older callers use)."""
+    return problem_lines(found, lang, ruleset, shown=shown)
+
+
+def problem_text(problem: Problem, ruleset: rules.Ruleset | None, lang: str) -> list[str]:
+    """One problem in words, as lines (a config fault is followed by its correct example)."""
+    if problem.source == INPUT:
+        return [problem_line(problem, ruleset, lang)]
+    text = message(problem, ruleset, lang)
+    if problem.source == RETURNED:
+        text = i18n.text("collect_refused", lang, file=problem.location, message=text)
+    if problem.hint:
+        text += "\n" + i18n.text(problem.hint, lang, **dict(problem.hint_params))
+    return text.split("\n")
+
+
+def message(problem: Problem, ruleset: rules.Ruleset | None, lang: str) -> str:
+    """What a problem says is wrong or expected, item and field ids named in the table's words."""
+    params = {name: _param(name, value, ruleset, lang) for name, value in problem.params}
+    return i18n.text(problem.code, lang, **params)
 
 
 STATEMENTS = {"sheet_read"}   # notices said on a line of their own (which sheet was read), before the cells
@@ -83,8 +128,8 @@ def check_ok(parsed, ruleset: rules.Ruleset, lang: str) -> str:
 
 
 def problem_line(problem: InputProblem, ruleset: rules.Ruleset | None, lang: str) -> str:
-    params = {name: _param(name, value, ruleset, lang) for name, value in problem.params}
-    expected = i18n.text(problem.code, lang, **params)
+    """An input problem on one line: where, who, which field, what was typed, what is expected."""
+    expected = message(problem, ruleset, lang)
     agent = i18n.text("problem_agent", lang, agent=problem.agent) if problem.agent else ""
     field = _field_label(problem.field, ruleset, lang)
     if not problem.field:
@@ -227,11 +272,6 @@ def timeline_json(line: calendar.Timeline) -> dict:
 
 
 # ------------------------------------------------------------------ ledger and review
-def error_text(error, lang: str) -> str:
-    """A LedgerError or ReviewError in words."""
-    return i18n.text(error.code, lang, **error.params)
-
-
 def recorded(report: MonthReport, db_path, lang: str) -> list[str]:
     """The ledger lines after scoring: the revision, and whose answers were cleared."""
     lines = [i18n.text("score_recorded", lang, period=report.ruleset.period, revision=report.revision, db=db_path)]
@@ -251,8 +291,7 @@ def collected(outcome, lang: str, ignored=(), unreadable: int = 0) -> list[str]:
         lines.append(i18n.text("collect_recorded", lang, file=given.via, agent=given.agent_id,
                                answer=i18n.text(f"answer_{given.answer}", lang), reason=reason))
     lines += [i18n.text("collect_unanswered", lang, file=name) for name in outcome.unanswered]
-    for name, key, params in outcome.refused:
-        lines.append(i18n.text("collect_refused", lang, file=name, message=i18n.text(key, lang, **params)))
+    lines += problem_lines(outcome.refused, lang)     # the cards refused: Problems found in returned cards
     lines += [i18n.text("collect_ignored", lang, file=name, why=i18n.text(why, lang)) for name, why in ignored]
     summary = i18n.text("collect_summary", lang, recorded=len(outcome.recorded), unanswered=len(outcome.unanswered),
                         refused=len(outcome.refused) + unreadable)

@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import orjson
-from dateutil.relativedelta import relativedelta
 
 from kpi.io import cards
 from kpi.core import identity, ladder, numbers, rules, seal
 from kpi.core.agents import AgentInput, TeamContext
-from kpi.core.errors import KpiError
+from kpi.core.errors import RETURNED, KpiError, Problem, refusal
+from kpi.core.period import Period
 from kpi.ledger.db import Ledger, now, user
 from kpi.core.scoring import AgentResult
 
@@ -53,9 +53,8 @@ class ReviewError(KpiError, ValueError):
 
 
 # ------------------------------------------------------------------ months and revisions
-def previous_period(period: str) -> str:
-    first = datetime.datetime.strptime(period, "%Y-%m") - relativedelta(months=1)
-    return first.strftime("%Y-%m")
+def previous_period(period: str) -> Period:
+    return Period(period).previous
 
 
 def month_status(ledger: Ledger, period: str) -> str:
@@ -767,7 +766,7 @@ class Collected(NamedTuple):
 
     recorded: list[Answer]
     unanswered: list[str]                      # files without an answer yet
-    refused: list[tuple[str, str, dict]]       # (file, message key, params)
+    refused: list[Problem]                     # each card refused: its file, why (source RETURNED)
 
 
 def check_card(ledger: Ledger, period: str, card, stored: dict[str, dict], latest) -> tuple[str, dict] | Answer | None:
@@ -898,9 +897,9 @@ def collect(ledger: Ledger, period: str, cards: Sequence, by: str | None = None)
             try:
                 answer(ledger, period, checked, card.revision, checked=True, by=by)
             except ReviewError as refused:   # e.g. a re-score changed the result meanwhile
-                outcome.refused.append((card.file, refused.code, refused.params))
+                outcome.refused.append(refusal(refused.code, refused.params, card.file, RETURNED))
                 continue
             outcome.recorded.append(checked)
         else:
-            outcome.refused.append((card.file, *checked))
+            outcome.refused.append(refusal(*checked, card.file, RETURNED))
     return outcome

@@ -261,7 +261,7 @@ def _write_revision(ledger: Ledger, job: _Job, stage: output.Stage) -> MonthRepo
     with ledger.write() as db:
         # the base month is read under the write lock: a month scored while the one before it
         # is being scored waits for it (or fails as busy), it never reads "no base month"
-        ledger.require_intact(period, review.previous_period(period))
+        ledger.require_intact(period, period.previous)
         review.require_open(ledger, period)
         agents = tuple(review.fill_from_ledger(ledger, period, job.agents, "sales_last_month", "sales_actual"))
         implausible = limits.implausible(job.report.ruleset, agents, {agent.agent_id for agent in agents if agent.filled})

@@ -8,21 +8,20 @@ checked, months read, :func:`kpi.core.whatif.compare` run. It writes nothing.
 
 from __future__ import annotations
 
-import datetime
 import os
 from collections.abc import Sequence
-
-from dateutil.relativedelta import relativedelta
 
 from kpi.core import numbers, whatif
 from kpi.io import proposal
 from kpi.ledger import review
 from kpi.core.agents import AgentInput
+from kpi.core.period import Period
 from kpi.ledger.db import Ledger
 
 
 def month(ledger: Ledger, period: str) -> whatif.ScoredMonth:
     """The counting revision of ``period`` as stored (ReviewError when the month was never scored)."""
+    period = Period(period)
     revision = review.revision_of(ledger, period, None)
     stored = review.results_of(ledger, revision["id"])
     agents = tuple(agent(row) for row in stored.values())
@@ -37,24 +36,13 @@ def agent(row: dict) -> AgentInput:
                       inputs.get("origin", ""), dict(inputs.get("filled", {})))
 
 
-def periods_between(first: str, last: str) -> list[str]:
-    """Every month from ``first`` to ``last``, both included."""
-    start = datetime.datetime.strptime(first, "%Y-%m")
-    end = datetime.datetime.strptime(last, "%Y-%m")
-    found = []
-    while start <= end:
-        found.append(start.strftime("%Y-%m"))
-        start += relativedelta(months=1)
-    return found
-
-
 def compare(ledger: Ledger, periods: Sequence[str], proposal_dir: str | os.PathLike,
            config_dir: str | os.PathLike | None) -> whatif.Comparison:
     """The what-if of ``periods`` (in order, each once) under the proposal in ``proposal_dir``
     laid over the config in use (``config_dir``, None: the shipped one). Raises ProposalError
     (every fault of the proposal) or ReviewError (a month never scored)."""
     proposed = proposal.read(proposal_dir)
-    months = [month(ledger, period) for period in sorted(set(periods))]
+    months = [month(ledger, period) for period in sorted({Period(p) for p in periods})]
     return _compare(months, lambda period: proposal.ruleset(proposed, config_dir, period))
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime
 import functools
 import os
-import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -32,13 +31,14 @@ from starlette.templating import Jinja2Templates
 from kpi.ledger import accounts, db as ledger
 from kpi.core import i18n
 from kpi.ledger.accounts import AccountError, User
-from kpi.core.errors import ConfigError
+from kpi.core.errors import ConfigError, PeriodError
+from kpi.core.period import Period
 from kpi.ledger.db import LedgerError
 from kpi.ledger.review import ReviewError
 from kpi.web import access, pages, security
+from kpi.web.pages import said
 
 HERE = Path(__file__).resolve().parent
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 LANG_COOKIE = "kpi_lang"
 IMPORT_FILES = 11        # files of one platform import: up to ten exports and the fill-in workbook
 
@@ -254,22 +254,25 @@ def _serve(request, settings, templates, action, handler, form, csrf_cookie) -> 
                 return RedirectResponse("/account/password", status_code=302)
             if action is not None and not access.allowed(user, action):
                 return error_page(templates, request, 403, lang, csrf, user)
-            period = request.path_params.get("period")
-            if period is not None and not PERIOD.match(period):
-                return error_page(templates, request, 404, lang, csrf, user)
+            params = dict(request.path_params)
+            if "period" in params:   # parsed once here: the handlers get a Period
+                try:
+                    params["period"] = Period(params["period"])
+                except PeriodError:
+                    return error_page(templates, request, 404, lang, csrf, user)
             ctx = Ctx(request, book, user, lang, client, form, settings, csrf)
             with ledger.acting(user.name, client):
                 try:
-                    return handler(ctx, **request.path_params)
+                    return handler(ctx, **params)
                 except pages.NotFound:
                     return error_page(templates, request, 404, lang, csrf, user)
                 except (ReviewError, AccountError, LedgerError) as error:
-                    return error_page(templates, request, 409, lang, csrf, user, i18n.text(error.code, lang, **error.params))
+                    return error_page(templates, request, 409, lang, csrf, user, said(error, lang))
                 except ConfigError as error:
-                    return error_page(templates, request, 500, lang, csrf, user, error.render())
+                    return error_page(templates, request, 500, lang, csrf, user, said(error, lang))
     except LedgerError as error:
         lang = lang_of(request, None)
-        return error_page(templates, request, 503, lang, csrf, message=i18n.text(error.code, lang, **error.params))
+        return error_page(templates, request, 503, lang, csrf, message=said(error, lang))
 
 
 # ------------------------------------------------------------------ logging in and out
@@ -307,7 +310,7 @@ def _login(request, templates, settings: Settings, form: dict, csrf_cookie: str,
                 user = accounts.login(book, name, password, client)
                 token = accounts.open_session(book, user.name, client)
         except AccountError as error:
-            message, status = i18n.text(error.code, lang, **error.params), (429 if error.code == "login_locked" else 401)
+            message, status = said(error, lang), (429 if error.code == "login_locked" else 401)
         else:
             response = RedirectResponse("/account/password" if user.must_change else target, status_code=303)
             response.set_cookie(security.SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,

@@ -10,7 +10,6 @@ and the role; what is left here is which agents and teams the user sees
 from __future__ import annotations
 
 import functools
-import re
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -18,15 +17,22 @@ from pathlib import Path
 from starlette.responses import RedirectResponse, Response
 
 from kpi.ledger import accounts, review
-from kpi.core import calendar, i18n, numbers
-from kpi.io import config
+from kpi.core import calendar, numbers
+from kpi.io import config, terminal
 from kpi.pipeline import month, team_imports, team_sheets as sheets
-from kpi.core.errors import InputError
+from kpi.core.errors import InputError, problems_of
+from kpi.core.period import Period
 from kpi.web import access, charts, security
 
 IDENTITY = ("agent_id", "name", "team", "level")
 LEVEL_CHANGES = review.ALLOWED_DECISIONS  # recommendation → the changes a person may approve
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def said(error: Exception, lang: str) -> str:
+    """What a refused request or a broken config says, in the words the terminal uses: the same
+    Problem records, rendered by the same function (:func:`kpi.io.terminal.problem_lines`)."""
+    return "\n".join(terminal.problem_lines(problems_of(error), lang, header=False))
 
 
 class NotFound(Exception):
@@ -101,7 +107,7 @@ class Handlers:
                                                   "agents": ""})
             rows = list(latest.values())
         go = ctx.request.query_params.get("period", "").strip()
-        if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", go):
+        if Period.parses(go):
             return self.back(f"/months/{go}")
         return self.render(ctx, "months.html", months=sorted(rows, key=lambda r: r["period"], reverse=True))
 
@@ -175,24 +181,21 @@ class Handlers:
         except InputError as error:
             with ctx.book.write() as db:
                 ctx.book.audit(db, "upload_refused", period, {"file": Path(name).name, "problems": len(error.problems)})
-            return self.month(ctx, period, problems=self.problem_rows(ruleset, error.problems, ctx.lang), status=422)
+            return self.month(ctx, period, problems=self.problem_rows(ruleset, problems_of(error), ctx.lang), status=422)
         notice = ctx.t("web_sheet_stored", teams="、".join(s.team for s in stored),
                        agents=sum(s.agents for s in stored))
         return self.month(ctx, period, notice=notice)
 
     @staticmethod
     def problem_rows(ruleset, problems, lang: str) -> list[dict]:
-        """Each problem as cell, agent, column, value as typed and what is expected."""
+        """Each problem (a :class:`kpi.core.errors.Problem` record, as the terminal gets it) as cell,
+        agent, column, value as typed and what is expected, in the terminal's words."""
         rows = []
         for problem in problems:
-            params = {}
-            for name, value in problem.params:
-                found = ruleset.field(value) if name == "other" else None
-                params[name] = found.label(lang) if found else value
             field = ruleset.field(problem.field) if problem.field else None
             rows.append({"location": problem.location, "agent": problem.agent,
                          "field": field.label(lang) if field else problem.field, "value": problem.value,
-                         "message": i18n.text(problem.code, lang, **params)})
+                         "message": terminal.message(problem, ruleset, lang)})
         return rows
 
     # -------------------------------------------------------------- platform import (issue 25)
@@ -304,7 +307,7 @@ class Handlers:
         try:
             sheets.score(ctx.book, ruleset, self.out_dir(period), ctx.lang)
         except InputError as error:
-            return self.month(ctx, period, problems=self.problem_rows(ruleset, error.problems, ctx.lang), status=422)
+            return self.month(ctx, period, problems=self.problem_rows(ruleset, problems_of(error), ctx.lang), status=422)
         return self.back(f"/months/{period}")
 
     def close(self, ctx, period: str) -> Response:
@@ -426,7 +429,7 @@ class Handlers:
                 try:
                     accounts.change_password(ctx.book, ctx.user.name, str(ctx.form.get("old_password", "")), new)
                 except accounts.AccountError as error:
-                    message, status = ctx.t(error.code, **error.params), 400
+                    message, status = said(error, ctx.lang), 400
                 else:
                     return self.back("/months")
         return self.render(ctx, "password.html", status, message=message)
@@ -441,7 +444,7 @@ class Handlers:
                 user = accounts.add(ctx.book, str(ctx.form.get("name", "")), str(ctx.form.get("role", "")), password,
                                     teams, must_change=True)
             except accounts.AccountError as error:
-                message, status = ctx.t(error.code, **error.params), 400
+                message, status = said(error, ctx.lang), 400
             else:
                 created = (user.name, password)
         return self.render(ctx, "users.html", status, users=accounts.users(ctx.book), roles=accounts.ROLES,

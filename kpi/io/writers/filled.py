@@ -23,6 +23,7 @@ from openpyxl.utils import get_column_letter
 from kpi.core import imports, inputs, rules
 from kpi.io import readers
 from kpi.core.errors import InputError, InputProblem
+from kpi.core.period import Period
 from kpi.io.output import staged_file
 
 IMPORTED_FILL = PatternFill("solid", fgColor="E2EFDA")   # light green: "came from the platform"
@@ -106,7 +107,7 @@ def _period(book) -> str | None:
     props = book.properties
     if props.creator != "kpi" or props.created is None:
         return None
-    return props.created.strftime("%Y-%m")
+    return Period.containing(props.created)
 
 
 def write(sheet: Sheet, writes: Sequence[Write], editable: bool, out_path: str | Path) -> None:

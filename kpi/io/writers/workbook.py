@@ -20,6 +20,7 @@ import xlsxwriter.worksheet
 from xlsxwriter.format import Format
 
 from kpi.core import i18n, rules
+from kpi.core.period import Period
 from kpi.io.writers import packaging
 
 # Text stays text (never a formula, a number or a link), and no temp file per XML part.
@@ -294,8 +295,8 @@ def new(path: Path, period: str, title: str, parts: packaging.Parts | None = Non
     options = STREAMING if streaming else OPTIONS
     workbook = Workbook(str(path), options) if parts is None else _SharingWorkbook(str(path), options, parts)
     workbook.worksheet_class = Worksheet
-    year, month = (int(part) for part in period.split("-"))
-    workbook.set_properties({"title": title, "author": "kpi", "created": datetime.datetime(year, month, 1)})
+    first = Period(period).first_day
+    workbook.set_properties({"title": title, "author": "kpi", "created": datetime.datetime(first.year, first.month, 1)})
     return workbook
 
 

@@ -1,0 +1,102 @@
+"""A month under assessment ("2026-09"): parsed once, then passed as a value.
+
+A :class:`Period` is a ``str`` ("YYYY-MM") that has been checked: it compares, hashes,
+sorts, prints, binds into SQL and serialises exactly like the text it was parsed from (so
+ledger rows, file names and JSON keep their bytes), and it knows its month: first and last
+day, the month before and after, and the working-day review timeline. Parsing happens at
+the edges (the command line's options, the web routes, the pipeline's entry points); a
+text that is no month raises :class:`kpi.core.errors.PeriodError` there, nowhere else.
+
+One difference from a plain str: orjson refuses a str subclass as a dict *key* (values are
+fine); key such a dict by ``str(period)``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import TYPE_CHECKING
+
+from kpi.core.errors import PeriodError
+
+if TYPE_CHECKING:  # the calendar builds on Period; Period only hands it the month
+    from kpi.core import calendar, rules
+
+PATTERN = re.compile(r"(?!0000)[0-9]{4}-(0[1-9]|1[0-2])", re.ASCII)   # ASCII digits, a year from 0001: ２０２６ is none
+
+
+class Period(str):
+    """A checked "YYYY-MM" month; ``Period(text)`` refuses anything else with PeriodError."""
+
+    __slots__ = ()
+
+    def __new__(cls, text: str | Period) -> Period:
+        if type(text) is cls:
+            return text
+        if not isinstance(text, str) or not PATTERN.fullmatch(text):
+            raise PeriodError(text)
+        return super().__new__(cls, text)
+
+    @classmethod
+    def of(cls, year: int, month: int) -> Period:
+        """The period of ``month`` (1-12) in ``year``."""
+        return cls(f"{year:04d}-{month:02d}")
+
+    @staticmethod
+    def parses(text: object) -> bool:
+        """Whether ``text`` is a YYYY-MM month (a form field, before it is parsed)."""
+        return isinstance(text, str) and PATTERN.fullmatch(text) is not None
+
+    @classmethod
+    def containing(cls, day: datetime.date) -> Period:
+        """The month ``day`` lies in."""
+        return cls.of(day.year, day.month)
+
+    @property
+    def year(self) -> int:
+        return int(self[:4])
+
+    @property
+    def month(self) -> int:
+        return int(self[5:7])
+
+    @property
+    def first_day(self) -> datetime.date:
+        return datetime.date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> datetime.date:
+        return self.next.first_day - datetime.timedelta(days=1)
+
+    @property
+    def previous(self) -> Period:
+        """The month before (2026-01 → 2025-12)."""
+        return self.shifted(-1)
+
+    @property
+    def next(self) -> Period:
+        """The month after (2026-12 → 2027-01)."""
+        return self.shifted(1)
+
+    def shifted(self, months: int) -> Period:
+        """The month ``months`` later (earlier when negative)."""
+        index = self.year * 12 + self.month - 1 + months
+        return Period.of(index // 12, index % 12 + 1)
+
+    def until(self, last: str) -> list[Period]:
+        """Every month from this one to ``last``, both included ([] when ``last`` is earlier)."""
+        last, found, month = Period(last), [], self
+        while month <= last:
+            found.append(month)
+            month = month.next
+        return found
+
+    def timeline(self, version: rules.CalendarVersion, overrides: rules.CalendarOverrides) -> calendar.Timeline:
+        """The month's review timeline: every step of the calendar ``version`` in force dated on
+        the working-day calendar of ``overrides`` (calendar.toml alone, none of the scoring rules)."""
+        from kpi.core import calendar   # the calendar builds on Period: imported when first asked
+
+        return calendar.timeline(self, calendar.company(overrides), version.steps)
+
+    def __repr__(self) -> str:
+        return f"Period({str.__repr__(self)})"
