@@ -64,11 +64,11 @@ def test_only_the_changed_agent_is_scored_again(tmp_path, scored_ids):
 
 
 def test_carried_agents_share_their_explanations_with_the_revision_before(tmp_path, scored_ids):
-    from kpi.ledger import review
+    from kpi.ledger import revisions
     scored_ids()
     scored_ids(changed_input(tmp_path, "咨询应答量", "400"))
     with ledger.Ledger(os.environ["KPI_DB"]) as book:
-        first, second = (review.results_of(book, revision) for revision in (1, 2))
+        first, second = (revisions.results_of(book, revision) for revision in (1, 2))
         assert book.rows("SELECT COUNT(*) AS n FROM explanations")[0]["n"] == 26   # 25, and the changed agent's new ones
     assert second["KF1001"]["result"] == first["KF1001"]["result"]
     assert second["KF1001"]["result"]["explain"]["en"]["sales_completion"].startswith("completion = Sales 145,029.62")

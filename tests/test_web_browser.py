@@ -174,9 +174,9 @@ def test_a_month_in_the_browser(server, browser, tmp_path):
     shot(page, "10-hr-closed-en")
     page.context.close()
 
-    from kpi.ledger import db as ledger, review
+    from kpi.ledger import db as ledger, revisions
     with ledger.Ledger(made.db_path) as book:
-        assert review.month_status(book, PERIOD) == "closed"
+        assert revisions.month_status(book, PERIOD) == "closed"
         audit = {(r["action"], r["who"]) for r in book.rows("SELECT action, who FROM audit WHERE client = '127.0.0.1'")}
     assert {("upload", "sup1"), ("score", "sup1"), ("object", OWN), ("objection_reject", "manager"),
             ("close", "hr"), ("download_payroll", "hr"), ("login", "hr")} <= audit

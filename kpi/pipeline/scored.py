@@ -16,15 +16,15 @@ from dateutil.relativedelta import relativedelta
 
 from kpi.core import numbers, whatif
 from kpi.io import proposal
-from kpi.ledger import review
+from kpi.ledger import history, revisions
 from kpi.core.agents import AgentInput
 from kpi.ledger.db import Ledger
 
 
 def month(ledger: Ledger, period: str) -> whatif.ScoredMonth:
     """The counting revision of ``period`` as stored (ReviewError when the month was never scored)."""
-    revision = review.revision_of(ledger, period, None)
-    stored = review.results_of(ledger, revision["id"])
+    revision = history.revision_of(ledger, period, None)
+    stored = revisions.results_of(ledger, revision["id"])
     agents = tuple(agent(row) for row in stored.values())
     return whatif.ScoredMonth(period, revision["revision"], agents, {a: row["result"] for a, row in stored.items()})
 
