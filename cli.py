@@ -496,7 +496,7 @@ def close(period, force, reason, out_dir, encoding, config_dir, db_path, lang):
                 echo_lines(terminal.closing_lines(closing.closing(book, ruleset, deadline, today()), lang))
         path, moves = month.close(book, ruleset, out_dir, lang, reason if force else None, today(), encoding=encoding)
         closed = revisions.latest_revision(book, period)
-        names = {a: r["name"] for a, r in revisions.results_of(book, closed["id"]).items()}
+        names = {a: r["name"] for a, r in revisions.results_of(book, closed["id"], explain=False).items()}
     echo_lines(terminal.close_lines(period, closed["revision"], path, moves, names, reason if force else None, lang))
 
 

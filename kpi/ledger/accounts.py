@@ -117,7 +117,7 @@ def import_agents(ledger: Ledger, period: str, out_csv: str | Path, lang: str) -
     latest = revisions.latest_revision(ledger, period)
     if latest is None:
         raise revisions.ReviewError("month_not_scored", period=period)
-    stored = revisions.results_of(ledger, latest["id"])
+    stored = revisions.results_of(ledger, latest["id"], explain=False)
     created: list[tuple[str, str, str]] = []
     for agent_id, row in stored.items():
         if get(ledger, agent_id) is None:

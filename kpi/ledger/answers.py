@@ -58,7 +58,7 @@ def answer(ledger: Ledger, period: str, given: Answer, revision: int | None = No
             ledger.require_intact(period)
         require_open(ledger, period)
         latest = require_scored(ledger, period)
-        current = results_of(ledger, latest["id"], given.agent_id).get(given.agent_id)
+        current = results_of(ledger, latest["id"], given.agent_id, explain=False).get(given.agent_id)
         if current is None:
             raise ReviewError("unknown_agent", agent=given.agent_id, period=period)
         if seen != latest["revision"] and _fingerprint_at(ledger, period, seen, given.agent_id) != current["fingerprint"]:
@@ -131,7 +131,7 @@ def decide_objection(ledger: Ledger, period: str, agent_id: str, decision: str, 
         ledger.require_intact(period)
         require_open(ledger, period)
         latest = require_scored(ledger, period)
-        if not results_of(ledger, latest["id"], agent_id):
+        if not results_of(ledger, latest["id"], agent_id, explain=False):
             raise ReviewError("unknown_agent", agent=agent_id, period=period)
         given = active_answers(ledger, period).get(agent_id)
         if given is None or given["answer"] != "object" or _decision_of(ledger, given["id"]) is not None:
@@ -174,7 +174,7 @@ def status(ledger: Ledger, period: str, deadline: datetime.date, today: datetime
     latest = require_scored(ledger, period)
     answers, cleared, decided = active_answers(ledger, period), cleared_answers(ledger, period), objection_decisions(ledger, period)
     found = []
-    for agent_id, row in results_of(ledger, latest["id"]).items():
+    for agent_id, row in results_of(ledger, latest["id"], explain=False).items():
         given = answers.get(agent_id)
         decision = decided.get(given["id"]) if given else None
         state = answer_state(given, decision)

@@ -20,7 +20,7 @@ def fill_from_ledger(ledger: Ledger, period: str, agents: Sequence[AgentInput], 
     if revision is None:
         return list(agents)
     # ids are folded when read (kpi.core.identity): a month recorded before kept them as typed
-    stored = {identity.fold(agent_id): row for agent_id, row in results_of(ledger, revision["id"]).items()}
+    stored = {identity.fold(agent_id): row for agent_id, row in results_of(ledger, revision["id"], explain=False).items()}
     filled = []
     for agent in agents:
         value = stored.get(agent.agent_id, {}).get("inputs", {}).get("values", {}).get(source)
@@ -59,7 +59,7 @@ def prefill_report(ledger: Ledger, period: str, roster: Sequence[AgentInput]) ->
     if month_status(ledger, before) != "closed":
         return fill_from_ledger(ledger, period, agents, "sales_last_month", "sales_actual"), []
     revision = latest_revision(ledger, before)
-    stored = results_of(ledger, revision["id"])
+    stored = results_of(ledger, revision["id"], explain=False)
     source = f"{before}#{revision['revision']}"
     filled, differs = [], []
     for agent in agents:

@@ -27,7 +27,7 @@ def decide_level(ledger: Ledger, period: str, agent_id: str, change: str, by: st
     with ledger.write() as db:
         ledger.require_intact(period)
         require_open(ledger, period)
-        stored = results_of(ledger, require_scored(ledger, period)["id"], agent_id).get(agent_id)
+        stored = results_of(ledger, require_scored(ledger, period)["id"], agent_id, explain=False).get(agent_id)
         if stored is None:
             raise ReviewError("unknown_agent", agent=agent_id, period=period)
         recommendation = stored["level_change"]
@@ -87,7 +87,7 @@ def closing(ledger: Ledger, ruleset: rules.Ruleset, deadline: datetime.date, tod
     decisions = level_decisions(ledger, period)
     automatic = ruleset.pay.review.apply_without_approval
     pending = []
-    for agent_id, row in results_of(ledger, latest["id"]).items():
+    for agent_id, row in results_of(ledger, latest["id"], explain=False).items():
         if ladder.pending(row["level_change"], _decision_for(decisions.get(agent_id), row["level_change"]), automatic):
             pending.append(PendingLevel(agent_id, row["name"], row["team"], row["level"], row["level_change"]))
     return Closing(period, latest["revision"],
@@ -131,7 +131,7 @@ def close(ledger: Ledger, ruleset: rules.Ruleset, force_reason: str | None, on_c
         decisions = level_decisions(ledger, period)
         automatic = ruleset.pay.review.apply_without_approval
         moves = {}
-        for agent_id, row in results_of(ledger, latest["id"]).items():
+        for agent_id, row in results_of(ledger, latest["id"], explain=False).items():
             decision = _decision_for(decisions.get(agent_id), row["level_change"])
             moves[agent_id] = ladder.next_level(ruleset.pay.levels, row["level"], row["level_change"], decision,
                                                 automatic)

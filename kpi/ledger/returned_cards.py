@@ -139,7 +139,7 @@ def collect(ledger: Ledger, period: str, cards: Sequence, by: str | None = None)
     ledger.require_intact(period)
     require_open(ledger, period)
     latest = require_scored(ledger, period)
-    stored = results_of(ledger, latest["id"])
+    stored = results_of(ledger, latest["id"], explain=False)
     outcome = Collected([], [], [])
     for card in cards:
         checked = check_card(ledger, period, card, stored, latest)

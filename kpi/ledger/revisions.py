@@ -21,11 +21,9 @@ from kpi.io import cards
 from kpi.core import numbers, rules
 from kpi.core.agents import AgentInput, TeamContext
 from kpi.core.errors import KpiError
+from kpi.ledger import explanations
 from kpi.ledger.db import Ledger, now, user
 from kpi.core.scoring import AgentResult
-
-LANGS = ("zh", "en")
-
 
 class ReviewError(KpiError, ValueError):
     """A request the month's state does not allow; ``code`` is a message key."""
@@ -66,23 +64,34 @@ def require_scored(ledger: Ledger, period: str):
     return latest
 
 
-def results_of(ledger: Ledger, revision_id: int, agent_id: str | None = None) -> dict[str, dict]:
+def results_of(ledger: Ledger, revision_id: int, agent_id: str | None = None,
+               explain: bool = True) -> dict[str, dict]:
     """agent id → stored result (identity, inputs, result document, fingerprint); one agent's
-    only when ``agent_id`` is given (no need to decode the whole month for one answer)."""
-    query = ("SELECT s.*, e.texts AS explain_texts FROM results s "
-             "LEFT JOIN explanations e ON e.sha256 = s.explain_sha256 WHERE s.revision_id = ?")
+    only when ``agent_id`` is given (no need to decode the whole month for one answer).
+    ``explain``: the result document has its explanations (``explain``: lang → item → text),
+    rendered from the stored records (:mod:`kpi.ledger.explanations`); a caller that reads
+    only figures and states passes False and skips that work."""
+    if explain:
+        query = ("SELECT s.*, e.texts AS explain_texts, r.items AS explain_records FROM results s "
+                 "LEFT JOIN explanations e ON e.sha256 = s.explain_sha256 "
+                 "LEFT JOIN records r ON r.sha256 = s.records_sha256 WHERE s.revision_id = ?")
+    else:
+        query = "SELECT s.*, NULL AS explain_texts, NULL AS explain_records FROM results s WHERE s.revision_id = ?"
     if agent_id is not None:
         rows = ledger.rows(query + " AND s.agent_id = ?", revision_id, agent_id)
     else:
         rows = ledger.rows(query + " ORDER BY s.team, s.agent_id", revision_id)
-    return {row["agent_id"]: {**dict(row), "inputs": _read_inputs(row["inputs"]), "result": _result(row)}
+    return {row["agent_id"]: {**dict(row), "inputs": _read_inputs(row["inputs"]), "result": _result(ledger, row)}
             for row in rows}
 
 
-def _result(row) -> dict:
-    """The stored result document with its explanations (kept apart since schema 3, inline before)."""
+def _result(ledger: Ledger, row) -> dict:
+    """The stored result document with its explanations: rendered from the records (schema 7
+    on), else as stored (texts kept apart since schema 3, inline before)."""
     result = json.loads(row["result"])
-    if row["explain_texts"]:
+    if row["explain_records"]:
+        result["explain"] = explanations.rendered(ledger, row["ruleset_sha256"], row["explain_records"])
+    elif row["explain_texts"]:
         result["explain"] = json.loads(row["explain_texts"])
     return result
 
@@ -106,7 +115,8 @@ def _dumped(label: rules.Label) -> dict:
 
 
 def stored_result(result: AgentResult) -> dict:
-    """The result as the ledger keeps it: figures and labels (the explanations apart, :func:`stored_texts`)."""
+    """The result as the ledger keeps it: figures and labels (the item records apart,
+    :func:`kpi.ledger.explanations.stored_records`)."""
     pay = result.pay
     return {
         "points": {i.item_id: numbers.plain(i.points) for i in result.items}, "total": numbers.plain(result.total),
@@ -114,13 +124,6 @@ def stored_result(result: AgentResult) -> dict:
         "base_pay": numbers.money(pay.base_pay), "performance_pay": numbers.money(pay.performance_pay),
         "total_pay": numbers.money(pay.total_pay), "level_change": _dumped(pay.level_change),
     }
-
-
-def stored_texts(texts: dict[str, dict[str, str]]) -> tuple[str, str]:
-    """The explanations (lang → item → text) as the ledger keeps them: (sha256, JSON), in a
-    table of their own, once however many revisions carry the agent over unchanged."""
-    body = orjson.dumps(texts, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(body).hexdigest(), body.decode("utf-8")
 
 
 def stored_inputs(agent: AgentInput) -> dict:
@@ -206,6 +209,7 @@ class Revision(NamedTuple):
     number: int
     before: dict[str, str]
     previous_id: int | None = None
+    ruleset: str = ""        # the sha256 of the rules stored for its rows (kpi.ledger.explanations)
 
 
 def begin(ledger: Ledger, db, ruleset: rules.Ruleset, revision: int, input_info: dict) -> Revision:
@@ -220,14 +224,16 @@ def begin(ledger: Ledger, db, ruleset: rules.Ruleset, revision: int, input_info:
         "INSERT INTO revisions (period, revision, scored_at, scored_by, input_file, input_sha256, rules) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)", (period, revision, now(), user(), input_info["file"], input_info["sha256"],
                                          ruleset.version.model_dump_json()))
-    return Revision(cursor.lastrowid, revision, before, None if previous is None else previous["id"])
+    return Revision(cursor.lastrowid, revision, before, None if previous is None else previous["id"],
+                    explanations.add_ruleset(db, ruleset))
 
 
 def add(db, rows: Sequence[tuple], copies: Sequence[tuple] = (), carried: Sequence[tuple] = (),
-        texts: Sequence[tuple[str, str]] = ()) -> None:
-    """Store result rows made by :func:`result_row` with their ``texts`` (:func:`stored_texts`),
-    and copy those of :func:`copied_row` and :func:`carried_row`."""
-    db.executemany("INSERT OR IGNORE INTO explanations (sha256, texts) VALUES (?, ?)", texts)
+        items: Sequence[tuple[str, str]] = ()) -> None:
+    """Store result rows made by :func:`result_row` with their item records ``items``
+    (:func:`kpi.ledger.explanations.stored_records`), and copy those of :func:`copied_row`
+    and :func:`carried_row`."""
+    db.executemany("INSERT OR IGNORE INTO records (sha256, items) VALUES (?, ?)", items)
     db.executemany(INSERT_RESULT, rows)
     db.executemany(COPY_RESULT, copies)
     db.executemany(CARRY_RESULT, carried)
@@ -260,7 +266,8 @@ def finish(ledger: Ledger, db, period: str, started: Revision, fingerprints: Seq
 
 
 _KEPT = ("name", "team", "level", "result", "fingerprint", "total", "band", "pay", "level_change", "card_key",
-         "card_revision", "card_stat", "card_path", "explain_sha256")  # what a copied row takes over
+         "card_revision", "card_stat", "card_path",
+         "explain_sha256", "records_sha256", "ruleset_sha256")  # what a copied row takes over
 _COLUMNS = ", ".join(("revision_id", "agent_id", "inputs", "input_key", "payroll_row") + _KEPT)
 INSERT_RESULT = f"INSERT INTO results ({_COLUMNS}) VALUES ({', '.join('?' for _ in range(5 + len(_KEPT)))})"
 COPY_RESULT = (f"INSERT INTO results ({_COLUMNS}) SELECT ?, agent_id, ?, ?, ?, {', '.join(_KEPT)} FROM results "
@@ -270,17 +277,17 @@ CARRY_RESULT = (f"INSERT INTO results ({_COLUMNS}) SELECT ?, agent_id, json_set(
 NO_CARD = ("", None, "", "")
 
 
-def result_row(revision_id: int, result: AgentResult, sealed: str, texts_sha256: str, card: tuple = NO_CARD,
-               key: str = "", row: str = "") -> tuple:
+def result_row(revision_id: int, result: AgentResult, sealed: str, records_sha256: str, ruleset_sha256: str,
+               card: tuple = NO_CARD, key: str = "", row: str = "") -> tuple:
     """The ledger row of ``result``: its :func:`fingerprint` ``sealed`` (the caller keeps it for
-    :func:`finish` too), its explanations' hash (:func:`stored_texts`), ``card`` (key, revision
-    that wrote it, file stat, path) of its scorecard; its input ``key`` and encoded payroll
-    ``row``, for a re-score to take it back."""
+    :func:`finish` too), the hashes of its item records and of the rules that scored them
+    (:mod:`kpi.ledger.explanations`), ``card`` (key, revision that wrote it, file stat, path)
+    of its scorecard; its input ``key`` and encoded payroll ``row``, for a re-score to take it back."""
     agent, pay = result.agent, result.pay
     return (revision_id, agent.agent_id, _compact(stored_inputs(agent)), key, row,
             agent.name, agent.team, agent.level, _compact(stored_result(result)),
             sealed, numbers.plain(result.total), str(pay.band), numbers.money(pay.total_pay),
-            pay.level_change.value, *card, texts_sha256)
+            pay.level_change.value, *card, "", records_sha256, ruleset_sha256)
 
 
 def _clear_answers(db, period: str, agent_ids: Sequence[str], revision: int) -> None:

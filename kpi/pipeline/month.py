@@ -21,7 +21,7 @@ from typing import NamedTuple
 import kpi
 from kpi.core import calendar, explain, filenames, i18n, imports, inputs, limits, numbers, rules, scoring, seal, table
 from kpi.io import cards, output, readers, testhooks, workers
-from kpi.ledger import answers, carryover, closing, revisions
+from kpi.ledger import answers, carryover, closing, explanations, revisions
 from kpi.core.errors import InputError, InputProblem
 from kpi.ledger.db import Ledger
 from kpi.io.output import staged, staged_file
@@ -240,6 +240,7 @@ class _Store(NamedTuple):
     revision_id: int
     previous_id: int | None
     add: Callable[[_Chunk], None]
+    ruleset: str = ""        # the sha256 of the rules stored for the revision's rows
 
 
 def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
@@ -276,11 +277,11 @@ def _write_revision(ledger: Ledger, job: _Job, stage: output.Stage) -> MonthRepo
         fingerprints: list[tuple[str, str]] = []
 
         def add(chunk: _Chunk) -> None:
-            revisions.add(db, chunk.rows, chunk.copies, chunk.carried, chunk.texts)
+            revisions.add(db, chunk.rows, chunk.copies, chunk.carried, chunk.records)
             fingerprints.extend(chunk.fingerprints)
 
         staging = stage.path
-        written = write_all(staging, job, _Store(started.id, started.previous_id, add))
+        written = write_all(staging, job, _Store(started.id, started.previous_id, add, started.ruleset))
         files = {name: [key, cards.file_stat(staging / name)] for name, key in written.files.items()}
         revisions.record_summary(db, started, cards.file_stat(staging / _summary_name(period)), written.sheets, files)
         changed = revisions.finish(ledger, db, period, started, fingerprints, job.input_info)
@@ -319,7 +320,7 @@ CHUNK = 200  # agents per task at most: small enough to share the work evenly an
 @dataclasses.dataclass
 class _Chunk:
     """What a chunk of agents gave: results.json lines (in agent order), payroll rows and their
-    seals (agent id, :func:`kpi.core.table.seal`), ledger rows (new, with their explanations; copied
+    seals (agent id, :func:`kpi.core.table.seal`), ledger rows (new, with their item records; copied
     for agents whose scorecard was kept; carried over for agents unchanged), the fingerprints
     of the new ones, scorecards kept."""
 
@@ -329,7 +330,7 @@ class _Chunk:
     rows: list[tuple] = dataclasses.field(default_factory=list)
     copies: list[tuple] = dataclasses.field(default_factory=list)
     carried: list[tuple] = dataclasses.field(default_factory=list)
-    texts: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    records: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     fingerprints: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     kept: int = 0
 
@@ -463,7 +464,7 @@ def _score(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
     line (from ``earlier``) and ledger row are taken over, not rendered again."""
     report, lang = job.report, job.lang
     results = scoring.score_agents(report.ruleset, agents, job.teams)
-    explainers = {code: explain.Explainer(report.ruleset, code) for code in (revisions.LANGS if store else (lang,))}
+    explainers = {lang: explain.Explainer(report.ruleset, lang)}
     mine, parts = job.plan(results), packaging.Parts()
     cards.make_folders(mine, folder)
     sealer = seal.Sealer(job.secret, revisions.fingerprint) if job.secret else None
@@ -478,19 +479,16 @@ def _score(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
         encoded = table.encoded(row)
         out.payroll.append(row)
         out.seals.append((agent_id, table.seal(encoded)))
-        texts = {} if agent_id in kept else explain.texts(explainers, result)
         if agent_id in taken:
             lines[agent_id] = results_json.Taken(agent_id)
         else:
-            texts = texts or explain.texts({lang: explainers[lang]}, result)
-            lines[agent_id] = results_json.line(report.ruleset, result, lang, texts[lang])
+            lines[agent_id] = results_json.line(report.ruleset, result, lang, explain.texts(explainers, result)[lang])
         if store is not None:
-            _store_row(out, store, result, put.get(agent_id), agent_id in kept, texts, (keys[agent_id], encoded))
+            _store_row(out, store, result, put.get(agent_id), agent_id in kept, (keys[agent_id], encoded))
     return lines
 
 
-def _store_row(out: _Chunk, store: _Store, result, put: tuple | None, kept: bool, texts: dict,
-               reuse: tuple[str, str]) -> None:
+def _store_row(out: _Chunk, store: _Store, result, put: tuple | None, kept: bool, reuse: tuple[str, str]) -> None:
     """The agent's ledger row into ``out``: copied from the last revision when ``kept`` (its
     scorecard key, which covers everything the fingerprint does, has not changed: neither has
     that); ``reuse`` is its input key and encoded payroll row (:func:`kpi.core.table.encoded`)."""
@@ -501,9 +499,9 @@ def _store_row(out: _Chunk, store: _Store, result, put: tuple | None, kept: bool
     sealed = revisions.fingerprint(result)
     out.fingerprints.append((result.agent.agent_id, sealed))
     columns = revisions.NO_CARD if put is None else (put[0].key, put[0].revision, put[1], str(put[0].path))
-    sha256, body = revisions.stored_texts(texts)
-    out.texts.append((sha256, body))
-    out.rows.append(revisions.result_row(store.revision_id, result, sealed, sha256, columns, key, row))
+    sha256, body = explanations.stored_records(result)
+    out.records.append((sha256, body))
+    out.rows.append(revisions.result_row(store.revision_id, result, sealed, sha256, store.ruleset, columns, key, row))
 
 
 def _earlier_lines(job: _Job) -> results_json.Earlier | None:
@@ -582,7 +580,7 @@ def close(ledger: Ledger, ruleset: rules.Ruleset, out_dir: str | Path | None, la
         states = {s.agent_id: i18n.text(f"state_{s.state}", lang)
                   for s in answers.status(ledger, period, deadline, today)}
         levels = {a: (m.level_to, i18n.text(f"flag_{m.flag}", lang).strip() if m.flag else "") for a, m in moves.items()}
-        rows = table.closed_payroll(revisions.results_of(ledger, latest["id"]), states, levels, lang)
+        rows = table.closed_payroll(revisions.results_of(ledger, latest["id"], explain=False), states, levels, lang)
         columns = table.COLUMNS + table.CLOSING
         with staged_file(path) as staging, staged_file(path.with_suffix(".csv")) as staged_csv:
             payroll.write_xlsx(staging, rows, ruleset, line, lang, columns)
@@ -641,7 +639,7 @@ def write_passwords(path: Path, rows: list[table.Row], passwords: dict[str, str]
 def stored_agents(ledger: Ledger, revision_id: int) -> list[inputs.AgentInput]:
     """The agents of a stored revision as they were scored (identity, values, where they came from)."""
     agents = []
-    for agent_id, row in revisions.results_of(ledger, revision_id).items():
+    for agent_id, row in revisions.results_of(ledger, revision_id, explain=False).items():
         stored = row["inputs"]
         values = {k: (None if v is None else numbers.D(v)) for k, v in stored.get("values", {}).items()}
         agents.append(inputs.AgentInput(agent_id, row["name"], row["team"], row["level"], values,
@@ -680,7 +678,7 @@ def payroll_file(ledger: Ledger, ruleset: rules.Ruleset, lang: str, path: str | 
     closed = revisions.month_status(ledger, period) == "closed"
     levels = {a: (r["level_to"], i18n.text(f"flag_{r['flag']}", lang).strip() if r["flag"] else "")
               for a, r in closing.next_levels(ledger, period).items()} if closed else {}
-    rows = table.closed_payroll(revisions.results_of(ledger, latest["id"]), states, levels, lang)
+    rows = table.closed_payroll(revisions.results_of(ledger, latest["id"], explain=False), states, levels, lang)
     if kind == "xlsx":
         payroll.write_xlsx(Path(path), rows, ruleset, line, lang, table.COLUMNS + (table.CLOSING if closed else ()))
     else:

@@ -117,7 +117,7 @@ class Handlers:
         line = calendar.for_rules(ruleset)
         deadline = line.date("confirm_deadline")
         latest = revisions.latest_revision(ctx.book, period)
-        stored = revisions.results_of(ctx.book, latest["id"]) if latest else {}
+        stored = revisions.results_of(ctx.book, latest["id"], explain=False) if latest else {}
         states = {s.agent_id: s for s in answers.status(ctx.book, period, deadline, self.settings.today())} if latest else {}
         decisions = {r["agent_id"]: r["change"] for r in ctx.book.rows("SELECT * FROM decisions WHERE period = ?", period)}
         teams = sorted({row["team"] for row in stored.values()} | set(ctx.user.teams if ctx.user.role == "supervisor"
