@@ -133,3 +133,19 @@ def test_new_revisions_on_an_old_ledger_render_the_words_stored_before(tmp_path)
     assert fresh and "KF1003" in fresh
     assert all(r["explain_sha256"] for r in rows if not r["records_sha256"])     # carried: texts as stored
     assert run("verify").exit_code == 0
+
+
+def test_a_scorecard_made_from_the_ledger_takes_its_items_from_the_records(tmp_path, monkeypatch):
+    from kpi.ledger import explanations
+    from kpi.pipeline import month
+    assert run("score", EXAMPLE_CSV, "--period", "2026-09", "--out", "out", "--jobs", "1").exit_code == 0
+    taken = []
+    real = explanations.stored_items
+    monkeypatch.setattr(explanations, "stored_items", lambda *args: taken.append(args[2]) or real(*args))
+    with ledger.Ledger() as book:
+        assert month.scorecard_file(book, ruleset(), "KF1003", "zh", tmp_path / "records.xlsx")
+        assert real(book, 1, "KF1003", ruleset()) == results_of(EXAMPLE_CSV, ruleset())[2].items
+        monkeypatch.setattr(explanations, "stored_items", lambda *args: None)    # a row stored before
+        assert month.scorecard_file(book, ruleset(), "KF1003", "zh", tmp_path / "scored.xlsx")
+    assert taken == ["KF1003"]
+    assert (tmp_path / "records.xlsx").read_bytes() == (tmp_path / "scored.xlsx").read_bytes()

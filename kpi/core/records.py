@@ -14,30 +14,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+import orjson
+
 from kpi.core import rules
 from kpi.core.scoring import ItemResult
-
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
 
 
 def _number(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
 
+def _decimal(value: object) -> str:
+    """How :func:`dumps` writes a Decimal: as text that reads back the same Decimal."""
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"not a record value: {type(value).__name__}")
+
+
+def dumps(records: Sequence[ItemResult]) -> bytes:
+    """The records as JSON (Decimals as text), in item order: a list of objects with the keys
+    item, group, weight, inputs ([field, value] pairs), measure, tier, steps, points, notes,
+    and ``scaled`` ([min, max]) for a bracket scaled to the team size. Made in one pass by
+    orjson: a month end writes one per agent."""
+    return orjson.dumps([
+        {"item": r.item_id, "group": r.group, "weight": r.weight, "inputs": r.inputs, "measure": r.measure,
+         "tier": r.tier, "steps": r.steps, "points": r.points, "notes": r.notes}
+        if "scaled" not in r.notes or r.bracket is None else
+        {"item": r.item_id, "group": r.group, "weight": r.weight, "inputs": r.inputs, "measure": r.measure,
+         "tier": r.tier, "steps": r.steps, "points": r.points, "notes": r.notes,
+         "scaled": (r.bracket.min, r.bracket.max)}
+        for r in records], default=_decimal)
+
+
 def plain(records: Sequence[ItemResult]) -> list[dict]:
-    """The records as JSON-ready dicts (Decimals as text), in item order."""
-    found = []
-    for record in records:
-        stored = {"item": record.item_id, "group": record.group, "weight": str(record.weight),
-                  "inputs": [[name, _text(value)] for name, value in record.inputs],
-                  "measure": _text(record.measure), "tier": record.tier, "steps": record.steps,
-                  "points": str(record.points), "notes": list(record.notes)}
-        if "scaled" in record.notes and record.bracket is not None:
-            stored["scaled"] = [_text(record.bracket.min), _text(record.bracket.max)]
-        found.append(stored)
-    return found
+    """The records as :func:`dumps` writes them, read back as plain data (for a reader of the JSON)."""
+    return orjson.loads(dumps(records))
 
 
 def items(ruleset: rules.Ruleset, stored: Sequence[dict]) -> tuple[ItemResult, ...]:

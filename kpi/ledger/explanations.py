@@ -16,7 +16,7 @@ import hashlib
 import orjson
 
 from kpi.core import explain, records, rules
-from kpi.core.scoring import AgentResult
+from kpi.core.scoring import AgentResult, ItemResult
 from kpi.ledger.db import Ledger
 
 LANGS = ("zh", "en")
@@ -24,7 +24,7 @@ LANGS = ("zh", "en")
 
 def stored_records(result: AgentResult) -> tuple[str, str]:
     """An agent's item records as the ledger keeps them: (sha256, JSON)."""
-    body = orjson.dumps(records.plain(result.items))
+    body = records.dumps(result.items)
     return hashlib.sha256(body).hexdigest(), body.decode("utf-8")
 
 
@@ -62,3 +62,11 @@ def rendered(ledger: Ledger, ruleset_sha256: str, items: str) -> dict[str, dict[
     explainers = _explainers(ledger, ruleset_sha256)
     first = next(iter(explainers.values()))
     return explain.lines(explainers, records.items(first.ruleset, orjson.loads(items)))
+
+
+def stored_items(ledger: Ledger, revision_id: int, agent_id: str, ruleset: rules.Ruleset) -> tuple[ItemResult, ...] | None:
+    """The item records the ledger keeps for an agent of a revision, as item results with the
+    words of ``ruleset``; None for a row stored before the ledger kept records."""
+    rows = ledger.rows("SELECT r.items FROM results s JOIN records r ON r.sha256 = s.records_sha256 "
+                       "WHERE s.revision_id = ? AND s.agent_id = ?", revision_id, agent_id)
+    return records.items(ruleset, orjson.loads(rows[0]["items"])) if rows else None

@@ -650,7 +650,8 @@ def stored_agents(ledger: Ledger, revision_id: int) -> list[inputs.AgentInput]:
 def scorecard_file(ledger: Ledger, ruleset: rules.Ruleset, agent_id: str, lang: str, path: str | Path) -> bool:
     """Write the scorecard of ``agent_id`` in the month's counting revision to ``path``, scored
     again from the inputs the ledger stored in their team's context (the same result: the
-    same inputs and rules). False when the month has no such agent."""
+    same inputs and rules), its items being the records the ledger keeps (rows stored before
+    it kept records: the items scored again). False when the month has no such agent."""
     latest = revisions.latest_revision(ledger, ruleset.period)
     if latest is None:
         return False
@@ -659,6 +660,9 @@ def scorecard_file(ledger: Ledger, ruleset: rules.Ruleset, agent_id: str, lang: 
     if not mine:
         return False
     result = scoring.score_agents(ruleset, mine, scoring.contexts(ruleset, agents))[0]
+    stored = explanations.stored_items(ledger, latest["id"], agent_id, ruleset)
+    if stored is not None:
+        result = result._replace(items=stored)
     with workers.collector_paused():
         scorecard.write(Path(path), result, ruleset, calendar.for_rules(ruleset), lang, latest["revision"])
     return True
