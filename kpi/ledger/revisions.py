@@ -25,6 +25,7 @@ from kpi.ledger import explanations
 from kpi.ledger.db import Ledger, now, user
 from kpi.core.scoring import AgentResult
 
+
 class ReviewError(KpiError, ValueError):
     """A request the month's state does not allow; ``code`` is a message key."""
 
