@@ -149,3 +149,22 @@ def test_a_scorecard_made_from_the_ledger_takes_its_items_from_the_records(tmp_p
         assert month.scorecard_file(book, ruleset(), "KF1003", "zh", tmp_path / "scored.xlsx")
     assert taken == ["KF1003"]
     assert (tmp_path / "records.xlsx").read_bytes() == (tmp_path / "scored.xlsx").read_bytes()
+
+
+def test_a_month_read_for_the_whatif_renders_only_when_asked_and_as_results_of_does(tmp_path):
+    """The what-if reads a whole month without its words and asks for those of the agents whose
+    items moved: from the records (new rows) or the stored texts (old rows), as results_of gives."""
+    from kpi.ledger import explanations
+    from kpi.pipeline import scored
+    old_ledger(tmp_path)
+    assert run("score", changed_csv(tmp_path, "401"), "--period", "2026-09", "--out", "out",
+               "--jobs", "1").exit_code == 0
+    with ledger.Ledger() as book:
+        month = scored.month(book, "2026-09")
+        full = revisions.results_of(book, 3)
+        explained = explanations.of_revision(book, 3)
+    assert month.revision == 3 and all("explain" not in doc for doc in month.results.values())
+    for agent_id in ("KF1003", "KF1001"):      # a new row (records) and a carried one (texts)
+        assert explained(agent_id) == month.explained(agent_id) == full[agent_id]["result"]["explain"]
+        assert set(explained(agent_id)) == {"zh", "en"}
+    assert explained("nobody") == {}

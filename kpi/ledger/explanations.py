@@ -12,6 +12,8 @@ were stored with (table ``explanations``) and read as they did.
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Callable
 
 import orjson
 
@@ -70,3 +72,23 @@ def stored_items(ledger: Ledger, revision_id: int, agent_id: str, ruleset: rules
     rows = ledger.rows("SELECT r.items FROM results s JOIN records r ON r.sha256 = s.records_sha256 "
                        "WHERE s.revision_id = ? AND s.agent_id = ?", revision_id, agent_id)
     return records.items(ruleset, orjson.loads(rows[0]["items"])) if rows else None
+
+
+def of_revision(ledger: Ledger, revision_id: int) -> Callable[[str], dict[str, dict[str, str]]]:
+    """agent id → lang → item → text, for any agent of a revision, rendered when asked: what a
+    reader of a whole month needs for a few agents (the what-if: those whose items moved).
+    The records are read now, in one query; the function needs the ledger no more."""
+    rows = ledger.rows("SELECT s.agent_id, s.ruleset_sha256, r.items, e.texts FROM results s "
+                       "LEFT JOIN records r ON r.sha256 = s.records_sha256 "
+                       "LEFT JOIN explanations e ON e.sha256 = s.explain_sha256 WHERE s.revision_id = ?", revision_id)
+    stored = {row["agent_id"]: (row["ruleset_sha256"], row["items"], row["texts"]) for row in rows}
+    explainers = {sha256: _explainers(ledger, sha256) for sha256, items, _ in stored.values() if items}
+
+    def explained(agent_id: str) -> dict[str, dict[str, str]]:
+        sha256, items, texts = stored.get(agent_id, ("", None, None))
+        if items:
+            found = explainers[sha256]
+            return explain.lines(found, records.items(next(iter(found.values())).ruleset, orjson.loads(items)))
+        return json.loads(texts) if texts else {}
+
+    return explained

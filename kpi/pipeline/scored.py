@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 
 from kpi.core import numbers, whatif
 from kpi.io import proposal
-from kpi.ledger import history, revisions
+from kpi.ledger import explanations, history, revisions
 from kpi.core.agents import AgentInput
 from kpi.ledger.db import Ledger
 
@@ -24,9 +24,10 @@ from kpi.ledger.db import Ledger
 def month(ledger: Ledger, period: str) -> whatif.ScoredMonth:
     """The counting revision of ``period`` as stored (ReviewError when the month was never scored)."""
     revision = history.revision_of(ledger, period, None)
-    stored = revisions.results_of(ledger, revision["id"])
+    stored = revisions.results_of(ledger, revision["id"], explain=False)
     agents = tuple(agent(row) for row in stored.values())
-    return whatif.ScoredMonth(period, revision["revision"], agents, {a: row["result"] for a, row in stored.items()})
+    return whatif.ScoredMonth(period, revision["revision"], agents, {a: row["result"] for a, row in stored.items()},
+                              explanations.of_revision(ledger, revision["id"]))
 
 
 def agent(row: dict) -> AgentInput:
