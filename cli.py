@@ -24,11 +24,11 @@ import kpi
 from kpi.core import calendar, i18n, identity
 from kpi.io import config, import_report, readers, terminal, workers
 from kpi.pipeline import intake, month
-from kpi.ledger import db as ledger, review
+from kpi.ledger import answers, closing, db as ledger, history as ledger_history, returned_cards, revisions
 from kpi.core.errors import OUTPUT, ConfigError, InputError, PeriodError, problems_of, refusal
 from kpi.core.period import Period
 from kpi.ledger.db import LedgerError
-from kpi.ledger.review import ReviewError
+from kpi.ledger.revisions import ReviewError
 
 EXIT_INTERNAL = 70
 EXIT_BROKEN_PIPE = 141
@@ -399,7 +399,7 @@ def collect(paths, period, passwords_file, config_dir, db_path, lang):
             else:
                 problems.extend(problems_of(error))
     with ledger_session(db_path, lang) as book:
-        outcome = review.collect(book, period, cards)
+        outcome = returned_cards.collect(book, period, cards)
     if problems:
         echo_lines(terminal.problem_lines(problems, lang, header=False), err=True)
     echo_lines(terminal.collected(outcome, lang, ignored, unreadable=len(problems)))
@@ -433,7 +433,7 @@ def _returned_files(paths):
 @lang_option
 def confirm(agent_id, period, db_path, lang):
     """Record an agent's confirmation given in person."""
-    _answer(review.Answer(agent_id, "confirm", "", "in person"), period, db_path, lang)
+    _answer(answers.Answer(agent_id, "confirm", "", "in person"), period, db_path, lang)
 
 
 @main.command("object")
@@ -444,12 +444,12 @@ def confirm(agent_id, period, db_path, lang):
 @lang_option
 def object_command(agent_id, period, reason, db_path, lang):
     """Record an agent's objection given in person."""
-    _answer(review.Answer(agent_id, "object", reason, "in person"), period, db_path, lang)
+    _answer(answers.Answer(agent_id, "object", reason, "in person"), period, db_path, lang)
 
 
 def _answer(given, period, db_path, lang):
     with ledger_session(db_path, lang) as book:
-        review.answer(book, period, given)
+        answers.answer(book, period, given)
     echo_lines([i18n.text("answer_recorded", lang, period=period, agent=given.agent_id,
                           answer=i18n.text(f"answer_{given.answer}", lang))])
 
@@ -464,9 +464,9 @@ def status(period, config_dir, db_path, lang):
     line = calendar.for_rules(load_rules(config_dir, period, lang))
     deadline = line.date("confirm_deadline")
     with ledger_session(db_path, lang, create="existing") as book:
-        found = review.status(book, period, deadline, today())
-        revision = review.latest_revision(book, period)["revision"]
-        closed = review.month_status(book, period) == "closed"
+        found = answers.status(book, period, deadline, today())
+        revision = revisions.latest_revision(book, period)["revision"]
+        closed = revisions.month_status(book, period) == "closed"
     echo_lines(terminal.status_lines(period, revision, deadline, found, lang,
                                      terminal.estimate_mark(line, deadline, lang)))
     if closed:
@@ -482,7 +482,7 @@ def status(period, config_dir, db_path, lang):
 def level(agent_id, period, change, db_path, lang):
     """Record the decision on a level recommendation (+2, +1, 0, -1, dismiss)."""
     with ledger_session(db_path, lang) as book:
-        review.decide_level(book, period, agent_id, change)
+        closing.decide_level(book, period, agent_id, change)
     echo_lines([i18n.text("level_recorded", lang, period=period, agent=agent_id, change=change)])
 
 
@@ -503,11 +503,11 @@ def close(period, force, reason, out_dir, encoding, config_dir, db_path, lang):
     deadline = calendar.for_rules(ruleset).date("confirm_deadline")
     with ledger_session(db_path, lang) as book:
         with contextlib.suppress(ReviewError):   # a closed or unscored month: closing says why
-            if review.month_status(book, period) != "closed":
-                echo_lines(terminal.closing_lines(review.closing(book, ruleset, deadline, today()), lang))
+            if revisions.month_status(book, period) != "closed":
+                echo_lines(terminal.closing_lines(closing.closing(book, ruleset, deadline, today()), lang))
         path, moves = month.close(book, ruleset, out_dir, lang, reason if force else None, today(), encoding=encoding)
-        closed = review.latest_revision(book, period)
-        names = {a: r["name"] for a, r in review.results_of(book, closed["id"]).items()}
+        closed = revisions.latest_revision(book, period)
+        names = {a: r["name"] for a, r in revisions.results_of(book, closed["id"], explain=False).items()}
     echo_lines(terminal.close_lines(period, closed["revision"], path, moves, names, reason if force else None, lang))
 
 
@@ -519,7 +519,7 @@ def close(period, force, reason, out_dir, encoding, config_dir, db_path, lang):
 def reopen(period, reason, db_path, lang):
     """Reopen a closed month (recorded in the audit log)."""
     with ledger_session(db_path, lang) as book:
-        review.reopen(book, period, reason)
+        closing.reopen(book, period, reason)
     click.echo(i18n.text("reopen_done", lang, period=period))
 
 
@@ -532,9 +532,9 @@ def history(agent_id, db_path, lang):
     """Show an agent's months, or every scored month."""
     with ledger_session(db_path, lang, create="existing") as book:
         if agent_id:
-            echo_lines(terminal.history_lines(agent_id, review.history(book, agent_id), lang))
+            echo_lines(terminal.history_lines(agent_id, ledger_history.history(book, agent_id), lang))
         else:
-            echo_lines(terminal.months_lines(review.months(book), lang))
+            echo_lines(terminal.months_lines(ledger_history.months(book), lang))
 
 
 @main.command()
@@ -548,8 +548,8 @@ def show(agent_id, period, revision, config_dir, db_path, lang):
     """Show one agent's stored result with every explanation."""
     labels = {item.id: item.label for item in load_rules(config_dir, period, lang).weights.items}
     with ledger_session(db_path, lang, create="existing") as book:
-        found = review.revision_of(book, period, revision)
-        row = review.results_of(book, found["id"], agent_id).get(agent_id)
+        found = ledger_history.revision_of(book, period, revision)
+        row = revisions.results_of(book, found["id"], agent_id).get(agent_id)
     if row is None:
         fail(ReviewError("unknown_agent", agent=agent_id, period=period), lang)
     echo_lines(terminal.show_lines(period, found["revision"], row, lang, labels))
@@ -780,7 +780,7 @@ def decide(agent_id, period, uphold, reject, reason, db_path, lang):
         raise click.UsageError(i18n.text("decision_choose_one", lang))
     decision = "uphold" if uphold else "reject"
     with ledger_session(db_path, lang) as book:
-        review.decide_objection(book, period, agent_id, decision, reason)
+        answers.decide_objection(book, period, agent_id, decision, reason)
     click.echo(i18n.text("decide_recorded", lang, period=period, agent=agent_id,
                          decision=i18n.text(DECIDED_STATE[decision], lang)))
 

@@ -32,7 +32,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kpi.ledger import accounts, db as ledger, review
+from kpi.ledger import accounts, answers as ledger_answers, db as ledger
 from kpi.core import calendar
 from kpi.io import config
 from kpi.pipeline import month  # noqa: E402
@@ -146,7 +146,7 @@ def main(argv=None) -> int:
             server.terminate()
             server.wait(timeout=10)
         with ledger.Ledger(db_path) as book:
-            answers = review.active_answers(book, PERIOD)
+            answers = ledger_answers.active_answers(book, PERIOD)
         lost = [agent_id for agent_id in ids if agent_id not in answers]
         wrong = [a for i, a in enumerate(ids) if a in answers
                  and answers[a]["answer"] != ("object" if i % 5 == 0 else "confirm")]

@@ -6,7 +6,7 @@ import openpyxl
 
 from helpers import run
 from helpers import copy_config, edit, example_rows, write_csv, write_xlsx
-from kpi.ledger import db as ledger, review
+from kpi.ledger import db as ledger, revisions
 
 
 
@@ -27,7 +27,7 @@ def test_comments_from_a_csv_are_stored_in_the_ledger(tmp_path):
     path = write_csv(tmp_path / "in.csv", commented_rows(), encoding="gbk")
     assert run("score", path, "--period", "2026-09", "--out", "out").exit_code == 0
     with ledger.Ledger() as book:
-        stored = review.results_of(book, review.latest_revision(book, "2026-09")["id"])
+        stored = revisions.results_of(book, revisions.latest_revision(book, "2026-09")["id"])
     assert stored["KF1001"]["inputs"]["comment"] == MONTH
     assert stored["KF1001"]["inputs"]["item_comments"] == {"response_time": ITEM}
     assert (stored["KF1002"]["inputs"]["comment"], stored["KF1002"]["inputs"]["item_comments"]) == ("", {})
@@ -38,7 +38,7 @@ def test_a_remarks_column_is_read_as_the_comment_from_xlsx(tmp_path):
     path = write_xlsx(tmp_path / "in.xlsx", commented_rows(header="备注"))
     assert run("score", path, "--period", "2026-09", "--out", "out").exit_code == 0
     with ledger.Ledger() as book:
-        stored = review.results_of(book, review.latest_revision(book, "2026-09")["id"], "KF1001")
+        stored = revisions.results_of(book, revisions.latest_revision(book, "2026-09")["id"], "KF1001")
     assert stored["KF1001"]["inputs"]["comment"] == MONTH
 
 

@@ -114,8 +114,8 @@ def test_last_months_sales_are_found_for_an_id_recorded_in_full_width_before(tmp
     def no_base(rows):
         rows[0][6] = ""                                    # 上月销售额 of KF1001 left empty
     september = month.validate(_sheet(tmp_path, no_base, "september.xlsx"), ruleset())
-    from kpi.ledger import db as ledger, review
+    from kpi.ledger import carryover, db as ledger
     with ledger.Ledger(tmp_path / "kpi.db") as book:
-        filled = review.fill_from_ledger(book, "2026-09", september.agents, "sales_last_month", "sales_actual")
+        filled = carryover.fill_from_ledger(book, "2026-09", september.agents, "sales_last_month", "sales_actual")
     assert str(filled[0].values["sales_last_month"]) == example_rows()[1][5]
     assert filled[0].filled == {"sales_last_month": "2026-08#1"}

@@ -345,11 +345,11 @@ def test_rescoring_takes_over_unchanged_agents_exactly_as_a_fresh_score_renders_
 def test_rescoring_an_unchanged_month_renders_no_row_and_no_line_again(tmp_path, monkeypatch):
     from helpers import ruleset
     from kpi.pipeline import month
-    from kpi.ledger import review
+    from kpi.ledger import revisions
     from kpi.io.writers import results_json
     score(out="out")
     rendered = []
-    monkeypatch.setattr(review, "result_row", lambda *args: rendered.append("row"))
+    monkeypatch.setattr(revisions, "result_row", lambda *args: rendered.append("row"))
     monkeypatch.setattr(results_json, "line", lambda *args: rendered.append("line"))
     with ledger.Ledger(os.environ["KPI_DB"]) as book:
         report = month.score(EXAMPLE_CSV, ruleset(), tmp_path / "out", "zh", book, jobs=1)

@@ -8,8 +8,8 @@ import pytest
 from helpers import run
 from helpers import EXAMPLE_CSV, copy_config, edit, example_rows, write_csv
 from kpi.core import ladder
-from kpi.ledger import db as ledger, review
-from kpi.ledger.review import ReviewError
+from kpi.ledger import closing, db as ledger, revisions
+from kpi.ledger.revisions import ReviewError
 
 from test_ledger import APPROVALS, db, ruleset_for
 
@@ -83,29 +83,29 @@ def test_a_decision_for_an_older_recommendation_waits_again(tmp_path):
     score()
     assert run("level", "KF1001", "--period", "2026-09", "+2").exit_code == 0
     with ledger.Ledger() as book:
-        decided = review.level_decisions(book, "2026-09")["KF1001"]
-    assert review._decision_for(decided, "+2") == "+2"
-    assert review._decision_for(decided, "-1") is None          # a re-score changed the recommendation
-    assert review._decision_for(None, "+2") is None
+        decided = closing.level_decisions(book, "2026-09")["KF1001"]
+    assert closing._decision_for(decided, "+2") == "+2"
+    assert closing._decision_for(decided, "-1") is None          # a re-score changed the recommendation
+    assert closing._decision_for(None, "+2") is None
     rows = example_rows()
     rows[1][5] = "60000"                                         # KF1001's sales drop: no longer +2
     score(write_csv(tmp_path / "lower.csv", rows), out="out2")
     with ledger.Ledger() as book:
-        stored = review.results_of(book, review.latest_revision(book, "2026-09")["id"], "KF1001")["KF1001"]
+        stored = revisions.results_of(book, revisions.latest_revision(book, "2026-09")["id"], "KF1001")["KF1001"]
     assert stored["level_change"] != "+2"
-    assert review._decision_for(decided, stored["level_change"]) is None
+    assert closing._decision_for(decided, stored["level_change"]) is None
 
 
 def test_decide_level_records_who_and_refuses_nonsense():
     score()
     with ledger.Ledger() as book:
-        review.decide_level(book, "2026-09", "KF1001", "+2", by="赵经理")
+        closing.decide_level(book, "2026-09", "KF1001", "+2", by="赵经理")
         row = book.rows("SELECT * FROM decisions WHERE agent_id = 'KF1001'")[0]
         assert (row["change"], row["decided_by"], row["recommendation"]) == ("+2", "赵经理", "+2")
         assert book.rows("SELECT who FROM audit WHERE action = 'level'")[0]["who"] == "赵经理"
         for change, code in (("+3", "level_change_invalid"), ("-1", "level_not_allowed")):
             with pytest.raises(ReviewError) as raised:
-                review.decide_level(book, "2026-09", "KF1001", change)
+                closing.decide_level(book, "2026-09", "KF1001", change)
             assert raised.value.code == code
 
 

@@ -12,9 +12,9 @@ import pytest
 import cli
 from helpers import run
 from helpers import EXAMPLE_CSV, example_rows, write_csv
-from kpi.ledger import db as ledger, review
+from kpi.ledger import answers, db as ledger, history as ledger_history
 from kpi.pipeline import month
-from kpi.ledger.review import ReviewError
+from kpi.ledger.revisions import ReviewError
 
 from test_ledger import approve_levels, db
 
@@ -36,15 +36,15 @@ def rescore_kf1008(tmp_path, inquiries="400"):
 
 def states(period="2026-09", today=BEFORE_DEADLINE):
     with ledger.Ledger() as book:
-        return {s.agent_id: s for s in review.status(book, period, datetime.date(2026, 10, 15),
+        return {s.agent_id: s for s in answers.status(book, period, datetime.date(2026, 10, 15),
                                                        datetime.date.fromisoformat(today))}
 
 
 def test_decide_objection_records_who_when_and_why():
     score()
     with ledger.Ledger() as book:
-        review.answer(book, "2026-09", review.Answer("KF1002", "object", "夜班咨询量漏算", "in person"), by="王主管")
-        review.decide_objection(book, "2026-09", "KF1002", "reject", "已核对夜班数据,统计无误", by="李经理")
+        answers.answer(book, "2026-09", answers.Answer("KF1002", "object", "夜班咨询量漏算", "in person"), by="王主管")
+        answers.decide_objection(book, "2026-09", "KF1002", "reject", "已核对夜班数据,统计无误", by="李经理")
         row = book.rows("SELECT * FROM objection_decisions")[0]
         audit = book.rows("SELECT * FROM audit WHERE action = 'objection_reject'")[0]
         answered = book.rows("SELECT who FROM audit WHERE action = 'object'")[0]
@@ -67,9 +67,9 @@ def test_decide_objection_refuses_without_an_open_objection_or_a_reason(setup, d
     score()
     with ledger.Ledger() as book:
         for answer, why in setup:
-            review.answer(book, "2026-09", review.Answer("KF1002", answer, why, "in person"))
+            answers.answer(book, "2026-09", answers.Answer("KF1002", answer, why, "in person"))
         with pytest.raises(ReviewError) as raised:
-            review.decide_objection(book, "2026-09", "KF1002", decision, reason)
+            answers.decide_objection(book, "2026-09", "KF1002", decision, reason)
     assert raised.value.code == code
 
 
@@ -129,7 +129,7 @@ def test_history_and_status_tell_the_same_story(tmp_path):
     assert history[2].endswith("有异议")          # revision 1: the objection stood
     assert history[3].endswith("未答复")          # revision 2 (counting): cleared, as status says
     with ledger.Ledger() as book:
-        lines = review.history(book, "KF1008")
+        lines = ledger_history.history(book, "KF1008")
     assert [line.state for line in lines] == ["objected", "unanswered"]
     assert lines[-1].state == states()["KF1008"].state
 

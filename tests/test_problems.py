@@ -13,7 +13,8 @@ from kpi.core.errors import (CONFIG, INPUT, LEDGER, RETURNED, ConfigError, Input
 from kpi.io import terminal
 from kpi.io.proposal import ProposalError
 from kpi.ledger.db import LedgerError
-from kpi.ledger.review import Collected, ReviewError
+from kpi.ledger.returned_cards import Collected
+from kpi.ledger.revisions import ReviewError
 from kpi.web.pages import said
 
 RULES = ruleset()

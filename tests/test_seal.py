@@ -144,7 +144,7 @@ def test_a_card_without_a_seal_is_not_taken_for_one(card, tmp_path):
 
 
 def test_the_seal_is_the_ledgers_hmac_and_cards_stay_byte_reproducible(tmp_path):
-    from kpi.ledger import db as ledger, review
+    from kpi.ledger import db as ledger, revisions
     shutil.copy(ROOT / "examples" / "2026-09" / "input-2026-09.csv", tmp_path / "in.csv")
     ledger.Ledger(tmp_path / "kpi.db").close()                      # a new ledger: its secret made
     shutil.copy(tmp_path / "kpi.db", tmp_path / "copy.db")           # the same ledger, twice
@@ -155,7 +155,7 @@ def test_the_seal_is_the_ledgers_hmac_and_cards_stay_byte_reproducible(tmp_path)
         assert twin.read_bytes() == path.read_bytes()
     found = readers.read_scorecard(next((tmp_path / "a" / "scorecards").rglob("KF1001-*.xlsx")))
     with ledger.Ledger(tmp_path / "kpi.db") as book:
-        stored = review.results_of(book, 1, "KF1001")["KF1001"]
+        stored = revisions.results_of(book, 1, "KF1001")["KF1001"]
         assert found.claim.seal == seal.card_seal(book.secret, "KF1001", "2026-09", 1, stored["fingerprint"])
         secret = book.secret
     assert secret.hex() not in (tmp_path / "a" / "results.json").read_text(encoding="utf-8")

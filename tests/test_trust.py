@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 import cli
 from helpers import EXAMPLE_CSV, ROOT, example_rows, write_csv, write_xlsx
-from kpi.ledger import db as ledger, review
+from kpi.ledger import db as ledger, revisions as ledger_revisions
 from kpi.pipeline import month
 from kpi.io import output
 from kpi.io.writers import results_json, safe
@@ -160,7 +160,7 @@ def test_a_confirmation_issued_during_a_rescore_never_attaches_to_the_new_result
     with ledger.Ledger() as book:
         answers = book.rows("SELECT agent_id, revision FROM answers")
         assert [(a["agent_id"], a["revision"]) for a in answers] == [("KF1001", 2)]
-        assert review.latest_revision(book, "2026-09")["revision"] == 3
+        assert ledger_revisions.latest_revision(book, "2026-09")["revision"] == 3
 
 
 def _ruleset():

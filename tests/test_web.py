@@ -16,7 +16,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from kpi.ledger import accounts, db as ledger, review
+from kpi.ledger import accounts, answers, closing, db as ledger, revisions
 from kpi.web import create_app, security
 
 ROLES = {"hr": "hr", "manager": "manager", "supervisor": "sup1", "agent": OWN}
@@ -334,9 +334,9 @@ def test_supervisor_upload_shows_the_cell_and_stores_nothing_then_scores(fresh, 
     response = client.post(f"{M}/score", data={"csrf_token": token(client, M)}, follow_redirects=False)
     assert response.status_code == 303
     with ledger.Ledger(made.db_path) as book:
-        latest = review.latest_revision(book, PERIOD)
+        latest = revisions.latest_revision(book, PERIOD)
         assert latest["revision"] == 2 and latest["scored_by"] == "sup1"
-        stored = review.results_of(book, latest["id"])
+        stored = revisions.results_of(book, latest["id"])
         assert len(stored) == 25  # 售前二组 still from its own latest sheet
         agent = rows_agent = sheet_rows("售前一组")[3][0]
         assert stored[agent]["inputs"]["values"]["sales_actual"] == "99999.5"
@@ -389,12 +389,12 @@ def test_agent_answers_then_the_manager_decides_and_hr_closes(fresh):
     assert manager.post(f"{M}/agents/{OWN}/objection", data=form, follow_redirects=False).status_code == 303
     hr = signed_in(app, "hr")
     with ledger.Ledger(made.db_path) as book:
-        state = next(s for s in review.status(book, PERIOD, made.today, made.today) if s.agent_id == OWN)
+        state = next(s for s in answers.status(book, PERIOD, made.today, made.today) if s.agent_id == OWN)
         assert state.decision == "reject" and state.decided_by == "manager"
-        pending = [r for r in review.results_of(book, review.latest_revision(book, PERIOD)["id"]).values()
+        pending = [r for r in revisions.results_of(book, revisions.latest_revision(book, PERIOD)["id"]).values()
                    if r["level_change"] != "0"]
     for row in pending:
-        change = review.ALLOWED_DECISIONS[row["level_change"]][0]
+        change = closing.ALLOWED_DECISIONS[row["level_change"]][0]
         response = hr.post(f"{M}/agents/{row['agent_id']}/level", data={"change": change, "csrf_token": token(hr, M)},
                            follow_redirects=False)
         assert response.status_code == 303, response.text
@@ -407,7 +407,7 @@ def test_agent_answers_then_the_manager_decides_and_hr_closes(fresh):
     sheet = openpyxl.load_workbook(io.BytesIO(payroll.content)).active
     assert [c.value for c in sheet[3]][-3:] == ["确认状态", "下月级别", "备注"] or sheet.max_column >= 12
     with ledger.Ledger(made.db_path) as book:
-        assert review.month_status(book, PERIOD) == "closed"
+        assert revisions.month_status(book, PERIOD) == "closed"
         who = {r["action"]: r["who"] for r in book.rows("SELECT action, who FROM audit")}
         assert who["object"] == OWN and who["objection_reject"] == "manager" and who["close"] == "hr"
         assert who["level"] == "hr" and who["download_payroll"] == "hr"

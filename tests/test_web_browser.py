@@ -174,9 +174,9 @@ def test_a_month_in_the_browser(server, browser, tmp_path):
     shot(page, "10-hr-closed-en")
     page.context.close()
 
-    from kpi.ledger import db as ledger, review
+    from kpi.ledger import db as ledger, revisions
     with ledger.Ledger(made.db_path) as book:
-        assert review.month_status(book, PERIOD) == "closed"
+        assert revisions.month_status(book, PERIOD) == "closed"
         audit = {(r["action"], r["who"]) for r in book.rows("SELECT action, who FROM audit WHERE client = '127.0.0.1'")}
     assert {("upload", "sup1"), ("score", "sup1"), ("object", OWN), ("objection_reject", "manager"),
             ("close", "hr"), ("download_payroll", "hr"), ("login", "hr")} <= audit
@@ -248,10 +248,10 @@ def test_a_platform_import_on_the_upload_page(server, browser, tmp_path):
     shot(page, "15-supervisor-import-preview-en")
     page.context.close()
 
-    from kpi.ledger import db as ledger, review
+    from kpi.ledger import db as ledger, revisions
     with ledger.Ledger(made.db_path) as book:
-        latest = review.latest_revision(book, PERIOD)
-        row = review.results_of(book, latest["id"], agents[0]["工号"])[agents[0]["工号"]]
+        latest = revisions.latest_revision(book, PERIOD)
+        row = revisions.results_of(book, latest["id"], agents[0]["工号"])[agents[0]["工号"]]
         audit = [r["action"] for r in book.rows("SELECT action FROM audit WHERE who = 'sup1' ORDER BY id")]
     assert str(row["inputs"]["values"]["sales_actual"]) == "146000"
     assert audit.count("import") == 2 and "import_refused" in audit

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import cli
 from helpers import EXAMPLE_XLSX, example_rows, write_csv, write_xlsx
-from kpi.ledger import accounts, db as ledger, review
+from kpi.ledger import accounts, db as ledger, revisions
 
 
 def run(*args, input=None, **env):
@@ -35,9 +35,9 @@ def test_score_accepts_one_sheet_per_team_and_gives_the_same_results_as_one_shee
     assert two.exit_code == 0, two.output
     assert two.output.splitlines()[:8] == one.output.splitlines()[:8]  # counts per band and the pay total
     with ledger.Ledger(tmp_path / "one.db") as a, ledger.Ledger(tmp_path / "two.db") as b:
-        ra, rb = (review.results_of(x, review.latest_revision(x, "2026-09")["id"]) for x in (a, b))
+        ra, rb = (revisions.results_of(x, revisions.latest_revision(x, "2026-09")["id"]) for x in (a, b))
         assert {k: v["fingerprint"] for k, v in ra.items()} == {k: v["fingerprint"] for k, v in rb.items()}
-        assert review.latest_revision(b, "2026-09")["input_file"] == "a.csv, b.csv"
+        assert revisions.latest_revision(b, "2026-09")["input_file"] == "a.csv, b.csv"
 
 
 def test_score_refuses_a_team_or_an_agent_in_two_files(tmp_path):

@@ -37,7 +37,7 @@ class Chained(NamedTuple):
 
 _RESULT_COLUMNS = ("revision_id", "agent_id", "name", "team", "level", "inputs", "result", "fingerprint", "total",
                    "band", "pay", "level_change", "card_key", "card_revision", "card_stat", "card_path", "input_key",
-                   "payroll_row", "explain_sha256")
+                   "payroll_row", "explain_sha256", "records_sha256", "ruleset_sha256")
 
 REGISTRY: tuple[Chained, ...] = (
     Chained("months", ("period",), ("period", "status", "closed_revision", "closed_at", "closed_by", "close_note")),
@@ -45,7 +45,9 @@ REGISTRY: tuple[Chained, ...] = (
                                    "input_sha256", "rules", "summary")),
     Chained("results", ("revision_id", "agent_id"), _RESULT_COLUMNS,
             "(SELECT period FROM revisions WHERE id = {row}.revision_id)"),
-    Chained("explanations", ("sha256",), ("sha256", "texts"), ""),
+    Chained("explanations", ("sha256",), ("sha256", "texts"), ""),   # rows stored before issue 21
+    Chained("records", ("sha256",), ("sha256", "items"), ""),          # issue 21
+    Chained("rulesets", ("sha256",), ("sha256", "ruleset"), ""),       # issue 21
     Chained("answers", ("id",), ("id", "period", "agent_id", "revision", "answer", "reason", "via", "recorded_at",
                                  "recorded_by", "cleared_at", "cleared_note", "cleared_revision")),
     Chained("decisions", ("period", "agent_id"), ("period", "agent_id", "change", "decided_at", "decided_by",

@@ -11,7 +11,7 @@ the agent's own figures are written per line.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -231,10 +231,16 @@ def item(ruleset: rules.Ruleset, record: ItemResult, lang: str) -> str:
 def texts(explainers: dict[str, Explainer], result: AgentResult) -> dict[str, dict[str, str]]:
     """Language → item → the line :meth:`Explainer.item` gives for ``result``, by explainers
     of one ruleset: the agent's figures are written once for all the languages."""
+    return lines(explainers, result.items)
+
+
+def lines(explainers: dict[str, Explainer], records: Sequence[ItemResult]) -> dict[str, dict[str, str]]:
+    """Language → item → the line :meth:`Explainer.item` gives for each of ``records`` (an
+    agent's, e.g. read back from the ledger by :func:`kpi.core.records.items`)."""
     written: dict[str, dict[str, str]] = {code: {} for code in explainers}
     pairs = [(written[code], explainer) for code, explainer in explainers.items()]
     first = pairs[0][1]
-    for record in result.items:
+    for record in records:
         if record.group == "qualitative":
             for lines, explainer in pairs:
                 lines[record.item_id] = explainer.points(record)

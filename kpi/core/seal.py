@@ -2,7 +2,7 @@
 
 The seal is an HMAC-SHA256, keyed by the ledger's secret, over the card's agent,
 period, revision and the fingerprint of every scored value of that revision as
-the ledger keeps it (:func:`kpi.ledger.review.fingerprint`): only kpi, holding the
+the ledger keeps it (:func:`kpi.ledger.revisions.fingerprint`): only kpi, holding the
 ledger, can make it, and ``kpi collect`` recomputes it from the ledger alone.
 Each cell kpi writes on the card also gets a tag, an HMAC over the seal, the
 cell's place, its role (``points_conversion``, ``total``…) and its content, so

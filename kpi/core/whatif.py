@@ -34,12 +34,15 @@ class WhatifError(KpiError, ValueError):
 class ScoredMonth(NamedTuple):
     """A month as the ledger holds it: the counting revision, every agent's stored inputs and
     stored result document (``points``, ``total``, ``band``, ``band_label``, ``multiplier``,
-    ``total_pay``, ``level_change``, ``explain``: lang → item → text)."""
+    ``total_pay``, ``level_change``, ``explain``: lang → item → text). ``explained``: agent id →
+    its explanations, for documents without ``explain`` (the ledger renders them from its
+    records when asked, so only the agents whose items moved cost the words)."""
 
     period: str
     revision: int
     agents: tuple[AgentInput, ...]
     results: Mapping[str, dict]
+    explained: Callable[[str], dict] | None = None
 
 
 class ItemChange(NamedTuple):
@@ -180,7 +183,8 @@ def compare_month(month: ScoredMonth, ruleset: rules.Ruleset) -> list[AgentChang
         items: tuple[ItemChange, ...] = ()
         if moved:
             explainers = explainers or {lang: explain.Explainer(ruleset, lang) for lang in LANGS}
-            items = _item_changes(stored, result, moved, explainers, ruleset)
+            said = stored.get("explain") or (month.explained(agent.agent_id) if month.explained else {})
+            items = _item_changes(stored, result, moved, explainers, ruleset, said)
         pay = result.pay
         changes.append(AgentChange(
             month.period, agent.agent_id, agent.name, agent.team, agent.level,
@@ -217,10 +221,10 @@ def _moved(stored: dict, result: scoring.AgentResult) -> list[str]:
 
 
 def _item_changes(stored: dict, result: scoring.AgentResult, moved: list[str],
-                  explainers: dict[str, explain.Explainer], ruleset: rules.Ruleset) -> tuple[ItemChange, ...]:
+                  explainers: dict[str, explain.Explainer], ruleset: rules.Ruleset,
+                  stored_texts: dict) -> tuple[ItemChange, ...]:
     records = {record.item_id: record for record in result.items}
     texts = explain.texts(explainers, result)
-    stored_texts = stored.get("explain", {})
     changes = []
     for item_id in moved:
         record = records.get(item_id)

@@ -8,7 +8,7 @@ cells (at most :data:`MAX_CELLS`, in the first :data:`MAX_ROWS` rows and
 :data:`MAX_COLUMNS` columns) and the shared strings those cells use. Nothing
 else of the file is unpacked, however many sheets it holds. Defined names and
 cached formula values are not read: what the card says is decided by its seal
-and the ledger (:mod:`kpi.core.seal`, :func:`kpi.ledger.review.check_card`).
+and the ledger (:mod:`kpi.core.seal`, :func:`kpi.ledger.returned_cards.check_card`).
 """
 
 from __future__ import annotations

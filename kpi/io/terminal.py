@@ -328,7 +328,7 @@ def status_lines(period: str, revision: int, deadline, found, lang: str, mark: s
 
 
 def closing_lines(listed, lang: str) -> list[str]:
-    """What closing leaves behind (:class:`kpi.ledger.review.Closing`), listed before the month closes."""
+    """What closing leaves behind (:class:`kpi.ledger.closing.Closing`), listed before the month closes."""
     def names(rows) -> str:
         return "、".join(f"{r.agent_id} {r.name}" + (f"({r.recommendation})" if hasattr(r, "recommendation") else "")
                         for r in rows) if lang == "zh" else ", ".join(

@@ -112,12 +112,12 @@ def import_agents(ledger: Ledger, period: str, out_csv: str | Path, lang: str) -
     """An agent account (user name = 工号, to be changed at first login) for every agent of the
     month's counting revision who has none; their initial passwords go only into ``out_csv``,
     created readable by its owner only (0600). Returns the names created."""
-    from kpi.ledger import review  # the month's agents
+    from kpi.ledger import revisions  # the month's agents
 
-    latest = review.latest_revision(ledger, period)
+    latest = revisions.latest_revision(ledger, period)
     if latest is None:
-        raise review.ReviewError("month_not_scored", period=period)
-    stored = review.results_of(ledger, latest["id"])
+        raise revisions.ReviewError("month_not_scored", period=period)
+    stored = revisions.results_of(ledger, latest["id"], explain=False)
     created: list[tuple[str, str, str]] = []
     for agent_id, row in stored.items():
         if get(ledger, agent_id) is None:

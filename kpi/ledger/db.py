@@ -119,6 +119,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX sheets_by_team ON sheets (period, team, id)",
         "ALTER TABLE audit ADD COLUMN client TEXT NOT NULL DEFAULT ''",
     ),
+    (   # issue 21: the ledger keeps each agent's item records (kpi.core.records) and the rules that
+        # scored them, and renders the explanations when shown; rows stored before keep their texts
+        "CREATE TABLE records (sha256 TEXT PRIMARY KEY, items TEXT NOT NULL)",
+        "CREATE TABLE rulesets (sha256 TEXT PRIMARY KEY, ruleset TEXT NOT NULL)",
+        "ALTER TABLE results ADD COLUMN records_sha256 TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE results ADD COLUMN ruleset_sha256 TEXT NOT NULL DEFAULT ''",
+    ),
 )
 
 

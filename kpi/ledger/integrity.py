@@ -147,7 +147,7 @@ def install(db: sqlite3.Connection) -> None:
             found = _check_rows(db, [old], None, _state(db, None, {old.table}))
             if found:
                 raise IntegrityError(found[0])
-        for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE ?",
+        for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE ? ESCAPE '\\'",
                                   (f"chain\\_{entry.table}\\_%",)).fetchall():
             if re.fullmatch(rf"chain_{re.escape(entry.table)}_[0-9a-f]{{10}}_(ins|upd|del)", name):
                 db.execute(f"DROP TRIGGER {name}")

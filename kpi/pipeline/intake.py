@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from kpi.core import i18n, imports, rules
 from kpi.io import profiles, readers
-from kpi.ledger import review
+from kpi.ledger import carryover
 from kpi.core.agents import AgentInput
 from kpi.core.errors import InputError, InputProblem
 from kpi.ledger.db import Ledger
@@ -124,7 +124,7 @@ def _from_ledger(sheet: filled.Sheet, ledger: Ledger | None, period: str, taken:
              if imports.blank(r.values.get(field)) and (r.number, field) not in taken]
     rows = {r.agent_id: r.number for r in sheet.rows}
     writes, source = [], ""
-    for agent in review.fill_from_ledger(ledger, period, empty, field, "sales_actual"):
+    for agent in carryover.fill_from_ledger(ledger, period, empty, field, "sales_actual"):
         if field in agent.filled:
             source = agent.filled[field]
             writes.append(filled.Write(rows[agent.agent_id], field, agent.values[field],

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import kpi
 from kpi.core import calendar, explain, filenames, i18n, imports, inputs, limits, numbers, rules, scoring, seal, table
 from kpi.io import cards, output, readers, testhooks, workers
-from kpi.ledger import publication, review
+from kpi.ledger import answers, carryover, closing, explanations, publication, revisions
 from kpi.core.errors import InputError, InputProblem
 from kpi.ledger.db import Ledger
 from kpi.io.output import staged, staged_file
@@ -165,7 +165,7 @@ def score(input_path, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: 
     if passwords is not None and scorecards:
         require_passwords(agents, passwords)
     if ledger is not None:
-        review.require_open(ledger, period)
+        revisions.require_open(ledger, period)
     report = MonthReport(ruleset, calendar.for_rules(ruleset), [],
                          Path(out_dir) if out_dir else Path("kpi-out") / period, tuple(parsed.notices))
     info = input_info(input_path)
@@ -207,9 +207,9 @@ class _Job(NamedTuple):
     secret: bytes | None = None
 
     def input_key(self, agent: inputs.AgentInput) -> str:
-        """The agent's input key (:func:`kpi.ledger.review.input_key`) in this run."""
+        """The agent's input key (:func:`kpi.ledger.revisions.input_key`) in this run."""
         password = (self.passwords or {}).get(agent.agent_id)
-        return review.input_key(agent, self.teams[agent.team], (*self.settings, password))
+        return revisions.input_key(agent, self.teams[agent.team], (*self.settings, password))
 
     def card_intact(self, agent_id: str) -> bool:
         """Whether the agent's last scorecard is still the file written then (always true
@@ -240,6 +240,7 @@ class _Store(NamedTuple):
     revision_id: int
     previous_id: int | None
     add: Callable[[_Chunk], None]
+    ruleset: str = ""        # the sha256 of the rules stored for the revision's rows
 
 
 def _score_into_ledger(ledger: Ledger, job: _Job) -> MonthReport:
@@ -262,29 +263,29 @@ def _write_revision(ledger: Ledger, job: _Job, stage: output.Stage) -> MonthRepo
         # the base month is read under the write lock: a month scored while the one before it
         # is being scored waits for it (or fails as busy), it never reads "no base month"
         ledger.require_intact(period, period.previous)
-        review.require_open(ledger, period)
-        agents = tuple(review.fill_from_ledger(ledger, period, job.agents, "sales_last_month", "sales_actual"))
+        revisions.require_open(ledger, period)
+        agents = tuple(carryover.fill_from_ledger(ledger, period, job.agents, "sales_last_month", "sales_actual"))
         implausible = limits.implausible(job.report.ruleset, agents, {agent.agent_id for agent in agents if agent.filled})
         if implausible:  # a base month taken from the ledger can make a result run away too
             raise InputError(implausible)
         job = job._replace(agents=agents, teams=scoring.contexts(job.report.ruleset, agents), secret=ledger.secret)
-        revision = review.next_revision(ledger, db, period)
-        before = review.previous(ledger, period)
+        revision = revisions.next_revision(ledger, db, period)
+        before = revisions.previous(ledger, period)
         job = job._replace(report=job.report._replace(revision=revision), previous=before.cards, before=before.rows)
         job = job._replace(summary=_earlier_summary(job, before.summary), files=before.summary.get("files", {}))
-        started = review.begin(ledger, db, job.report.ruleset, revision, job.input_info)
+        started = revisions.begin(ledger, db, job.report.ruleset, revision, job.input_info)
         fingerprints: list[tuple[str, str]] = []
 
         def add(chunk: _Chunk) -> None:
-            review.add(db, chunk.rows, chunk.copies, chunk.carried, chunk.texts)
+            revisions.add(db, chunk.rows, chunk.copies, chunk.carried, chunk.records)
             fingerprints.extend(chunk.fingerprints)
 
         staging = stage.path
-        written = write_all(staging, job, _Store(started.id, started.previous_id, add))
+        written = write_all(staging, job, _Store(started.id, started.previous_id, add, started.ruleset))
         files = {name: [key, cards.file_stat(staging / name)] for name, key in written.files.items()}
-        review.record_summary(db, started, cards.file_stat(staging / _summary_name(period)), written.sheets, files)
+        revisions.record_summary(db, started, cards.file_stat(staging / _summary_name(period)), written.sheets, files)
         publication.record(db, started.id, job.report.out_dir)  # where a kill after the commit is finished
-        changed = review.finish(ledger, db, period, started, fingerprints, job.input_info)
+        changed = revisions.finish(ledger, db, period, started, fingerprints, job.input_info)
         stage.ready()
         testhooks.reached("before_commit")
     return job.report._replace(rows=written.rows, cleared=tuple(changed), kept=written.kept)
@@ -307,7 +308,7 @@ CHUNK = 200  # agents per task at most: small enough to share the work evenly an
 @dataclasses.dataclass
 class _Chunk:
     """What a chunk of agents gave: results.json lines (in agent order), payroll rows and their
-    seals (agent id, :func:`kpi.core.table.seal`), ledger rows (new, with their explanations; copied
+    seals (agent id, :func:`kpi.core.table.seal`), ledger rows (new, with their item records; copied
     for agents whose scorecard was kept; carried over for agents unchanged), the fingerprints
     of the new ones, scorecards kept."""
 
@@ -317,7 +318,7 @@ class _Chunk:
     rows: list[tuple] = dataclasses.field(default_factory=list)
     copies: list[tuple] = dataclasses.field(default_factory=list)
     carried: list[tuple] = dataclasses.field(default_factory=list)
-    texts: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    records: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     fingerprints: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     kept: int = 0
 
@@ -435,7 +436,7 @@ def _carry(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
         cards.keep([job.previous[agent.agent_id].path for agent in carried], folder, job.report.out_dir)
         out.kept += len(carried)
     for agent in carried:
-        out.carried.append(review.carried_row(store.revision_id, agent, store.previous_id))
+        out.carried.append(revisions.carried_row(store.revision_id, agent, store.previous_id))
         text = job.before[agent.agent_id][1]
         out.payroll.append(table.decoded(text))
         out.seals.append((agent.agent_id, table.seal(text)))
@@ -451,10 +452,10 @@ def _score(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
     line (from ``earlier``) and ledger row are taken over, not rendered again."""
     report, lang = job.report, job.lang
     results = scoring.score_agents(report.ruleset, agents, job.teams)
-    explainers = {code: explain.Explainer(report.ruleset, code) for code in (review.LANGS if store else (lang,))}
+    explainers = {lang: explain.Explainer(report.ruleset, lang)}
     mine, parts = job.plan(results), packaging.Parts()
     cards.make_folders(mine, folder)
-    sealer = seal.Sealer(job.secret, review.fingerprint) if job.secret else None
+    sealer = seal.Sealer(job.secret, revisions.fingerprint) if job.secret else None
     put = {card.result.agent.agent_id: (card, cards.put(card, folder, report.out_dir, report.timeline,
                                                         explainers[lang], parts, sealer)) for card in mine}
     kept = {card.result.agent.agent_id for card in mine if card.reuse and store and store.previous_id}
@@ -466,32 +467,29 @@ def _score(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
         encoded = table.encoded(row)
         out.payroll.append(row)
         out.seals.append((agent_id, table.seal(encoded)))
-        texts = {} if agent_id in kept else explain.texts(explainers, result)
         if agent_id in taken:
             lines[agent_id] = results_json.Taken(agent_id)
         else:
-            texts = texts or explain.texts({lang: explainers[lang]}, result)
-            lines[agent_id] = results_json.line(report.ruleset, result, lang, texts[lang])
+            lines[agent_id] = results_json.line(report.ruleset, result, lang, explain.texts(explainers, result)[lang])
         if store is not None:
-            _store_row(out, store, result, put.get(agent_id), agent_id in kept, texts, (keys[agent_id], encoded))
+            _store_row(out, store, result, put.get(agent_id), agent_id in kept, (keys[agent_id], encoded))
     return lines
 
 
-def _store_row(out: _Chunk, store: _Store, result, put: tuple | None, kept: bool, texts: dict,
-               reuse: tuple[str, str]) -> None:
+def _store_row(out: _Chunk, store: _Store, result, put: tuple | None, kept: bool, reuse: tuple[str, str]) -> None:
     """The agent's ledger row into ``out``: copied from the last revision when ``kept`` (its
     scorecard key, which covers everything the fingerprint does, has not changed: neither has
     that); ``reuse`` is its input key and encoded payroll row (:func:`kpi.core.table.encoded`)."""
     key, row = reuse
     if kept:
-        out.copies.append(review.copied_row(store.revision_id, result.agent, store.previous_id, key, row))
+        out.copies.append(revisions.copied_row(store.revision_id, result.agent, store.previous_id, key, row))
         return
-    sealed = review.fingerprint(result)
+    sealed = revisions.fingerprint(result)
     out.fingerprints.append((result.agent.agent_id, sealed))
-    columns = review.NO_CARD if put is None else (put[0].key, put[0].revision, put[1], str(put[0].path))
-    sha256, body = review.stored_texts(texts)
-    out.texts.append((sha256, body))
-    out.rows.append(review.result_row(store.revision_id, result, sealed, sha256, columns, key, row))
+    columns = revisions.NO_CARD if put is None else (put[0].key, put[0].revision, put[1], str(put[0].path))
+    sha256, body = explanations.stored_records(result)
+    out.records.append((sha256, body))
+    out.rows.append(revisions.result_row(store.revision_id, result, sealed, sha256, store.ruleset, columns, key, row))
 
 
 def _earlier_lines(job: _Job) -> results_json.Earlier | None:
@@ -534,11 +532,11 @@ def write_template_report(roster_path: str | Path, ruleset: rules.Ruleset, out_p
     """Write the month's fill-in workbook for the roster.
 
     With a ledger that holds last month, each agent's level becomes the one
-    closing gave them and last month's sales are filled in (:func:`review.prefill_report`).
+    closing gave them and last month's sales are filled in (:func:`carryover.prefill_report`).
     """
     roster, differs = read_roster(roster_path, ruleset), []
     if ledger is not None:
-        roster, differs = review.prefill_report(ledger, ruleset.period, roster)
+        roster, differs = carryover.prefill_report(ledger, ruleset.period, roster)
     accounts = read_roster_accounts(roster_path, ruleset)
     with staged_file(Path(out_path)) as staging:
         template.write(staging, roster, ruleset, notes, lang, accounts)
@@ -566,21 +564,21 @@ def close(ledger: Ledger, ruleset: rules.Ruleset, out_dir: str | Path | None, la
     deadline = line.date("confirm_deadline")
 
     def write_payroll(moves) -> None:
-        latest = review.latest_revision(ledger, period)
+        latest = revisions.latest_revision(ledger, period)
         states = {s.agent_id: i18n.text(f"state_{s.state}", lang)
-                  for s in review.status(ledger, period, deadline, today)}
+                  for s in answers.status(ledger, period, deadline, today)}
         levels = {a: (m.level_to, i18n.text(f"flag_{m.flag}", lang).strip() if m.flag else "") for a, m in moves.items()}
-        rows = table.closed_payroll(review.results_of(ledger, latest["id"]), states, levels, lang)
+        rows = table.closed_payroll(revisions.results_of(ledger, latest["id"], explain=False), states, levels, lang)
         columns = table.COLUMNS + table.CLOSING
         with staged_file(path) as staging, staged_file(path.with_suffix(".csv")) as staged_csv:
             payroll.write_xlsx(staging, rows, ruleset, line, lang, columns)
             try:
                 payroll.write_csv(staged_csv, rows, lang, columns, encoding or ruleset.pay.payroll.csv_encoding)
             except payroll.NotEncodable as error:
-                raise review.ReviewError("csv_not_encodable", encoding=error.encoding, agent=error.agent,
+                raise revisions.ReviewError("csv_not_encodable", encoding=error.encoding, agent=error.agent,
                                          text=error.text) from None
 
-    return path, review.close(ledger, ruleset, force_reason, write_payroll, deadline=deadline, today=today, by=by)
+    return path, closing.close(ledger, ruleset, force_reason, write_payroll, deadline=deadline, today=today, by=by)
 
 
 def generated_passwords(agent_ids, length: int = 10) -> dict[str, str]:
@@ -629,7 +627,7 @@ def write_passwords(path: Path, rows: list[table.Row], passwords: dict[str, str]
 def stored_agents(ledger: Ledger, revision_id: int) -> list[inputs.AgentInput]:
     """The agents of a stored revision as they were scored (identity, values, where they came from)."""
     agents = []
-    for agent_id, row in review.results_of(ledger, revision_id).items():
+    for agent_id, row in revisions.results_of(ledger, revision_id, explain=False).items():
         stored = row["inputs"]
         values = {k: (None if v is None else numbers.D(v)) for k, v in stored.get("values", {}).items()}
         agents.append(inputs.AgentInput(agent_id, row["name"], row["team"], row["level"], values,
@@ -640,8 +638,9 @@ def stored_agents(ledger: Ledger, revision_id: int) -> list[inputs.AgentInput]:
 def scorecard_file(ledger: Ledger, ruleset: rules.Ruleset, agent_id: str, lang: str, path: str | Path) -> bool:
     """Write the scorecard of ``agent_id`` in the month's counting revision to ``path``, scored
     again from the inputs the ledger stored in their team's context (the same result: the
-    same inputs and rules). False when the month has no such agent."""
-    latest = review.latest_revision(ledger, ruleset.period)
+    same inputs and rules), its items being the records the ledger keeps (rows stored before
+    it kept records: the items scored again). False when the month has no such agent."""
+    latest = revisions.latest_revision(ledger, ruleset.period)
     if latest is None:
         return False
     agents = stored_agents(ledger, latest["id"])
@@ -649,6 +648,9 @@ def scorecard_file(ledger: Ledger, ruleset: rules.Ruleset, agent_id: str, lang: 
     if not mine:
         return False
     result = scoring.score_agents(ruleset, mine, scoring.contexts(ruleset, agents))[0]
+    stored = explanations.stored_items(ledger, latest["id"], agent_id, ruleset)
+    if stored is not None:
+        result = result._replace(items=stored)
     with workers.collector_paused():
         scorecard.write(Path(path), result, ruleset, calendar.for_rules(ruleset), lang, latest["revision"])
     return True
@@ -659,16 +661,16 @@ def payroll_file(ledger: Ledger, ruleset: rules.Ruleset, lang: str, path: str | 
     """HR's payroll of the month's counting revision as ``kind`` (xlsx or csv) at ``path``, with
     each agent's confirmation state, and the next levels once the month is closed."""
     period = ruleset.period
-    latest = review.latest_revision(ledger, period)
+    latest = revisions.latest_revision(ledger, period)
     if latest is None:
-        raise review.ReviewError("month_not_scored", period=period)
+        raise revisions.ReviewError("month_not_scored", period=period)
     line = calendar.for_rules(ruleset)
     states = {s.agent_id: i18n.text(f"state_{s.state}", lang)
-              for s in review.status(ledger, period, line.date("confirm_deadline"), today)}
-    closed = review.month_status(ledger, period) == "closed"
+              for s in answers.status(ledger, period, line.date("confirm_deadline"), today)}
+    closed = revisions.month_status(ledger, period) == "closed"
     levels = {a: (r["level_to"], i18n.text(f"flag_{r['flag']}", lang).strip() if r["flag"] else "")
-              for a, r in review.next_levels(ledger, period).items()} if closed else {}
-    rows = table.closed_payroll(review.results_of(ledger, latest["id"]), states, levels, lang)
+              for a, r in closing.next_levels(ledger, period).items()} if closed else {}
+    rows = table.closed_payroll(revisions.results_of(ledger, latest["id"], explain=False), states, levels, lang)
     if kind == "xlsx":
         payroll.write_xlsx(Path(path), rows, ruleset, line, lang, table.COLUMNS + (table.CLOSING if closed else ()))
     else:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from kpi.core import numbers, whatif
 from kpi.io import proposal
-from kpi.ledger import review
+from kpi.ledger import explanations, history, revisions
 from kpi.core.agents import AgentInput
 from kpi.core.period import Period
 from kpi.ledger.db import Ledger
@@ -22,10 +22,11 @@ from kpi.ledger.db import Ledger
 def month(ledger: Ledger, period: str) -> whatif.ScoredMonth:
     """The counting revision of ``period`` as stored (ReviewError when the month was never scored)."""
     period = Period(period)
-    revision = review.revision_of(ledger, period, None)
-    stored = review.results_of(ledger, revision["id"])
+    revision = history.revision_of(ledger, period, None)
+    stored = revisions.results_of(ledger, revision["id"], explain=False)
     agents = tuple(agent(row) for row in stored.values())
-    return whatif.ScoredMonth(period, revision["revision"], agents, {a: row["result"] for a, row in stored.items()})
+    return whatif.ScoredMonth(period, revision["revision"], agents, {a: row["result"] for a, row in stored.items()},
+                              explanations.of_revision(ledger, revision["id"]))
 
 
 def agent(row: dict) -> AgentInput:

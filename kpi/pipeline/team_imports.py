@@ -27,7 +27,7 @@ from kpi.core import rules
 from kpi.core.errors import InputError, InputProblem
 from kpi.io.writers import safe
 from kpi.ledger.db import Ledger
-from kpi.ledger.review import ReviewError
+from kpi.ledger.revisions import ReviewError
 from kpi.pipeline import intake, team_sheets
 
 STAGED_FOR = 3600          # seconds a preview may wait for its apply

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kpi.pipeline import month
-from kpi.ledger import review
+from kpi.ledger import revisions
 from kpi.core import rules
 from kpi.core.errors import InputError, InputProblem
 from kpi.ledger.db import Ledger, now, user
@@ -62,7 +62,7 @@ def upload(ledger: Ledger, ruleset: rules.Ruleset, file_name: str, content: byte
     digest = hashlib.sha256(content).hexdigest()
     stored = []
     with ledger.write() as db:
-        review.require_open(ledger, period)
+        revisions.require_open(ledger, period)
         for team in sorted({agent.team for agent in parsed.agents}):
             cursor = db.execute("INSERT INTO sheets (period, team, file_name, sha256, content, uploaded_at, uploaded_by) "
                                 "VALUES (?, ?, ?, ?, ?, ?, ?)", (period, team, file_name, digest, content, now(), user()))
@@ -86,7 +86,7 @@ def score(ledger: Ledger, ruleset: rules.Ruleset, out_dir: str | Path, lang: str
     period = ruleset.period
     found = latest(ledger, period)
     if not found:
-        raise review.ReviewError("no_sheets", period=period)
+        raise revisions.ReviewError("no_sheets", period=period)
     with tempfile.TemporaryDirectory(prefix="kpi-sheets-") as folder:
         paths, teams = [], []
         for index, sheet in enumerate(found):

@@ -5,7 +5,7 @@ rendered on the server from Jinja templates (``kpi/web/templates``), with one CS
 (``kpi/web/static``), no script and no network access. Every route goes through
 :func:`protected`: CSRF check on state-changing requests, the session's user, the role's
 permission (:mod:`kpi.web.access`), then the handler, which calls the same library
-functions as the command line (:mod:`kpi.pipeline.month`, :mod:`kpi.ledger.review`, :mod:`kpi.core.sheets`,
+functions as the command line (:mod:`kpi.pipeline.month`, :mod:`kpi.ledger.answers`, :mod:`kpi.ledger.closing`, :mod:`kpi.core.sheets`,
 :mod:`kpi.ledger.accounts`) with the acting user recorded in the ledger (:func:`kpi.ledger.db.acting`).
 """
 
@@ -34,7 +34,7 @@ from kpi.ledger.accounts import AccountError, User
 from kpi.core.errors import ConfigError, PeriodError
 from kpi.core.period import Period
 from kpi.ledger.db import LedgerError
-from kpi.ledger.review import ReviewError
+from kpi.ledger.revisions import ReviewError
 from kpi.web import access, pages, security
 from kpi.web.pages import said
 

@@ -1,5 +1,5 @@
 """The workspace's pages: each handler reads or changes the month through the library
-(:mod:`kpi.ledger.review`, :mod:`kpi.pipeline.month`, :mod:`kpi.core.sheets`, :mod:`kpi.ledger.accounts`) and renders
+(:mod:`kpi.ledger.answers`, :mod:`kpi.ledger.closing`, :mod:`kpi.pipeline.month`, :mod:`kpi.core.sheets`, :mod:`kpi.ledger.accounts`) and renders
 a template; it never formats for the command line, nor the command line for it.
 
 Handlers run after :func:`kpi.web.app.protected` has checked the CSRF token, the session
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from starlette.responses import RedirectResponse, Response
 
-from kpi.ledger import accounts, review
+from kpi.ledger import accounts, answers, closing, history, revisions
 from kpi.core import calendar, numbers
 from kpi.io import config, terminal
 from kpi.pipeline import month, team_imports, team_sheets as sheets
@@ -25,7 +25,7 @@ from kpi.core.period import Period
 from kpi.web import access, charts, security
 
 IDENTITY = ("agent_id", "name", "team", "level")
-LEVEL_CHANGES = review.ALLOWED_DECISIONS  # recommendation → the changes a person may approve
+LEVEL_CHANGES = closing.ALLOWED_DECISIONS  # recommendation → the changes a person may approve
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -66,8 +66,8 @@ class Handlers:
 
     def stored_agent(self, ctx, period: str, agent_id: str) -> dict:
         """The agent's stored row in the counting revision, if this user may see it; else NotFound."""
-        latest = review.latest_revision(ctx.book, period)
-        row = review.results_of(ctx.book, latest["id"], agent_id).get(agent_id) if latest else None
+        latest = revisions.latest_revision(ctx.book, period)
+        row = revisions.results_of(ctx.book, latest["id"], agent_id).get(agent_id) if latest else None
         if row is None or not access.sees_agent(ctx.user, agent_id, row["team"]):
             raise NotFound()
         return row
@@ -91,15 +91,15 @@ class Handlers:
         """The months this user can open, newest first; others may go to any month."""
         if ctx.user.role == "agent":
             found = {}
-            for line in review.history(ctx.book, ctx.user.agent_id):
+            for line in history.history(ctx.book, ctx.user.agent_id):
                 if line.counting:
                     found[line.period] = {"period": line.period, "revision": line.revision, "status": "",
                                           "total": line.total, "pay": line.pay}
-            statuses = {p: review.month_status(ctx.book, p) for p in found}
+            statuses = {p: revisions.month_status(ctx.book, p) for p in found}
             rows = [{**row, "status": statuses[row["period"]]} for row in found.values()]
         else:
             latest: dict[str, dict] = {}
-            for row in review.months(ctx.book):
+            for row in history.months(ctx.book):
                 latest[row["period"]] = {"period": row["period"], "revision": row["revision"], "status": row["status"],
                                          "agents": row["agents"]}
             for row in ctx.book.rows("SELECT DISTINCT period FROM sheets"):
@@ -121,9 +121,9 @@ class Handlers:
         ruleset = self.rules(period)
         line = calendar.for_rules(ruleset)
         deadline = line.date("confirm_deadline")
-        latest = review.latest_revision(ctx.book, period)
-        stored = review.results_of(ctx.book, latest["id"]) if latest else {}
-        states = {s.agent_id: s for s in review.status(ctx.book, period, deadline, self.settings.today())} if latest else {}
+        latest = revisions.latest_revision(ctx.book, period)
+        stored = revisions.results_of(ctx.book, latest["id"], explain=False) if latest else {}
+        states = {s.agent_id: s for s in answers.status(ctx.book, period, deadline, self.settings.today())} if latest else {}
         decisions = {r["agent_id"]: r["change"] for r in ctx.book.rows("SELECT * FROM decisions WHERE period = ?", period)}
         teams = sorted({row["team"] for row in stored.values()} | set(ctx.user.teams if ctx.user.role == "supervisor"
                                                                        else ()))
@@ -131,7 +131,7 @@ class Handlers:
                  for team in teams if access.sees_team(ctx.user, team)]
         uploaded = [s for s in sheets.latest(ctx.book, period) if access.sees_team(ctx.user, s.team)]
         return self.render(ctx, "month.html", status, period=period, revision=latest["revision"] if latest else None,
-                           month_status=review.month_status(ctx.book, period), teams=shown, sheets=uploaded,
+                           month_status=revisions.month_status(ctx.book, period), teams=shown, sheets=uploaded,
                            timeline=[(step.label(ctx.lang), step.date) for step in line.steps], deadline=deadline,
                            problems=problems or [], problems_title=problems_title, notice=notice,
                            level_changes=LEVEL_CHANGES,
@@ -209,7 +209,7 @@ class Handlers:
         what is filled for whom, what changes, who is unmatched, and the check of the result."""
         if ctx.request.method != "POST":   # the language switch of the preview page
             return self.back(f"/months/{period}")
-        review.require_open(ctx.book, period)
+        revisions.require_open(ctx.book, period)
         ruleset = self.rules(period)
         exports = [team_imports.Upload(name, content) for name, content in _files(ctx.form.get("exports"))]
         if not exports:
@@ -275,7 +275,7 @@ class Handlers:
         """The user's previewed import named by the form's token; 409 when gone or not theirs."""
         got = team_imports.staged(self.staging, str(ctx.form.get("token", "")), ctx.user.name, period)
         if got is None:
-            raise review.ReviewError("web_import_expired")
+            raise revisions.ReviewError("web_import_expired")
         if not access.sees_team(ctx.user, got.team):
             raise NotFound()
         return got
@@ -318,8 +318,8 @@ class Handlers:
     def reopen(self, ctx, period: str) -> Response:
         reason = str(ctx.form.get("reason", "")).strip()
         if not reason:
-            raise review.ReviewError("web_reason_needed")
-        review.reopen(ctx.book, period, reason)
+            raise revisions.ReviewError("web_reason_needed")
+        closing.reopen(ctx.book, period, reason)
         return self.back(f"/months/{period}")
 
     def payroll(self, ctx, period: str, kind: str) -> Response:
@@ -361,10 +361,10 @@ class Handlers:
         shown_inputs = [(f.label(lang), values[f.id]) for f in ruleset.fields
                         if f.id not in IDENTITY and values.get(f.id) not in (None, "")]
         comment = row["inputs"].get("comment", "")
-        given = review.active_answers(ctx.book, period).get(agent_id)
-        state = next((s for s in review.status(ctx.book, period, deadline, self.settings.today())
+        given = answers.active_answers(ctx.book, period).get(agent_id)
+        state = next((s for s in answers.status(ctx.book, period, deadline, self.settings.today())
                       if s.agent_id == agent_id), None)
-        month_status = review.month_status(ctx.book, period)
+        month_status = revisions.month_status(ctx.book, period)
         today = self.settings.today()
         can_answer = ctx.user.role == "agent" and month_status == "open" and today <= deadline
         return self.render(ctx, "agent.html", period=period, row=row, result=result, items=items,
@@ -391,12 +391,12 @@ class Handlers:
         ruleset = self.rules(period)
         deadline = calendar.for_rules(ruleset).date("confirm_deadline")
         if self.settings.today() > deadline:
-            raise review.ReviewError("web_answer_late", deadline=deadline)
+            raise revisions.ReviewError("web_answer_late", deadline=deadline)
         choice = str(ctx.form.get("answer", ""))
         if choice not in ("confirm", "object"):
-            raise review.ReviewError("web_answer_unknown")
+            raise revisions.ReviewError("web_answer_unknown")
         reason = str(ctx.form.get("reason", "")) if choice == "object" else ""
-        review.answer(ctx.book, period, review.Answer(agent_id, choice, reason, "web"))
+        answers.answer(ctx.book, period, answers.Answer(agent_id, choice, reason, "web"))
         return self.back(f"/months/{period}/agents/{agent_id}")
 
     def decide_objection(self, ctx, period: str, agent_id: str) -> Response:
@@ -404,9 +404,9 @@ class Handlers:
         self.stored_agent(ctx, period, agent_id)
         decision = str(ctx.form.get("decision", ""))
         reason = str(ctx.form.get("reason", "")).strip()
-        decide = getattr(review, "decide_objection", None)
+        decide = getattr(answers, "decide_objection", None)
         if decide is None:
-            raise review.ReviewError("web_not_available")
+            raise revisions.ReviewError("web_not_available")
         decide(ctx.book, period, agent_id, decision, reason)
         return self.back(ctx.form.get("back") if str(ctx.form.get("back", "")).startswith("/months/")
                          else f"/months/{period}")
@@ -415,7 +415,7 @@ class Handlers:
         """HR approves (or changes) the level recommendation of an agent."""
         self.stored_agent(ctx, period, agent_id)
         change = str(ctx.form.get("change", ""))
-        review.decide_level(ctx.book, period, agent_id, change)
+        closing.decide_level(ctx.book, period, agent_id, change)
         return self.back(f"/months/{period}")
 
     # -------------------------------------------------------------- accounts
