@@ -54,8 +54,9 @@ KINDS: dict[str, Kind] = {
                   frozenset(("period", "agent", "values", "filled", "comments", "team", "rules", "lang", "deadline",
                              "scorecards", "password", "seal"))),
     # payroll-YYYY-MM.xlsx and .csv (kpi/io/writers/payroll.py): layout 2 has the signature
-    # block and marks estimated dates (issue 22)
-    "payroll": Kind("payroll-2", ("xlsxwriter",), frozenset(("name", "rules", "lang", "dates", "rows"))),
+    # block and marks estimated dates (issue 22); the csv is written by Python's csv module
+    "payroll_xlsx": Kind("payroll-2", ("xlsxwriter",), frozenset(("name", "rules", "lang", "dates", "rows"))),
+    "payroll_csv": Kind("payroll-2", (), frozenset(("name", "rules", "lang", "dates", "rows"))),
     # one team's sheet of team-summary-YYYY-MM.xlsx (kpi/io/writers/team_summary.py)
     "summary_sheet": Kind("sheet-1", ("xlsxwriter",),
                           frozenset(("index", "name", "team", "rules", "period", "lang", "rows"))),
@@ -155,7 +156,7 @@ def payroll_keys(names: Sequence[str], rows: Sequence[table.Row], ruleset: rules
     where given (:func:`kpi.core.table.digest`)."""
     dates = (_dated(line, "summary"), _dated(line, "hr_finance"))
     rows_digest = (len(rows), table.digest(rows, seals))
-    return {name: key("payroll", name=name, rules=ruleset.version.sha256, lang=lang, dates=dates, rows=rows_digest)
+    return {name: key("payroll_csv" if name.endswith(".csv") else "payroll_xlsx", name=name, rules=ruleset.version.sha256, lang=lang, dates=dates, rows=rows_digest)
             for name in names}
 
 
