@@ -103,7 +103,7 @@ def always(kind):
 # ---- the scorecard (and the results.json line and ledger row a kept card gives back)
 
 def _card(result, rules_, line, lang="zh", password="pw-1", secret=b"s" * 32):
-    return reuse.card_key(result, rules_, line, lang, password, secret)
+    return reuse.card_key(result, reuse.run(rules_, line, lang, True, secret), password)
 
 
 def _agent_change(**fields):
@@ -121,7 +121,7 @@ CARD_VARIANTS = {   # documented part → ways to change it (how the card's inpu
               lambda r: r._replace(items=(r.items[0]._replace(measure=Decimal("0.123")), *r.items[1:])),
               lambda r: r._replace(items=(r.items[0]._replace(notes=("capped",)), *r.items[1:]))],
     "total": [lambda r: r._replace(total=r.total + 1)],
-    "pay": [_pay_change(band=0), _pay_change(multiplier=Decimal("9.9")), _pay_change(base_pay=Decimal("1")),
+    "pay": [_pay_change(band=0), _pay_change(base_pay=Decimal("1")),
             _pay_change(performance_pay=Decimal("2")), _pay_change(total_pay=Decimal("3")),
             _pay_change(source="other")],
     "comments": [_agent_change(comments={"comment": "很好。"})],
@@ -178,7 +178,7 @@ def test_the_format_kpi_and_writer_versions_are_in_every_key(month_results, monk
 # ---- a results.json line: taken over with its agent's card (or whole row); what it shows is in the card key
 
 LINE_VARIANTS = [_agent_change(name="另一人"), _agent_change(level="P9"), CARD_VARIANTS["total"][0],
-                 CARD_VARIANTS["items"][0], _pay_change(multiplier=Decimal("9.9")), _pay_change(total_pay=Decimal("3")),
+                 CARD_VARIANTS["items"][0], _pay_change(performance_pay=Decimal("2")), _pay_change(total_pay=Decimal("3")),
                  _pay_change(base_pay=Decimal("1"))]
 
 

@@ -48,14 +48,14 @@ def plan(results: Sequence[AgentResult], ruleset: rules.Ruleset, timeline: calen
     """Which scorecards to write (encrypted with ``passwords`` when given) and which to keep;
     ``paths``: agent id → relative path, as :func:`kpi.core.filenames.card_paths` names a month's
     cards together (one card alone when not given); ``secret``: the ledger's, which seals them."""
-    cards = []
+    cards, settings = [], reuse.run(ruleset, timeline, lang, True, secret)
     for result in results:
         password = (passwords or {}).get(result.agent.agent_id)
         if passwords is not None and not password:   # never a plain card beside encrypted ones
             raise ValueError(f"no password for agent {result.agent.agent_id}")
         given = (paths or {}).get(result.agent.agent_id)
         path = Path(*given.parts) if given is not None else scorecard.relative_path(result)
-        new_key = reuse.card_key(result, ruleset, timeline, lang, password, secret)
+        new_key = reuse.card_key(result, settings, password)
         before = previous.get(result.agent.agent_id)
         kept = before is not None and reuse.same_file((before.key, before.stat), new_key, os.path.join(old_dir, path))
         cards.append(Card(result, path, new_key, before.revision if kept else revision, kept, password))

@@ -83,9 +83,15 @@ def key(kind: str, **parts) -> str:
     known = KINDS[kind]
     if parts.keys() != known.parts:
         raise ValueError(f"{kind} key: parts {sorted(parts)} are not {sorted(known.parts)}")
-    content = repr((kind, known.format, kpi.__version__, tuple((name, version(name)) for name in known.writers),
-                    sorted(parts.items())))
+    content = _head(kind, known, kpi.__version__, version) + repr(sorted(parts.items()))
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _head(kind: str, known: Kind, kpi_version: str, versions) -> str:
+    """What every key of ``kind`` starts with: kind, format tag, kpi's and its writers' versions
+    (made once per run: a key is made for every agent)."""
+    return repr((kind, known.format, kpi_version, tuple((name, versions(name)) for name in known.writers)))
 
 
 def seal_id(secret: bytes | None) -> str:
@@ -104,21 +110,6 @@ def _comments(agent) -> tuple:
     return tuple(sorted(agent.comments.items())) if agent.comments else ()
 
 
-def card_key(result: AgentResult, ruleset: rules.Ruleset, line: calendar.Timeline, lang: str,
-             password: str | None = None, secret: bytes | None = None) -> str:
-    """The key of ``result``'s scorecard: everything it shows (the agent, each item's record, the
-    total and pay, the supervisor's comments, the rules, the confirmation deadline), its
-    password, the secret that seals it."""
-    agent, pay = result.agent, result.pay
-    return key("scorecard", agent=(agent.agent_id, agent.name, agent.team, agent.level),
-               items=[(i.item_id, i.inputs, i.measure, i.tier, i.steps, i.points, i.notes) for i in result.items],
-               total=result.total,
-               pay=(pay.band, pay.multiplier, pay.base_pay, pay.performance_pay, pay.source, pay.total_pay,
-                    pay.level_change.value),
-               comments=_comments(agent), rules=ruleset.version.sha256, lang=lang,
-               deadline=_dated(line, "confirm_deadline"), password=password, seal=seal_id(secret))
-
-
 class Run(NamedTuple):
     """What besides its row and team every agent's files follow from in one run."""
 
@@ -132,9 +123,24 @@ class Run(NamedTuple):
 
 def run(ruleset: rules.Ruleset, line: calendar.Timeline, lang: str, scorecards: bool,
         secret: bytes | None = None) -> Run:
-    """The run's settings for :func:`agent_key`."""
+    """The run's settings for :func:`agent_key` and :func:`card_key` (made once: the
+    deadline's estimate and the seal's id cost more than a key)."""
     return Run(ruleset.period, ruleset.version.sha256, lang, _dated(line, "confirm_deadline"), scorecards,
                seal_id(secret))
+
+
+def card_key(result: AgentResult, settings: Run, password: str | None = None) -> str:
+    """The key of ``result``'s scorecard: everything it shows (the agent, each item's record, the
+    total and pay, the supervisor's comments; the rules, language and confirmation deadline of
+    the run's ``settings``), its password, the secret that seals it (``settings.seal``)."""
+    agent, pay = result.agent, result.pay
+    return key("scorecard", agent=(agent.agent_id, agent.name, agent.team, agent.level),
+               items=[(i.item_id, i.inputs, i.measure, i.tier, i.steps, i.points, i.notes) for i in result.items],
+               total=result.total,
+               pay=(pay.band, pay.base_pay, pay.performance_pay, pay.source, pay.total_pay),  # the band's
+               # multiplier and level recommendation follow from the band and the rules
+               comments=_comments(agent), rules=settings.rules, lang=settings.lang, deadline=settings.deadline,
+               password=password, seal=settings.seal)
 
 
 def agent_key(agent: AgentInput, team: TeamContext, settings: Run, password: str | None = None) -> str:
