@@ -352,6 +352,12 @@ def test_a_file_is_taken_only_with_the_same_key_while_it_is_the_one_written(tmp_
     assert not reuse.same_file(("k", stat), "k", tmp_path / "gone.xlsx")
 
 
+def test_a_scored_agents_row_is_copied_only_with_its_kept_card_and_a_last_revision():
+    assert reuse.row_copied(True, 7)
+    assert not reuse.row_copied(False, 7)
+    assert not reuse.row_copied(True, None)
+
+
 def test_a_row_is_carried_only_with_the_same_key_its_line_and_its_card():
     assert reuse.carried(("k", "row"), "k", True, True)
     assert not reuse.carried(("k", "row"), "other", True, True)

@@ -42,12 +42,12 @@ class Kind(NamedTuple):
     parts: frozenset[str]
 
 
-_CARD = ("agent", "items", "total", "pay", "comments", "rules", "lang", "deadline", "password", "seal")
-
 KINDS: dict[str, Kind] = {
     # one agent's scorecard (kpi/io/writers/scorecard.py, encrypted by msoffcrypto-tool); a kept
     # card also gives its results.json line and ledger row back (they follow from the same parts)
-    "scorecard": Kind("sealed-1", ("xlsxwriter", "msoffcrypto-tool", "orjson"), frozenset(_CARD)),
+    "scorecard": Kind("sealed-1", ("xlsxwriter", "msoffcrypto-tool", "orjson"),
+                      frozenset(("agent", "items", "total", "pay", "comments", "rules", "lang", "deadline", "password",
+                                 "seal"))),
     # one agent's whole row, taken back before scoring: result, ledger row, payroll row,
     # results.json line and scorecard (the row as typed, its team and what the run draws with)
     "agent": Kind("row-1", ("xlsxwriter", "msoffcrypto-tool", "orjson"),
@@ -234,3 +234,10 @@ def carried(before: tuple[str, str] | None, new_key: str, has_line: bool, card_i
     (``before``: its key and payroll row), its results.json line is there and its scorecard is
     still the file written then."""
     return before is not None and before[0] == new_key and has_line and card_intact
+
+
+def row_copied(card_kept: bool, previous_revision: int | None) -> bool:
+    """Whether a scored agent's ledger row (figures, explanations, card columns) is copied from
+    the last revision: its scorecard was kept there (the card key covers everything the row
+    stores, the fingerprint included)."""
+    return card_kept and previous_revision is not None

@@ -469,7 +469,8 @@ def _score(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
     sealer = seal.Sealer(job.secret, reuse.fingerprint) if job.secret else None
     put = {card.result.agent.agent_id: (card, cards.put(card, folder, report.out_dir, report.timeline,
                                                         explainers[lang], parts, sealer)) for card in mine}
-    kept = {card.result.agent.agent_id for card in mine if card.reuse and store and store.previous_id}
+    kept = {card.result.agent.agent_id for card in mine
+            if store is not None and reuse.row_copied(card.reuse, store.previous_id)}
     out.kept += sum(card.reuse for card in mine)
     taken = kept & earlier.spans.keys() if earlier is not None else set()
     lines: dict[str, bytes | results_json.Taken] = {}
