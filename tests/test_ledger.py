@@ -332,7 +332,9 @@ def test_rescoring_takes_over_unchanged_agents_exactly_as_a_fresh_score_renders_
     score(fixed, out="out")
     result = run("score", fixed, "--period", "2026-09", "--out", "fresh", "--db", tmp_path / "fresh.db")
     assert result.exit_code == 0
-    columns = "agent_id, name, team, level, inputs, result, fingerprint, total, band, pay, level_change, card_key"
+    # card_key is left out: each ledger seals its cards with its own secret, so the card's bytes
+    # and key (kpi.io.reuse.seal_id) differ from another ledger's (issue 21)
+    columns = "agent_id, name, team, level, inputs, result, fingerprint, total, band, pay, level_change"
     with sqlite3.connect(tmp_path / "kpi.db") as rescored, sqlite3.connect(tmp_path / "fresh.db") as fresh:
         copied = rescored.execute(f"SELECT {columns} FROM results WHERE revision_id = 2 ORDER BY agent_id").fetchall()
         assert copied == fresh.execute(f"SELECT {columns} FROM results ORDER BY agent_id").fetchall()

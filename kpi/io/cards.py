@@ -1,6 +1,6 @@
 """Writing the month's scorecards: only those that changed (an edge).
 
-Each scorecard has a key: a hash of everything it shows. When the ledger says
+Each scorecard has a key (:func:`kpi.io.reuse.card_key`: everything it shows). When the ledger says
 an agent's key is the same as last revision's and the file is still the one
 written then (same size and mtime), the new output directory gets a hard link
 to it (a copy with its times where links are impossible): same bytes, same
@@ -9,16 +9,14 @@ mtime, no work. The others are written (by :mod:`kpi.io.workers` when on several
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-import kpi
 from kpi.core import calendar, explain, rules
-from kpi.io import output
+from kpi.io import output, reuse
 from kpi.core.scoring import AgentResult
 from kpi.io.writers import packaging, scorecard
 
@@ -43,48 +41,23 @@ class Previous(NamedTuple):
     path: str = ""
 
 
-def key(result: AgentResult, ruleset: rules.Ruleset, deadline, lang: str, password: str | None = None) -> str:
-    """A hash of everything a scorecard shows, its password, and kpi's version, which draws it."""
-    agent, pay = result.agent, result.pay
-    items = [(i.item_id, i.inputs, i.measure, i.tier, i.steps, i.points, i.notes) for i in result.items]
-    content = repr((kpi.__version__, "sealed-1", ruleset.version.sha256, lang, str(deadline), agent.agent_id, agent.name,
-                    agent.team, agent.level, items, result.total, pay.band, pay.base_pay, pay.performance_pay,
-                    pay.source, pay.total_pay, password)
-                   + ((tuple(sorted(agent.comments.items())),) if agent.comments else ()))
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
-
-
-def file_stat(path: Path | str) -> str:
-    """Size and modification time of a file, to recognise it later."""
-    info = os.stat(path)
-    return f"{info.st_size}:{info.st_mtime_ns}"
-
-
-def unchanged(path: str | Path, stat: str) -> bool:
-    """Whether ``path`` is still the file whose stat was ``stat`` (one system call)."""
-    try:
-        return file_stat(path) == stat
-    except OSError:
-        return False
-
-
 def plan(results: Sequence[AgentResult], ruleset: rules.Ruleset, timeline: calendar.Timeline, lang: str,
          revision: int | None, previous: dict[str, Previous], old_dir: Path,
-         passwords: dict[str, str] | None = None, paths: dict | None = None) -> list[Card]:
+         passwords: dict[str, str] | None = None, paths: dict | None = None,
+         secret: bytes | None = None) -> list[Card]:
     """Which scorecards to write (encrypted with ``passwords`` when given) and which to keep;
     ``paths``: agent id → relative path, as :func:`kpi.core.filenames.card_paths` names a month's
-    cards together (one card alone when not given)."""
-    deadline = timeline.date("confirm_deadline")
-    cards = []
+    cards together (one card alone when not given); ``secret``: the ledger's, which seals them."""
+    cards, settings = [], reuse.run(ruleset, timeline, lang, True, secret)
     for result in results:
         password = (passwords or {}).get(result.agent.agent_id)
         if passwords is not None and not password:   # never a plain card beside encrypted ones
             raise ValueError(f"no password for agent {result.agent.agent_id}")
         given = (paths or {}).get(result.agent.agent_id)
         path = Path(*given.parts) if given is not None else scorecard.relative_path(result)
-        new_key = key(result, ruleset, deadline, lang, password)
+        new_key = reuse.card_key(result, settings, password)
         before = previous.get(result.agent.agent_id)
-        kept = before is not None and before.key == new_key and unchanged(os.path.join(old_dir, path), before.stat)
+        kept = before is not None and reuse.same_file((before.key, before.stat), new_key, os.path.join(old_dir, path))
         cards.append(Card(result, path, new_key, before.revision if kept else revision, kept, password))
     return cards
 
@@ -108,7 +81,7 @@ def put(card: Card, folder: Path, old_dir: Path, timeline: calendar.Timeline, ex
                         parts, sealer)
         if card.password:
             encrypt(target, card.password)
-    return file_stat(target)
+    return reuse.file_stat(target)
 
 
 def keep(paths: Sequence[str], folder: Path, old_dir: Path) -> None:

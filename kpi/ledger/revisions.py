@@ -7,7 +7,6 @@ one ledger transaction. A closed month refuses every change until reopened.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -15,9 +14,9 @@ from typing import NamedTuple
 
 import orjson
 
-from kpi.io import cards
+from kpi.io import cards, reuse
 from kpi.core import numbers, rules
-from kpi.core.agents import AgentInput, TeamContext
+from kpi.core.agents import AgentInput
 from kpi.core.errors import KpiError
 from kpi.core.period import Period
 from kpi.ledger import explanations
@@ -96,15 +95,8 @@ def _result(ledger: Ledger, row) -> dict:
 
 
 def fingerprint(result: AgentResult) -> str:
-    """A hash of what the agent confirms: item points, total, band, pay, recommendation."""
-    core = {"points": {i.item_id: numbers.plain(i.points) for i in result.items}, "total": numbers.plain(result.total),
-            "band": result.pay.band, "pay": numbers.money(result.pay.total_pay),
-            "base": numbers.money(result.pay.base_pay), "performance": numbers.money(result.pay.performance_pay),
-            "level_change": result.pay.level_change.value, "level": result.agent.level}
-    return hashlib.sha256(_SORTED.encode(core).encode()).hexdigest()
-
-
-_SORTED = json.JSONEncoder(sort_keys=True)  # what json.dumps(..., sort_keys=True) makes anew on every call
+    """A hash of what the agent confirms (:func:`kpi.io.reuse.fingerprint`)."""
+    return reuse.fingerprint(result)
 
 
 @functools.lru_cache(maxsize=256)
@@ -162,7 +154,7 @@ def next_revision(ledger: Ledger, db, period: str) -> int:
 class Before(NamedTuple):
     """What the last revision of a month stored that a re-score can reuse: agent id → its
     scorecard (``cards.Previous``); agent id → (input key, payroll row), for the agents it can
-    give back unchanged (:func:`input_key`; older revisions stored no key); its team
+    give back unchanged (:func:`kpi.io.reuse.agent_key`; older revisions stored no key); its team
     summary's file stat and sheet keys ({} if none)."""
 
     cards: dict[str, cards.Previous]
@@ -188,17 +180,6 @@ def record_summary(db, started: Revision, stat: str, sheets: Sequence[str], file
     and ``files`` (name → [content key, stat]) that the next may take whole."""
     db.execute("UPDATE revisions SET summary = ? WHERE id = ?",
                (json.dumps({"stat": stat, "sheets": list(sheets), "files": files or {}}), started.id))
-
-
-def input_key(agent: AgentInput, team: TeamContext, settings: tuple) -> str:
-    """A hash of everything an agent's result and its files follow from: the agent's row
-    (values as typed: 5 and 5.0 stay apart), its team's context and ``settings`` (kpi's
-    version, the rules, language, deadline, scorecard and its password). A re-score that
-    finds the key of the last revision takes that revision's result instead of scoring."""
-    content = repr((settings, agent.agent_id, agent.name, agent.team, agent.level, tuple(agent.values.items()),
-                    tuple(agent.filled.items()), team.size, tuple(team.totals.items()))
-                   + ((tuple(sorted(agent.comments.items())),) if agent.comments else ()))
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 class Revision(NamedTuple):
@@ -247,7 +228,7 @@ def copied_row(revision_id: int, agent: AgentInput, from_revision_id: int, key: 
 
 def carried_row(revision_id: int, agent: AgentInput, from_revision_id: int) -> tuple:
     """The row of an agent whose input key is the one stored in revision ``from_revision_id``
-    (:func:`input_key` covers its values and their sources): copied whole, but for where
+    (:func:`kpi.io.reuse.agent_key` covers its values and their sources): copied whole, but for where
     the row was read this time."""
     return revision_id, agent.origin, from_revision_id, agent.agent_id
 

@@ -18,9 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-import kpi
 from kpi.core import calendar, explain, filenames, i18n, imports, inputs, limits, numbers, rules, scoring, seal, table
-from kpi.io import cards, output, readers, testhooks, workers
+from kpi.io import cards, output, readers, reuse, testhooks, workers
 from kpi.ledger import answers, carryover, closing, explanations, publication, revisions
 from kpi.core.errors import InputError, InputProblem
 from kpi.ledger.db import Ledger
@@ -169,8 +168,7 @@ def score(input_path, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: 
     report = MonthReport(ruleset, calendar.for_rules(ruleset), [],
                          Path(out_dir) if out_dir else Path("kpi-out") / period, tuple(parsed.notices))
     info = input_info(input_path)
-    deadline = report.timeline.date("confirm_deadline")
-    settings = (kpi.__version__, ruleset.version.sha256, lang, str(deadline), scorecards)
+    settings = reuse.run(ruleset, report.timeline, lang, scorecards)
     job = _Job(report, lang, info, jobs, scorecards, progress, passwords,
                tuple(agents), scoring.contexts(ruleset, agents), settings,
                paths=filenames.card_paths((a.agent_id, a.name, a.team) for a in agents) if scorecards else {})
@@ -198,7 +196,7 @@ class _Job(NamedTuple):
     passwords: dict[str, str] | None
     agents: tuple[inputs.AgentInput, ...]
     teams: dict[str, scoring.TeamContext]
-    settings: tuple = ()
+    settings: reuse.Run | None = None
     previous: dict = {}
     before: dict = {}
     summary: team_summary.Earlier | None = None
@@ -207,9 +205,9 @@ class _Job(NamedTuple):
     secret: bytes | None = None
 
     def input_key(self, agent: inputs.AgentInput) -> str:
-        """The agent's input key (:func:`kpi.ledger.revisions.input_key`) in this run."""
+        """The agent's input key (:func:`kpi.io.reuse.agent_key`) in this run."""
         password = (self.passwords or {}).get(agent.agent_id)
-        return revisions.input_key(agent, self.teams[agent.team], (*self.settings, password))
+        return reuse.agent_key(agent, self.teams[agent.team], self.settings, password)
 
     def card_intact(self, agent_id: str) -> bool:
         """Whether the agent's last scorecard is still the file written then (always true
@@ -218,7 +216,7 @@ class _Job(NamedTuple):
             return True
         card = self.previous.get(agent_id)
         return (card is not None and bool(card.path) and card.path == str(self.card_path(agent_id))
-                and cards.unchanged(os.path.join(self.report.out_dir, card.path), card.stat))
+                and reuse.unchanged(os.path.join(self.report.out_dir, card.path), card.stat))
 
     def card_path(self, agent_id: str) -> Path:
         """Where the agent's scorecard goes in this run (relative to the output directory)."""
@@ -230,7 +228,7 @@ class _Job(NamedTuple):
             return []
         report = self.report
         return cards.plan(results, report.ruleset, report.timeline, self.lang, report.revision, self.previous,
-                          report.out_dir, self.passwords, self.paths)
+                          report.out_dir, self.passwords, self.paths, self.secret)
 
 
 class _Store(NamedTuple):
@@ -268,7 +266,8 @@ def _write_revision(ledger: Ledger, job: _Job, stage: output.Stage) -> MonthRepo
         implausible = limits.implausible(job.report.ruleset, agents, {agent.agent_id for agent in agents if agent.filled})
         if implausible:  # a base month taken from the ledger can make a result run away too
             raise InputError(implausible)
-        job = job._replace(agents=agents, teams=scoring.contexts(job.report.ruleset, agents), secret=ledger.secret)
+        job = job._replace(agents=agents, teams=scoring.contexts(job.report.ruleset, agents), secret=ledger.secret,
+                           settings=job.settings._replace(seal=reuse.seal_id(ledger.secret)))
         revision = revisions.next_revision(ledger, db, period)
         before = revisions.previous(ledger, period)
         job = job._replace(report=job.report._replace(revision=revision), previous=before.cards, before=before.rows)
@@ -282,8 +281,8 @@ def _write_revision(ledger: Ledger, job: _Job, stage: output.Stage) -> MonthRepo
 
         staging = stage.path
         written = write_all(staging, job, _Store(started.id, started.previous_id, add, started.ruleset))
-        files = {name: [key, cards.file_stat(staging / name)] for name, key in written.files.items()}
-        revisions.record_summary(db, started, cards.file_stat(staging / _summary_name(period)), written.sheets, files)
+        files = {name: [key, reuse.file_stat(staging / name)] for name, key in written.files.items()}
+        revisions.record_summary(db, started, reuse.file_stat(staging / _summary_name(period)), written.sheets, files)
         publication.record(db, started.id, job.report.out_dir)  # where a kill after the commit is finished
         changed = revisions.finish(ledger, db, period, started, fingerprints, job.input_info)
         stage.ready()
@@ -299,7 +298,7 @@ def _earlier_summary(job: _Job, before: dict) -> team_summary.Earlier | None:
     """The team summary of the last revision (``before``: its stat and sheet keys) if it is
     still the file written then."""
     path = job.report.out_dir / _summary_name(job.report.ruleset.period)
-    return team_summary.Earlier(path, before["sheets"]) if before and cards.unchanged(path, before["stat"]) else None
+    return team_summary.Earlier(path, before["sheets"]) if reuse.same_summary(path, before) else None
 
 
 CHUNK = 200  # agents per task at most: small enough to share the work evenly and show progress
@@ -391,17 +390,17 @@ def _file_tasks(folder: Path, job: _Job, rows: list[table.Row], seals: dict[str,
 def _payroll_files(folder: Path, job: _Job, rows: list[table.Row], seals: dict[str, bytes]) -> dict[str, str]:
     """HR's payroll files into ``folder``, each linked from the last revision's output (same
     bytes, same mtime) if that was written from the same content and is untouched since, else
-    written. Returns name → content key (:func:`kpi.io.writers.payroll.content_keys`)."""
+    written. Returns name → content key (:func:`kpi.io.reuse.payroll_keys`)."""
     report, lang = job.report, job.lang
     period, ruleset, line = report.ruleset.period, report.ruleset, report.timeline
     writers = {f"payroll-{period}.xlsx": functools.partial(payroll.write_xlsx, rows=rows, ruleset=ruleset, line=line,
                                                            lang=lang),
                f"payroll-{period}.csv": functools.partial(payroll.write_csv, rows=rows, lang=lang,
                                                           encoding=ruleset.pay.payroll.csv_encoding)}
-    keys = payroll.content_keys(list(writers), rows, ruleset, line, lang, seals)
+    keys = reuse.payroll_keys(list(writers), rows, ruleset, line, lang, seals)
     for name, write in writers.items():
-        earlier, old = job.files.get(name), report.out_dir / name
-        if earlier and earlier[0] == keys[name] and cards.unchanged(old, earlier[1]):
+        old = report.out_dir / name
+        if reuse.same_file(job.files.get(name), keys[name], old):
             output.link(old, folder / name)
         else:
             write(folder / name)
@@ -430,8 +429,9 @@ def _carry(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
     Returns agent id → results.json line (to take over) of those carried."""
     if store is None or earlier is None or store.previous_id is None:
         return {}
-    carried = [agent for agent in agents if job.before.get(agent.agent_id, ("",))[0] == keys[agent.agent_id]
-               and agent.agent_id in earlier.spans and job.card_intact(agent.agent_id)]
+    carried = [agent for agent in agents
+               if reuse.carried(job.before.get(agent.agent_id), keys[agent.agent_id], agent.agent_id in earlier.spans,
+                                job.card_intact(agent.agent_id))]
     if job.scorecards:
         cards.keep([job.previous[agent.agent_id].path for agent in carried], folder, job.report.out_dir)
         out.kept += len(carried)
@@ -455,10 +455,11 @@ def _score(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
     explainers = {lang: explain.Explainer(report.ruleset, lang)}
     mine, parts = job.plan(results), packaging.Parts()
     cards.make_folders(mine, folder)
-    sealer = seal.Sealer(job.secret, revisions.fingerprint) if job.secret else None
+    sealer = seal.Sealer(job.secret, reuse.fingerprint) if job.secret else None
     put = {card.result.agent.agent_id: (card, cards.put(card, folder, report.out_dir, report.timeline,
                                                         explainers[lang], parts, sealer)) for card in mine}
-    kept = {card.result.agent.agent_id for card in mine if card.reuse and store and store.previous_id}
+    kept = {card.result.agent.agent_id for card in mine
+            if store is not None and reuse.row_copied(card.reuse, store.previous_id)}
     out.kept += sum(card.reuse for card in mine)
     taken = kept & earlier.spans.keys() if earlier is not None else set()
     lines: dict[str, bytes | results_json.Taken] = {}
@@ -476,15 +477,15 @@ def _score(out: _Chunk, folder: Path, job: _Job, store: _Store | None, earlier: 
     return lines
 
 
-def _store_row(out: _Chunk, store: _Store, result, put: tuple | None, kept: bool, reuse: tuple[str, str]) -> None:
+def _store_row(out: _Chunk, store: _Store, result, put: tuple | None, kept: bool, keyed: tuple[str, str]) -> None:
     """The agent's ledger row into ``out``: copied from the last revision when ``kept`` (its
     scorecard key, which covers everything the fingerprint does, has not changed: neither has
-    that); ``reuse`` is its input key and encoded payroll row (:func:`kpi.core.table.encoded`)."""
-    key, row = reuse
+    that); ``keyed`` is its input key and encoded payroll row (:func:`kpi.core.table.encoded`)."""
+    key, row = keyed
     if kept:
         out.copies.append(revisions.copied_row(store.revision_id, result.agent, store.previous_id, key, row))
         return
-    sealed = revisions.fingerprint(result)
+    sealed = reuse.fingerprint(result)
     out.fingerprints.append((result.agent.agent_id, sealed))
     columns = revisions.NO_CARD if put is None else (put[0].key, put[0].revision, put[1], str(put[0].path))
     sha256, body = explanations.stored_records(result)
@@ -498,10 +499,8 @@ def _earlier_lines(job: _Job) -> results_json.Earlier | None:
     if not job.previous:
         return None
     earlier = results_json.index(report.out_dir / "results.json")
-    expected = {"period": report.ruleset.period, "lang": job.lang, "revision": (report.revision or 0) - 1}
-    if earlier is None or any(earlier.head.get(key) != value for key, value in expected.items()):
-        return None
-    return earlier
+    usable = reuse.lines_usable(earlier and earlier.head, report.ruleset.period, job.lang, report.revision)
+    return earlier if usable else None
 
 
 ROSTER_FIELDS = ("agent_id", "name", "team", "level", "base_pay", "performance_pay", "sales_last_month")

@@ -7,15 +7,12 @@ version and a totals row.
 from __future__ import annotations
 
 import csv
-import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
-import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-import kpi
 from kpi.core import calendar, i18n, numbers, rules, table
 from kpi.io.writers import formulas, safe
 from kpi.io.writers import workbook as xlsx
@@ -54,18 +51,6 @@ def _dated(line: calendar.Timeline, step: str, lang: str) -> str:
     return day.isoformat() + (i18n.text("date_estimated", lang) if line.estimated(day) else "")
 
 
-def content_keys(names: Sequence[str], rows: Sequence[table.Row], ruleset: rules.Ruleset,
-                 line: calendar.Timeline, lang: str, seals: Mapping[str, bytes] | None = None) -> dict[str, str]:
-    """A hash per payroll file (``names``) of everything it is written from: its name and rows,
-    the rules, the language, the review dates it prints and the code that writes it (kpi,
-    xlsxwriter). A re-score whose payroll file has the same key takes the file written before.
-    The rows are hashed once for all the files, by their ``seals`` where given (:func:`kpi.core.table.digest`)."""
-    dates = (str(line.date("summary")), str(line.date("hr_finance")))
-    common = (kpi.__version__, xlsxwriter.__version__, ruleset.version.sha256, lang, dates, len(rows), table.digest(rows, seals),
-              LAYOUT)
-    return {name: hashlib.sha256(repr((name, *common)).encode("utf-8")).hexdigest() for name in names}
-
-
 def _write_row(sheet, index: int, row: table.Row, columns, layout, cols: dict[str, int], rounding) -> None:
     cell = lambda key: xl_rowcol_to_cell(index, cols[key])  # noqa: E731
     formula = formulas.pay(rounding, cell("base_pay"), cell("performance_pay"), cell("multiplier"))
@@ -90,7 +75,6 @@ def _write_totals(sheet, index: int, sums: dict[str, Decimal], columns, lang: st
             sheet.write_formula(index, col, span, formats["total_money"], float(sums[column.key]))
 
 
-LAYOUT = 2   # the files' layout: 2 has the signature block and marks estimated dates (issue 22)
 SIGNERS = ("signature_prepared", "signature_checked", "signature_approved")
 
 

@@ -9,7 +9,6 @@ points the team lost per item (where it loses most).
 from __future__ import annotations
 
 import collections
-import hashlib
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -17,12 +16,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
-import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-import kpi
 from kpi.core import i18n, rules, table
-from kpi.io import output
+from kpi.io import output, reuse
 from kpi.io.writers import workbook as xlsx
 
 BAND_COLOURS = ("#F8CBAD", "#FCE4D6", "#FFF2CC", "#DDEBF7", "#E2EFDA", "#C6EFCE", "#A9D08E")
@@ -39,14 +36,14 @@ class Earlier(NamedTuple):
 
     def sheets(self, keys: Sequence[str]) -> dict[int, tuple[Path, str]]:
         """Sheet index → (file, part) holding its XML, for the sheets whose key is the same there."""
-        return {index: (self.path, f"xl/worksheets/sheet{index + 1}.xml") for index, key in enumerate(keys)
-                if index < len(self.keys) and self.keys[index] == key}
+        return {index: (self.path, f"xl/worksheets/sheet{index + 1}.xml")
+                for index in reuse.same_sheets(self.keys, keys)}
 
 
 def write(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, lang: str,
           earlier: Earlier | None = None, seals: Mapping[str, bytes] | None = None) -> list[str]:
     """One sheet per team (teams in name order), from the month's payroll rows; returns each
-    sheet's key (:func:`sheet_key`, from the rows' ``seals`` where given). A sheet whose key
+    sheet's key (:func:`kpi.io.reuse.summary_sheet_key`, from the rows' ``seals`` where given). A sheet whose key
     ``earlier`` has too is taken from it: its agent rows, the bulk of the file, are not
     written again."""
     teams: dict[str, list[table.Row]] = {}
@@ -54,7 +51,7 @@ def write(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, lang: s
         teams.setdefault(row.team, []).append(row)
     used: set[str] = set()
     names = [sheet_name(team, used) for team in teams]
-    keys = [sheet_key(index, name, team, members, ruleset, lang, seals)
+    keys = [reuse.summary_sheet_key(index, name, team, members, ruleset, lang, seals)
             for index, (name, (team, members)) in enumerate(zip(names, teams.items()))]
     reused = earlier.sheets(keys) if earlier is not None else {}
     if earlier is not None and len(reused) == len(keys) == len(earlier.keys):
@@ -69,15 +66,6 @@ def write(path: Path, rows: Sequence[table.Row], ruleset: rules.Ruleset, lang: s
         _team_sheet(workbook, sheet, team, members, ruleset, lang, formats)
     workbook.close()
     return keys
-
-
-def sheet_key(index: int, name: str, team: str, members: Sequence[table.Row], ruleset: rules.Ruleset,
-              lang: str, seals: Mapping[str, bytes] | None = None) -> str:
-    """A hash of everything a team's sheet XML follows from: its place and name, its rows, the
-    rules, the language, and the code that draws it (kpi, xlsxwriter)."""
-    content = repr((kpi.__version__, xlsxwriter.__version__, ruleset.version.sha256, ruleset.period, lang,
-                    index, name, team, table.digest(members, seals)))
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 def sheet_name(team: str, used: set[str]) -> str:
