@@ -22,7 +22,8 @@ import wcwidth
 
 import kpi
 from kpi.core import calendar, i18n, identity
-from kpi.io import config, import_report, readers, terminal, workers
+from kpi.io import config, readers, workers
+from kpi.render import import_plan, terminal
 from kpi.pipeline import intake, month
 from kpi.ledger import answers, closing, db as ledger, history as ledger_history, returned_cards, revisions
 from kpi.core.errors import OUTPUT, ConfigError, InputError, PeriodError, problems_of, refusal
@@ -568,7 +569,8 @@ def rules_command(period, rules_dir, diff, config_dir, lang):
     if diff and not rules_dir:
         raise click.UsageError(i18n.text("diff_needs_rules", lang))
     if rules_dir:  # ---- issue 24: a proposal, whole or as its differences
-        from kpi.io import proposal, whatif_render
+        from kpi.io import proposal
+        from kpi.render import whatif as whatif_render
         from kpi.core import rulediff
         try:
             proposed = proposal.ruleset(proposal.read(rules_dir), config_dir, period)
@@ -625,7 +627,8 @@ def timeline_command(period, fmt, config_dir, db_path, lang):
 @lang_option
 def whatif_command(rules_dir, periods, first, last, out_file, fmt, config_dir, db_path, lang):
     """Re-score stored months under proposed rules and compare with what was scored."""
-    from kpi.io import proposal, whatif_render
+    from kpi.io import proposal
+    from kpi.render import whatif as whatif_render
     from kpi.pipeline import scored
     from kpi.core.whatif import WhatifError
     from kpi.io.writers import whatif as whatif_xlsx
@@ -751,7 +754,7 @@ def import_command(exports, period, sheet_file, out_file, editable, dry_run, con
             fail(error, lang)
         except InputError as error:
             fail(error, lang, ruleset)
-    echo_lines(import_report.lines(found, ruleset, lang))
+    echo_lines(import_plan.lines(found, ruleset, lang))
     cells, agents = len(found.writes), found.agents
     if dry_run:
         click.echo(i18n.text("import_dry_run", lang, agents=agents, cells=cells))

@@ -18,7 +18,7 @@ from helpers import ROOT
 PACKAGE = ROOT / "kpi"
 IO_LIBRARIES = {"click", "openpyxl", "xlsxwriter", "sqlite3", "csv", "msoffcrypto", "python_calamine", "starlette",
                 "fastapi", "jinja2", "uvicorn", "multipart", "argon2", "socket", "subprocess", "multiprocessing"}
-LAYERS = {"core": 0, "io": 1, "ledger": 1, "pipeline": 2}  # a module may import its own layer and those below
+LAYERS = {"core": 0, "io": 1, "ledger": 1, "pipeline": 2, "render": 3}  # a module may import its own layer and those below
 
 
 def module_name(path: Path, package: Path = PACKAGE) -> str:

@@ -23,7 +23,8 @@ import cli
 from helpers import ROOT, example_rows, ruleset
 from kpi.core import i18n, inputs, sheets
 from kpi.pipeline import month
-from kpi.io import readers, terminal
+from kpi.io import readers
+from kpi.render import terminal
 from kpi.core.errors import InputError
 
 RULES = ruleset()

@@ -1,6 +1,6 @@
 """One error shape (issue 21): input problems, config faults, ledger refusals and returned cards
 refused are the same record (kpi.core.errors.Problem), rendered by one function
-(kpi.io.terminal.problem_lines); cli.py and the web have no other error renderer."""
+(kpi.render.terminal.problem_lines); cli.py and the web have no other error renderer."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from helpers import ROOT, copy_config, edit, example_rows, run, ruleset, write_csv
 from kpi.core.errors import (CONFIG, INPUT, LEDGER, RETURNED, ConfigError, InputError, InputProblem, PeriodError,
                              Problem, problems_of, refusal)
-from kpi.io import terminal
+from kpi.render import terminal
 from kpi.io.proposal import ProposalError
 from kpi.ledger.db import LedgerError
 from kpi.ledger.returned_cards import Collected

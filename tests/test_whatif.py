@@ -318,7 +318,7 @@ def test_whatif_case(case_file, db, tmp_path):
     """tests/cases/whatif/*.toml: a proposal made by editing the shipped files, and exactly which
     agents it moves (items, totals, bands, pay, recommendations) and what rules --diff says."""
     from kpi.core import rulediff
-    from kpi.io import whatif_render
+    from kpi.render import whatif as whatif_render
 
     with open(case_file, "rb") as handle:
         case = tomllib.load(handle)

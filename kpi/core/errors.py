@@ -8,7 +8,7 @@ Whatever found it (the input's cells, the config files, the ledger refusing a re
 returned scorecard refused), a problem is reported as one :class:`Problem` record: where it
 is, a message key with its values, and a hint; :func:`problems_of` turns any of kpi's
 errors into those records, and one function renders a list of them
-(:func:`kpi.io.terminal.problem_lines`; the web shows the same records).
+(:func:`kpi.render.terminal.problem_lines`; the web shows the same records).
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ from starlette.responses import RedirectResponse, Response
 
 from kpi.ledger import accounts, answers, closing, history, revisions
 from kpi.core import calendar, numbers
-from kpi.io import config, terminal
+from kpi.io import config
+from kpi.render import terminal
 from kpi.pipeline import month, team_imports, team_sheets as sheets
 from kpi.core.errors import InputError, problems_of
 from kpi.core.period import Period
@@ -31,7 +32,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def said(error: Exception, lang: str) -> str:
     """What a refused request or a broken config says, in the words the terminal uses: the same
-    Problem records, rendered by the same function (:func:`kpi.io.terminal.problem_lines`)."""
+    Problem records, rendered by the same function (:func:`kpi.render.terminal.problem_lines`)."""
     return "\n".join(terminal.problem_lines(problems_of(error), lang, header=False))
 
 

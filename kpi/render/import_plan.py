@@ -4,12 +4,9 @@ who is unmatched and what the supervisor still types (the web renders the same r
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from kpi.core import i18n, numbers, rules
-
-if TYPE_CHECKING:  # the plan is made by the pipeline, which this renderer sits below
-    from kpi.pipeline.intake import Plan
+from kpi.pipeline.intake import Plan
 
 
 def lines(found: Plan, ruleset: rules.Ruleset, lang: str) -> list[str]:

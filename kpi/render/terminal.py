@@ -9,16 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import wcwidth
 
 from kpi.core import calendar, explain, i18n, numbers, rules, scoring
 from kpi.core.errors import CONFIG, INPUT, RETURNED, InputProblem, Problem
-
-if TYPE_CHECKING:  # the report is made by the pipeline, which renders its summary with this module
-    from kpi.pipeline.month import MonthReport
-
+from kpi.pipeline.month import MonthReport
 
 
 def pad(text: str, width: int) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from kpi.core import i18n, numbers, rulediff, whatif
-from kpi.io.terminal import pad
+from kpi.render.terminal import pad
 
 CENT = Decimal("0.01")
 
