@@ -88,3 +88,15 @@ def run(*args, **env):
     import cli
     from click.testing import CliRunner
     return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": None, "KPI_CONFIG": None, **env})
+
+
+def ok(*args, **env):
+    """:func:`run` that must succeed: the result, once its exit code is 0 (else the output is shown)."""
+    result = run(*args, **env)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def score(path=EXAMPLE_CSV, *extra, period: str = "2026-09", out="out", **env):
+    """``kpi score`` of ``path`` (the example month) into ``out``, which must succeed."""
+    return ok("score", path, "--period", period, "--out", out, *extra, **env)

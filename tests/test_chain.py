@@ -7,25 +7,22 @@ import os
 import sqlite3
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import cli
+import helpers
 from helpers import EXAMPLE_CSV
 from kpi.core import chain
-from kpi.ledger import integrity, db as ledger
+from kpi.ledger import db as ledger
 from test_ledger import approve_levels   # issue 22: +2, -1 and dismissal close only once approved
 
 
 def run(*args, **env):
-    return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": "en", "KPI_CONFIG": None, **env})
+    return helpers.run(*args, **{"KPI_LANG": "en", **env})
 
 
 def ok(*args):
-    result = run(*args)
-    assert result.exit_code == 0, result.output
-    return result
+    return helpers.ok(*args, KPI_LANG="en")
 
 
 def scored():

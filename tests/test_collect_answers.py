@@ -10,15 +10,9 @@ import msoffcrypto.format.ooxml
 import openpyxl
 import pytest
 
-from helpers import run
+from helpers import run, score
 from helpers import EXAMPLE_CSV, example_rows, write_csv, write_xlsx
 
-
-
-def score(*extra, out="out"):
-    result = run("score", EXAMPLE_CSV, "--period", "2026-09", "--out", out, *extra)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def fill(card, answer, reason="", target=None, password=None):
@@ -98,7 +92,7 @@ def test_collect_names_ignored_files_and_counts_the_refused(tmp_path):
 
 def test_encrypted_returned_cards_open_with_the_password_file(tmp_path):
     passwords = write_csv(tmp_path / "pw.csv", [["工号", "密码"]] + [[r[0], f"pw-{r[0]}"] for r in example_rows()[1:]])
-    score("--encrypt", "--passwords", passwords)
+    score(EXAMPLE_CSV, "--encrypt", "--passwords", passwords)
     back = tmp_path / "back"
     fill(card_of(tmp_path, "KF1003"), "确认", "", back / "KF1003-张伟.xlsx", password="pw-KF1003")
     without = run("collect", back, "--period", "2026-09")

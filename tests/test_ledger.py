@@ -10,18 +10,12 @@ import stat
 import openpyxl
 import pytest
 
-from helpers import run
+from helpers import run, score
 from helpers import EXAMPLE_CSV, EXAMPLE_XLSX, example_rows, write_csv
 from kpi.ledger import integrity, db as ledger
 
 AFTER_DEADLINE, BEFORE_DEADLINE = "2026-10-16", "2026-10-15"
 
-
-
-def score(path=EXAMPLE_CSV, period="2026-09", out="out"):
-    result = run("score", path, "--period", period, "--out", out)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 APPROVALS = {"KF1001": "+2", "KF1002": "+2", "KF1009": "-1", "KF1010": "dismiss", "KF1011": "+2", "KF1014": "+2",

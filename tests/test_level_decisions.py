@@ -5,7 +5,7 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
-from helpers import run
+from helpers import run, score
 from helpers import EXAMPLE_CSV, copy_config, edit, example_rows, write_csv
 from kpi.core import ladder
 from kpi.ledger import closing, db as ledger, revisions
@@ -13,12 +13,6 @@ from kpi.ledger.revisions import ReviewError
 
 from test_ledger import APPROVALS, db, ruleset_for
 
-
-
-def score(path=EXAMPLE_CSV, out="out"):
-    result = run("score", path, "--period", "2026-09", "--out", out)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def moves():

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 import cli
-from helpers import run
+from helpers import run, score
 from helpers import EXAMPLE_CSV, example_rows, write_csv
 from kpi.ledger import answers, db as ledger, history as ledger_history
 from kpi.pipeline import month
@@ -20,12 +20,6 @@ from test_ledger import approve_levels, db
 
 AFTER_DEADLINE, BEFORE_DEADLINE = "2026-10-16", "2026-10-15"
 
-
-
-def score(path=EXAMPLE_CSV, out="out"):
-    result = run("score", path, "--period", "2026-09", "--out", out)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def rescore_kf1008(tmp_path, inquiries="400"):

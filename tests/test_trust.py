@@ -5,7 +5,6 @@ and the output in agreement whenever kpi is killed."""
 from __future__ import annotations
 
 import csv
-import functools
 import json
 import os
 import shutil
@@ -17,27 +16,14 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-import cli
-from helpers import EXAMPLE_CSV, ROOT, example_rows, write_csv, write_xlsx
+from helpers import EXAMPLE_CSV, ROOT, example_rows, ok, run, write_csv, write_xlsx
 from kpi.ledger import db as ledger, revisions as ledger_revisions
 from kpi.pipeline import month
-from kpi.io import output
 from kpi.io.writers import results_json, safe
 from test_ledger import approve_levels   # issue 22: +2, -1 and dismissal close only once approved
 
 OLE2 = b"\xd0\xcf\x11\xe0"
-
-
-def run(*args, **env):
-    return CliRunner().invoke(cli.main, [str(a) for a in args], env={"KPI_LANG": "zh", "KPI_CONFIG": None, **env})
-
-
-def ok(*args, **env):
-    result = run(*args, **env)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def revisions(db_path: Path) -> int:
