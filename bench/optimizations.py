@@ -2,13 +2,13 @@
 
     python bench/optimizations.py [--cards 500] [--rows 100000] [--agents 20000]
 
-1. shared package parts (:mod:`kpi.io.writers.xlsx_private`): ``--cards`` scorecards
+1. shared package parts (:mod:`kpi.io.writers.packaging`): ``--cards`` scorecards
    written with the parts of the first card reused, then each rendered afresh;
 2. whole-row writing (``Worksheet.write_cells``): the payroll and the team summary of
    ``--rows`` agents written row by row, then through xlsxwriter's public calls cell by cell;
 3. the paused garbage collector: reading, checking and scoring ``--agents`` agents with
    Python's collector off, then on (xlsxwriter's cycle is broken in both:
-   ``xlsx_private.Workbook``).
+   ``packaging.Workbook``).
 
 Each measurement runs its variants in turn, twice (ABAB), and reports the sum per variant:
 the machine's drift then touches both alike. A saving is worth keeping when it is at least
@@ -61,13 +61,13 @@ def _month(count: int, folder: Path):
 
 def shared_parts(count: int, folder: Path) -> dict[str, Clock]:
     from kpi.core import explain
-    from kpi.io.writers import scorecard, xlsx_private
+    from kpi.io.writers import packaging, scorecard
     _, ruleset, line, results, _ = _month(max(count, 40), folder)
     explainer = explain.Explainer(ruleset, "zh")
     clocks = {"shared parts": Clock(), "each card alone": Clock()}
     for _ in range(2):
         for name, clock in clocks.items():
-            parts = xlsx_private.Parts() if name == "shared parts" else None
+            parts = packaging.Parts() if name == "shared parts" else None
             with clock:
                 for index in range(count):
                     scorecard.write(folder / f"card-{index}.xlsx", results[index % len(results)], ruleset, line,
@@ -78,26 +78,30 @@ def shared_parts(count: int, folder: Path) -> dict[str, Clock]:
 def whole_rows(count: int, folder: Path) -> dict[str, Clock]:
     import xlsxwriter.worksheet
 
-    from kpi.io.writers import payroll, team_summary, xlsx_private
+    from kpi.io.writers import payroll, team_summary
+    from kpi.io.writers import workbook as xlsx
     _, ruleset, line, _, rows = _month(min(count, 2000), folder)
-    rows = [row._replace(agent_id=f"A{index:06d}") for index in range(count) for row in rows[index % len(rows):][:1]]
-    ours = xlsx_private.Worksheet
+    rows = [rows[index % len(rows)]._replace(agent_id=f"A{index:06d}") for index in range(count)]
+    ours = xlsx.Worksheet
 
     class PerCell(xlsxwriter.worksheet.Worksheet):
         """xlsxwriter's own worksheet, given each cell through its public calls."""
         reused = None
         write_cells = ours._write_each
 
+        def write_values(self, row, layout, values):
+            ours._write_each(self, row, zip(layout.columns, values, layout.formats))
+
     clocks = {"whole rows": Clock(), "cell by cell": Clock()}
     for _ in range(2):
         for name, clock in clocks.items():
-            xlsx_private.Worksheet = ours if name == "whole rows" else PerCell
+            xlsx.Worksheet = ours if name == "whole rows" else PerCell
             try:
                 with clock:
                     payroll.write_xlsx(folder / "payroll.xlsx", rows, ruleset, line, "zh")
                     team_summary.write(folder / "summary.xlsx", rows, ruleset, "zh")
             finally:
-                xlsx_private.Worksheet = ours
+                xlsx.Worksheet = ours
     return clocks
 
 
