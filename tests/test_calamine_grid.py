@@ -111,3 +111,33 @@ def test_a_sheet_declaring_entities_is_refused_as_an_xml_attack(tmp_path):
     with pytest.raises(InputError) as caught:
         list(readers.read(path).rows)
     assert [p.code for p in caught.value.problems] == ["unsafe_xml"]
+
+
+def test_a_sheet_spanning_too_many_cells_is_read_row_by_row_by_openpyxl(tmp_path, monkeypatch):
+    """calamine holds the whole grid: one stray cell far away (XFD300) would make it allocate
+    300 × 16,384 cells (at XFD1048576, 17 billion: the process aborts). Such a sheet is read
+    by openpyxl, row by row, with the same values."""
+    path = tmp_path / "far.xlsx"
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = book.add_worksheet("填报表")
+    sheet.write_row(0, 0, ["工号", "姓名", 1001])
+    sheet.write_string(299, 16383, "far")
+    book.close()
+    facts = readers.sheet_xml.scan(zipfile.ZipFile(path), "xl/worksheets/sheet1.xml")
+    assert facts.extent == (300, 16384) and 300 * 16384 > readers.MAX_GRID_CELLS
+
+    def refused(*args, **kwargs):
+        raise AssertionError("calamine was asked to hold the whole grid")
+    monkeypatch.setattr(readers.python_calamine.CalamineWorkbook, "from_path", refused)
+    rows = list(readers.read(path).rows)
+    assert rows[0] == (1, ("工号", "姓名", 1001)) and len(rows) == 300 and rows[-1][1][16383] == "far"
+
+
+def test_the_extent_bounds_cells_without_numbers_and_numbered_beyond_their_row(tmp_path):
+    path = tmp_path / "odd.xlsx"
+    _workbook(path, 0)
+    _rewritten(path, "xl/worksheets/sheet1.xml", lambda data: data.replace(
+        b"</sheetData>", b'<row r="9"><c r="B9"><v>1</v></c><c><v>2</v></c><c r="A99999"><v>3</v></c></row>'
+                         b'<row><c r="AB11"><v>4</v></c></row></sheetData>'))
+    facts = readers.sheet_xml.scan(zipfile.ZipFile(path), "xl/worksheets/sheet1.xml")
+    assert facts.extent[0] >= 99999 and facts.extent[1] >= 28

@@ -206,8 +206,13 @@ def _xlsx_rows(path: Path, book, sheet, facts: sheet_xml.SheetFacts | None = Non
     total row left empty; a damaged sheet stops with an InputError."""
     facts = facts or sheet_xml.SheetFacts()
     try:
-        book.close()  # openpyxl chose the sheet; calamine reads its cells
-        rows = enumerate(_calamine_rows(path, sheet.title), start=1)
+        rows_, columns = facts.extent
+        if rows_ * columns <= MAX_GRID_CELLS:
+            book.close()  # openpyxl chose the sheet; calamine reads its cells
+            cells = _calamine_rows(path, sheet.title)
+        else:  # calamine would hold the whole grid: openpyxl reads it row by row
+            cells = sheet.iter_rows(values_only=True)
+        rows = enumerate(cells, start=1)
         yield from _emptied(_filled(_replaced(rows, {**facts.errors, **dict.fromkeys(facts.blanked)}), facts.merges), facts.skipped)
     except InputError:
         raise
@@ -217,6 +222,9 @@ def _xlsx_rows(path: Path, book, sheet, facts: sheet_xml.SheetFacts | None = Non
         book.close()
 
 
+# calamine holds a sheet's whole grid, 32 bytes a cell: a sheet spanning more cells (a stray
+# cell at XFD1048576 spans 17 billion) is read by openpyxl, row by row, in little memory.
+MAX_GRID_CELLS = 4_000_000
 WHOLE = 1e16  # a whole float below this is read as int, as openpyxl reads "1001" (above, Excel writes 1E+16)
 
 

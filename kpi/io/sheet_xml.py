@@ -45,7 +45,9 @@ class SheetFacts(NamedTuple):
     a cell that has one and no calculated value; ``skipped``: rows that are an Excel
     table's total row; ``dimension``: the ``ref`` of ``<dimension>`` as written;
     ``blanked``: the cells whose stored values are not read (stale formulas' values);
-    ``errors``: (row, col from 0) → the error value (``#DIV/0!``) of a cell holding one."""
+    ``errors``: (row, col from 0) → the error value (``#DIV/0!``) of a cell holding one;
+    ``extent``: (rows, columns) the cells' grid spans at most (a bound: the reader that
+    holds the whole grid in memory is not given one that would not fit)."""
 
     dimension: str = ""
     hidden_rows: frozenset[int] = frozenset()
@@ -54,6 +56,7 @@ class SheetFacts(NamedTuple):
     uncalculated: dict[tuple[int, int], str] = {}
     blanked: dict[tuple[int, int], str] = {}
     errors: dict[tuple[int, int], str] = {}
+    extent: tuple[int, int] = (0, 0)
 
 
 class _Patterns(NamedTuple):
@@ -67,6 +70,11 @@ class _Patterns(NamedTuple):
     dimension: re.Pattern
     merge: re.Pattern
     table: re.Pattern
+    row_number: re.Pattern
+    row_starts: tuple[bytes, ...]
+    cell_starts: bytes
+    referenced_cell: bytes
+    referenced_row: bytes
 
 
 def _patterns(prefix: bytes) -> _Patterns:
@@ -83,7 +91,12 @@ def _patterns(prefix: bytes) -> _Patterns:
         data_end=b"</" + (prefix + b":" if prefix else b"") + b"sheetData>",
         dimension=re.compile(rb"<" + p + rb"dimension\b[^>]*\bref=\"([^\"]*)\""),
         merge=re.compile(rb"<" + p + rb"mergeCell\b[^>]*\bref=\"([^\"]+)\""),
-        table=re.compile(rb"<" + p + rb"tablePart\b[^>]*\b[\w.-]+:id=\"([^\"]+)\""))
+        table=re.compile(rb"<" + p + rb"tablePart\b[^>]*\b[\w.-]+:id=\"([^\"]+)\""),
+        row_number=re.compile(rb"<" + p + rb"row r=\"(\d+)\""),
+        row_starts=tuple(b"<" + (prefix + b":" if prefix else b"") + b"row" + end for end in (b" ", b">")),
+        cell_starts=b"<" + (prefix + b":" if prefix else b"") + b"c",  # and <col, <cfRule...: a bound
+        referenced_cell=b"<" + (prefix + b":" if prefix else b"") + b'c r="',
+        referenced_row=b"<" + (prefix + b":" if prefix else b"") + b'row r="')
 
 
 _ROW_NUMBER = re.compile(rb"\br=\"(\d+)\"")
@@ -93,6 +106,7 @@ _STRING = re.compile(rb"\bt=\"str\"")
 _STALE = re.compile(rb"<(?:[\w.-]+:)?calcPr\b[^>]*\bfullCalcOnLoad=\"(?:1|true)\"")
 _SHARED_INDEX = re.compile(rb"\bsi=\"(\d+)\"")
 _ERROR_TYPE = b't="e"'
+_LETTERS_DIGITS = re.compile(rb"([A-Z]+)(\d+)")
 _DOCTYPE = b"<!DOCTYPE"
 _VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)</(?:[\w.-]+:)?v>")
 
@@ -106,6 +120,7 @@ def scan(archive: zipfile.ZipFile, part: str, stale: bool = False) -> SheetFacts
     uncalculated: dict[tuple[int, int], str] = {}
     shared: dict[bytes, str] = {}
     errors: dict[tuple[int, int], str] = {}
+    extent = _Extent()
     with archive.open(part) as source:
         buffer = source.read(CHUNK)
         found = _ROOT.search(buffer)
@@ -118,16 +133,16 @@ def scan(archive: zipfile.ZipFile, part: str, stale: bool = False) -> SheetFacts
         while True:
             end = buffer.find(patterns.data_end)
             if end >= 0:
-                _search(buffer[:end], patterns, formulas, hidden, uncalculated, shared, errors)
+                _search(buffer[:end], patterns, formulas, hidden, uncalculated, shared, errors, extent)
                 tail = buffer[end:] + source.read()
                 break
             if not more:
-                _search(buffer, patterns, formulas, hidden, uncalculated, shared, errors)
+                _search(buffer, patterns, formulas, hidden, uncalculated, shared, errors, extent)
                 break
             cut = buffer.rfind(patterns.row_end)
             if cut >= 0:
                 cut += len(patterns.row_end)
-                _search(buffer[:cut], patterns, formulas, hidden, uncalculated, shared, errors)
+                _search(buffer[:cut], patterns, formulas, hidden, uncalculated, shared, errors, extent)
                 buffer = buffer[cut:]
             more = source.read(CHUNK)
             buffer += more
@@ -135,14 +150,43 @@ def scan(archive: zipfile.ZipFile, part: str, stale: bool = False) -> SheetFacts
     return SheetFacts(
         dimension=dimension.group(1).decode("ascii", "replace") if dimension else "",
         hidden_rows=frozenset(hidden), merges=merges,
-        skipped=frozenset(_table_totals(archive, part, tables)), uncalculated=uncalculated, errors=errors)
+        skipped=frozenset(_table_totals(archive, part, tables)), uncalculated=uncalculated, errors=errors,
+        extent=(extent.rows + extent.unnumbered_rows, extent.columns + extent.unreferenced_cells))
+
+
+class _Extent:
+    """The largest row and column numbers seen, and the rows and cells without a number (placed
+    after the one before by a reader, so each may add one to the extent)."""
+
+    def __init__(self) -> None:
+        self.rows = self.columns = self.unnumbered_rows = self.unreferenced_cells = 0
+
+    def add(self, data: bytes, patterns: _Patterns) -> None:
+        """The extent of ``data``, a run of whole rows: the rows' numbers, columns past Z, and a
+        cell numbered beyond any row seen (a row's cells are numbered as the row, or less)."""
+        numbers = patterns.row_number.findall(data)
+        if numbers:
+            self.rows = max(self.rows, max(map(int, numbers)))
+        self.unnumbered_rows += sum(map(data.count, patterns.row_starts)) - len(numbers)
+        referenced = data.count(patterns.referenced_cell)
+        self.unreferenced_cells += data.count(patterns.cell_starts) - referenced
+        self.columns = max(self.columns, 26 if referenced else 0)
+        # one pass for the rare references: a column past Z, or a row longer than any seen
+        rare = re.compile(re.escape(patterns.referenced_cell)
+                          + rb"([A-Z]{2,3}\d+|[A-Z]\d{%d,})" % (len(str(self.rows)) + 1))
+        for ref in set(rare.findall(data)):
+            letters, digits = _LETTERS_DIGITS.fullmatch(ref).groups()
+            self.columns = max(self.columns, column_index_from_string(letters.decode("ascii")))
+            self.rows = max(self.rows, int(digits))
 
 
 def _search(data: bytes, patterns: _Patterns, formulas: re.Pattern, hidden: set[int], uncalculated: dict,
-            shared: dict, errors: dict) -> None:
-    """Hidden rows, formulas without a value and error cells in ``data``, a run of whole rows. An
-    empty value of a string formula (``t="str"``) is a value: Excel's ``=IF(…,"",…)`` gave "" ."""
+            shared: dict, errors: dict, extent: _Extent) -> None:
+    """Hidden rows, formulas without a value, error cells and the grid's extent in ``data``, a run
+    of whole rows. An empty value of a string formula (``t="str"``) is a value: Excel's
+    ``=IF(…,"",…)`` gave "" ."""
     _errors(data, patterns, errors)
+    extent.add(data, patterns)
     for match in patterns.hidden_row.finditer(data):
         number = _ROW_NUMBER.search(match.group(1))
         if number:
