@@ -71,8 +71,10 @@ def run(tasks: Sequence[Task], jobs: int) -> Iterator[tuple[int, Any]]:
     try:
         with _forking(min(jobs, len(tasks))) as (pool, started):
             futures = [started(index) for index in range(len(tasks))]
+            finished = concurrent.futures.as_completed(futures)
+            del futures  # as_completed lets each future go once yielded: no task's value outlives its use
             try:
-                for future in concurrent.futures.as_completed(futures):
+                for future in finished:
                     yield future.result()
             except BrokenProcessPool:
                 raise WorkerDied(_exitcode(pool)) from None
