@@ -6,9 +6,9 @@
    written with the parts of the first card reused, then each rendered afresh;
 2. whole-row writing (``Worksheet.write_cells``): the payroll and the team summary of
    ``--rows`` agents written row by row, then through xlsxwriter's public calls cell by cell;
-3. the paused garbage collector: reading, checking and scoring ``--agents`` agents with
-   Python's collector off, then on (xlsxwriter's cycle is broken in both:
-   ``packaging.Workbook``).
+3. the paused garbage collector: a ``--no-scorecards`` month of ``--agents`` agents in
+   one process, Python's collector off for all of it, then on (xlsxwriter's cycle is
+   broken in both: ``packaging.Workbook``).
 
 Each measurement runs its variants in turn, twice (ABAB), and reports the sum per variant:
 the machine's drift then touches both alike. A saving is worth keeping when it is at least
@@ -106,19 +106,21 @@ def whole_rows(count: int, folder: Path) -> dict[str, Clock]:
 
 
 def collector(count: int, folder: Path) -> dict[str, Clock]:
-    from kpi.core import scoring
+    """A ``--no-scorecards --jobs 1`` month of ``count`` agents (fresh output and ledger each
+    time), Python's garbage collector off for all of it, then on."""
     from kpi.io import config
+    from kpi.ledger.db import Ledger
     from kpi.pipeline import month
     source = folder / "month.xlsx"
     month_end.write_input(source, month_end.synthetic_rows(count))
     ruleset = config.load(None, "2026-09")
     clocks = {"collector paused": Clock(), "collector on": Clock()}
-    for _ in range(2):
+    for round_ in range(2):
         for name, clock in clocks.items():
             gc.collect()
-            with clock, (_paused() if name == "collector paused" else contextlib.nullcontext()):
-                results = scoring.score_month(ruleset, month.validate(source, ruleset).agents)
-            del results
+            with Ledger(folder / f"{name}-{round_}.db") as ledger:
+                with clock, (_paused() if name == "collector paused" else contextlib.nullcontext()):
+                    month.score(source, ruleset, folder / f"{name}-{round_}", "zh", ledger, jobs=1, scorecards=False)
     return clocks
 
 

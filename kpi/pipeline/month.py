@@ -52,15 +52,14 @@ def validate(input_path: Path, ruleset: rules.Ruleset, prefetch: bool = False,
     how many rows it has. ``same_month``: a workbook that names its month (``kpi template``
     writes it) must name the ruleset's (a roster may be any month's sheet); ``sheet``: the
     workbook's sheet to read, else the one holding the table of the ruleset's period (:mod:`kpi.core.sheets`)."""
-    with workers.collector_paused():
-        grid = readers.read(input_path, prefetch, period=ruleset.period, sheet=sheet,
-                            header_test=inputs.header_test(ruleset))
-        if same_month and grid.period and grid.period != ruleset.period:
-            raise InputError([InputProblem("", "", grid.source, grid.period, "sheet_other_period",
-                                           (("period", grid.period), ("expected", ruleset.period)))])
-        if progress is not None and grid.size:
-            grid = grid._replace(rows=_reported(grid.rows, grid.size, progress))
-        parsed = inputs.parse(grid, ruleset)
+    grid = readers.read(input_path, prefetch, period=ruleset.period, sheet=sheet,
+                        header_test=inputs.header_test(ruleset))
+    if same_month and grid.period and grid.period != ruleset.period:
+        raise InputError([InputProblem("", "", grid.source, grid.period, "sheet_other_period",
+                                       (("period", grid.period), ("expected", ruleset.period)))])
+    if progress is not None and grid.size:
+        grid = grid._replace(rows=_reported(grid.rows, grid.size, progress))
+    parsed = inputs.parse(grid, ruleset)
     if parsed.problems:
         raise InputError(parsed.problems)
     implausible = limits.implausible(ruleset, parsed.agents)
@@ -661,8 +660,7 @@ def scorecard_file(ledger: Ledger, ruleset: rules.Ruleset, agent_id: str, lang: 
     if not mine:
         return False
     result = scoring.score_agents(ruleset, mine, scoring.contexts(ruleset, agents))[0]
-    with workers.collector_paused():
-        scorecard.write(Path(path), result, ruleset, calendar.for_rules(ruleset), lang, latest["revision"])
+    scorecard.write(Path(path), result, ruleset, calendar.for_rules(ruleset), lang, latest["revision"])
     return True
 
 

@@ -310,10 +310,8 @@ class Workbook(xlsxwriter.Workbook):
     Each xlsxwriter worksheet keeps its workbook's ``add_format``, and the workbook keeps
     its worksheets: a cycle, which only Python's garbage collector frees. Until it runs,
     every cell of the file stays in memory and each collection walks them again; over a
-    month's thousands of scorecards that was a tenth of the run (and with the collector
-    paused, :func:`kpi.io.workers.collector_paused`, they would pile up). Without the
-    workbook's sheets there is no cycle, and the file's objects are freed when the writer
-    returns."""
+    month's thousands of scorecards that was a tenth of the run. Without the workbook's
+    sheets there is no cycle, and the file's objects are freed when the writer returns."""
 
     def close(self) -> None:
         try:
