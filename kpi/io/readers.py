@@ -206,14 +206,14 @@ def _xlsx_rows(path: Path, book, sheet, facts: sheet_xml.SheetFacts | None = Non
     total row left empty; a damaged sheet stops with an InputError."""
     facts = facts or sheet_xml.SheetFacts()
     try:
-        rows_, columns = facts.extent
-        if rows_ * columns <= MAX_GRID_CELLS:
+        height, width = facts.extent
+        if height * width <= MAX_GRID_CELLS:
             book.close()  # openpyxl chose the sheet; calamine reads its cells
             cells = _calamine_rows(path, sheet.title)
         else:  # calamine would hold the whole grid: openpyxl reads it row by row
             cells = sheet.iter_rows(values_only=True)
-        rows = enumerate(cells, start=1)
-        yield from _emptied(_filled(_replaced(rows, {**facts.errors, **dict.fromkeys(facts.blanked)}), facts.merges), facts.skipped)
+        replaced = {**facts.errors, **dict.fromkeys(facts.blanked)}  # error values back; stale values out
+        yield from _emptied(_filled(_replaced(enumerate(cells, start=1), replaced), facts.merges), facts.skipped)
     except InputError:
         raise
     except Exception as error:
