@@ -183,8 +183,9 @@ class _Recorder:
 
 
 def record_scorecard() -> tuple[list, list]:
-    """The workbook and worksheet calls of one real kpi scorecard, and its formats."""
-    from kpi.core import calendar, scoring
+    """The workbook and worksheet calls of one real kpi scorecard (sealed), and its formats."""
+    from kpi.core import calendar, scoring, seal
+    from kpi.ledger import review
     from kpi.io import config
     from kpi.pipeline import month
     from kpi.io.writers import scorecard
@@ -201,7 +202,9 @@ def record_scorecard() -> tuple[list, list]:
             return _Recorder(xlsxwriter.Workbook(*args, **kwargs), log, "book")
         xlsx.Workbook = recording_workbook
         try:
-            scorecard.write(Path(folder) / "card.xlsx", result, ruleset, calendar.for_rules(ruleset), "zh", 1)
+            # sealed, as every card of a month scored into a ledger is (its hidden column of tags)
+            scorecard.write(Path(folder) / "card.xlsx", result, ruleset, calendar.for_rules(ruleset), "zh", 1,
+                            sealer=seal.Sealer(b"bench" * 8, review.fingerprint))
         finally:
             xlsx.Workbook = kpis
     formats = [call for call in log if call[1] == "add_format"]
