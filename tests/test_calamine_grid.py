@@ -141,3 +141,16 @@ def test_the_extent_bounds_cells_without_numbers_and_numbered_beyond_their_row(t
                          b'<row><c r="AB11"><v>4</v></c></row></sheetData>'))
     facts = readers.sheet_xml.scan(zipfile.ZipFile(path), "xl/worksheets/sheet1.xml")
     assert facts.extent[0] >= 99999 and facts.extent[1] >= 28
+
+
+def test_a_names_phonetic_guide_is_not_part_of_its_text(tmp_path):
+    """Excel with an East Asian IME stores the reading of a typed name beside it (``<rPh>``):
+    the cell's text is the name alone, as openpyxl reads it."""
+    path = tmp_path / "phonetic.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("填报表").write_row(0, 0, ["王伟", "x"])
+    book.close()
+    _rewritten(path, "xl/sharedStrings.xml", lambda data: data.replace(
+        "<si><t>王伟</t></si>".encode(), '<si><t>王伟</t><rPh sb="0" eb="1"><t>wang</t></rPh><phoneticPr fontId="1"/></si>'.encode()))
+    assert list(readers.read(path).rows) == [(1, ("王伟", "x"))]
+    assert [_trimmed(row) for row in _openpyxl_rows(path, "填报表")] == [("王伟", "x")]
