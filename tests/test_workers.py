@@ -32,13 +32,6 @@ def test_tasks_run_in_workers_and_every_value_comes_back():
     assert os.getpid() not in {pid for _, pid in values.values()}
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_tasks_run_without_the_collector_which_is_back_after(jobs):
-    values = [enabled for _, enabled in workers.run([gc.isenabled, gc.isenabled], jobs)]
-    assert values == [False, False]  # in this process, or in the workers forked from it
-    assert gc.isenabled()
-
-
 def test_a_failing_task_leaves_the_collector_on():
     def fails():
         raise ValueError("task failed")
@@ -89,47 +82,12 @@ def test_a_stream_gives_every_item_in_order_from_another_process():
     assert len(pids) == 1 and os.getpid() not in pids
 
 
-def test_a_producer_runs_without_the_collector():
-    assert gc.isenabled()
-    assert set(workers.stream(lambda: (gc.isenabled() for _ in range(3)))) == {False}
-
-
-@pytest.mark.parametrize("prefetch", [False, True])
-def test_a_workbook_is_read_and_checked_without_the_collector_which_is_back_after(monkeypatch, prefetch):
-    seen = set()
-    parse, rows = month.inputs.parse, readers._xlsx_rows
-
-    def reading(*args):  # each row gets a last cell: whether the collector was on where it was read
-        for number, values in rows(*args):
-            yield number, (*values, gc.isenabled())
-
-    def flags_taken(grid_rows):
-        for number, values in grid_rows:
-            seen.add(("read", values[-1]))
-            yield number, values[:-1]
-
-    def checking(grid, ruleset_):
-        seen.add(("check", gc.isenabled()))
-        return parse(grid._replace(rows=flags_taken(grid.rows)), ruleset_)
-
-    monkeypatch.setattr(readers, "_xlsx_rows", reading)
-    monkeypatch.setattr(month.inputs, "parse", checking)
-    assert len(month.validate(EXAMPLE_XLSX, ruleset(), prefetch=prefetch).agents) == 25
-    assert seen == {("check", False), ("read", False)}
-    assert gc.isenabled()
-
-
-def test_a_paused_collector_is_left_as_it_was_found():
-    with workers.collector_paused():
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with workers.collector_paused():
-            pass
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
+def test_workers_leave_what_they_inherit_out_of_their_collections_and_the_parent_is_unfrozen_after():
+    """The month the workers inherit at fork is frozen (gc.freeze): their collections do not
+    walk it, so its pages stay shared; the parent's objects are collectable again after."""
+    frozen = [lambda: gc.get_freeze_count() > 0 for _ in range(4)]
+    assert [value for _, value in workers.run(frozen, 2)] == [True] * 4
+    assert gc.get_freeze_count() == 0
 
 
 def test_a_producers_input_error_reaches_the_consumer_with_its_problems():

@@ -1,6 +1,11 @@
 """Reading an input file into a :class:`kpi.core.inputs.Grid` (an edge: file I/O).
 
-``.xlsx`` is read with openpyxl (read-only, cached values); ``.csv`` is decoded
+``.xlsx``: the workbook's sheets, their states and names are read with openpyxl
+(read-only), the chosen sheet's cells with python-calamine (Rust: about a sixth of
+openpyxl's CPU for 100,000 rows), shaped as openpyxl gives them (empty cells None,
+whole numbers int, dates datetime); what calamine does not give (error values,
+formulas without a calculated value, merged areas, hidden rows) comes from one scan
+of the sheet's XML (:mod:`kpi.io.sheet_xml`). ``.csv`` is decoded
 as UTF-8 (with or without BOM) or, failing that, GB18030, a superset of the GBK
 that Excel on a Chinese Windows saves. Anything unreadable becomes an
 :class:`kpi.core.errors.InputError` with one problem that says why.
@@ -15,6 +20,7 @@ read only if defusedxml is installed (openpyxl then parses with it).
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import itertools
 import pyexpat
@@ -26,6 +32,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import openpyxl
+import python_calamine
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
@@ -127,9 +134,11 @@ def safe_parser(expat: tuple[int, int, int] = pyexpat.version_info) -> bool:
 
 def _is_xml_attack(error: BaseException | None) -> bool:
     """Whether the parser refused the XML's entities, here or in the chain of causes openpyxl
-    wraps the error in (expat's ParseError; defusedxml's own exceptions where it is used)."""
+    wraps the error in (expat's ParseError; defusedxml's own exceptions where it is used), or
+    the sheet part declares entities (:class:`kpi.io.sheet_xml.DeclaredEntities`)."""
     while error is not None:
-        if (isinstance(error, ElementTree.ParseError) and error.code in REFUSED_XML
+        if (isinstance(error, sheet_xml.DeclaredEntities)
+                or isinstance(error, ElementTree.ParseError) and error.code in REFUSED_XML
                 or type(error).__module__.startswith("defusedxml")):
             return True
         error = error.__cause__ or error.__context__
@@ -197,14 +206,52 @@ def _xlsx_rows(path: Path, book, sheet, facts: sheet_xml.SheetFacts | None = Non
     total row left empty; a damaged sheet stops with an InputError."""
     facts = facts or sheet_xml.SheetFacts()
     try:
-        rows = enumerate(sheet.iter_rows(values_only=True), start=1)
-        yield from _emptied(_filled(_blanked(rows, facts.blanked), facts.merges), facts.skipped)
+        height, width = facts.extent
+        if height * width <= MAX_GRID_CELLS:
+            book.close()  # openpyxl chose the sheet; calamine reads its cells
+            cells = _calamine_rows(path, sheet.title)
+        else:  # calamine would hold the whole grid: openpyxl reads it row by row
+            cells = sheet.iter_rows(values_only=True)
+        replaced = {**facts.errors, **dict.fromkeys(facts.blanked)}  # error values back; stale values out
+        yield from _emptied(_filled(_replaced(enumerate(cells, start=1), replaced), facts.merges), facts.skipped)
     except InputError:
         raise
     except Exception as error:
         raise _damaged(path, error) from None
     finally:
         book.close()
+
+
+# calamine holds a sheet's whole grid, 32 bytes a cell: a sheet spanning more cells (a stray
+# cell at XFD1048576 spans 17 billion) is read by openpyxl, row by row, in little memory.
+MAX_GRID_CELLS = 4_000_000
+WHOLE = 1e16  # a whole float below this is read as int, as openpyxl reads "1001" (above, Excel writes 1E+16)
+
+
+def _calamine_rows(path: Path, title: str):
+    """The cells of sheet ``title``, row by row from row 1 and column A, as openpyxl's read-only
+    mode gives them: an empty cell None, a whole number int, a date a datetime. calamine gives
+    an error cell as "" (:func:`_replaced` puts its value back)."""
+    workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+    try:
+        sheet = workbook.get_sheet_by_name(title)
+        left = [None] * sheet.start[1] if sheet.start else []  # calamine's rows begin at the first used column
+        date, stamp = datetime.date, datetime.datetime
+        for values in sheet.iter_rows():
+            row = left.copy()
+            for value in values:
+                kind = value.__class__
+                if kind is str:
+                    row.append(value or None)
+                elif kind is float:
+                    row.append(int(value) if value.is_integer() and -WHOLE < value < WHOLE else value)
+                elif kind is date:
+                    row.append(stamp(value.year, value.month, value.day))
+                else:
+                    row.append(value)
+            yield tuple(row)
+    finally:
+        workbook.close()
 
 
 def _filled(rows, merges: tuple[sheet_xml.Merge, ...]):
@@ -235,8 +282,9 @@ def _filled(rows, merges: tuple[sheet_xml.Merge, ...]):
         yield number, values
 
 
-def _blanked(rows, cells: dict[tuple[int, int], str]):
-    """The rows, with ``cells`` (row, col from 0) empty: formulas whose stored value is stale."""
+def _replaced(rows, cells: dict[tuple[int, int], str | None]):
+    """The rows, with the value of ``cells`` (row, col from 0) as given there: an error cell's
+    value (#DIV/0!), None for a formula whose stored value is stale."""
     if not cells:
         yield from rows
         return
@@ -248,7 +296,9 @@ def _blanked(rows, cells: dict[tuple[int, int], str]):
             row = list(values)
             for col in by_row[number]:
                 if col < len(row):
-                    row[col] = None
+                    row[col] = cells[number, col]
+                elif cells[number, col] is not None:
+                    row.extend([None] * (col - len(row)) + [cells[number, col]])
             values = tuple(row)
         yield number, values
 

@@ -1,7 +1,8 @@
 """What a worksheet's XML says besides its cell values (an edge: reads the package).
 
-openpyxl's read-only mode, which kpi needs for big files, gives neither merged
-ranges, hidden rows, Excel tables nor whether a formula has a calculated value.
+The cell reader (python-calamine) gives neither merged ranges, hidden rows, Excel
+tables, whether a formula has a calculated value nor an error cell's value (#DIV/0!
+reads as empty text).
 One pass over the sheet part finds them: the part is inflated in chunks and
 searched with byte patterns (C speed), never parsed element by element, so a
 100,000-row sheet costs a fraction of a second more. Only the small table
@@ -24,6 +25,12 @@ _ROOT = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?worksheet\b")
 _RELS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
+class DeclaredEntities(ValueError):
+    """The sheet part has a document type declaration (``<!DOCTYPE``, where entities are
+    declared): no spreadsheet writes one, and the cell reader would not refuse their
+    expansion as expat does, so the workbook is refused as an XML attack."""
+
+
 class Merge(NamedTuple):
     """A merged range, rows and columns from 1 (inclusive)."""
 
@@ -37,7 +44,10 @@ class SheetFacts(NamedTuple):
     """What the scan found. ``uncalculated``: (row, col from 0) → the formula (``=…``) of
     a cell that has one and no calculated value; ``skipped``: rows that are an Excel
     table's total row; ``dimension``: the ``ref`` of ``<dimension>`` as written;
-    ``blanked``: the cells whose stored values are not read (stale formulas' values)."""
+    ``blanked``: the cells whose stored values are not read (stale formulas' values);
+    ``errors``: (row, col from 0) → the error value (``#DIV/0!``) of a cell holding one;
+    ``extent``: (rows, columns) the cells' grid spans at most (a bound: the reader that
+    holds the whole grid in memory is not given one that would not fit)."""
 
     dimension: str = ""
     hidden_rows: frozenset[int] = frozenset()
@@ -45,6 +55,8 @@ class SheetFacts(NamedTuple):
     skipped: frozenset[int] = frozenset()
     uncalculated: dict[tuple[int, int], str] = {}
     blanked: dict[tuple[int, int], str] = {}
+    errors: dict[tuple[int, int], str] = {}
+    extent: tuple[int, int] = (0, 0)
 
 
 class _Patterns(NamedTuple):
@@ -52,11 +64,17 @@ class _Patterns(NamedTuple):
     bare_formula: re.Pattern
     any_formula: re.Pattern
     cell_start: bytes
+    cell_end: bytes
     row_end: bytes
     data_end: bytes
     dimension: re.Pattern
     merge: re.Pattern
     table: re.Pattern
+    row_number: re.Pattern
+    row_starts: tuple[bytes, ...]
+    cell_starts: bytes
+    referenced_cell: bytes
+    referenced_row: bytes
 
 
 def _patterns(prefix: bytes) -> _Patterns:
@@ -68,11 +86,17 @@ def _patterns(prefix: bytes) -> _Patterns:
                                 + rb"v\s*/>|<" + p + rb"v>\s*</" + p + rb"v>)?\s*</" + p + rb"c>"),
         any_formula=re.compile(rb"<" + p + rb"f\b([^>]*?)(?:/>|>([^<]*)</" + p + rb"f>)()"),
         cell_start=b"<" + (prefix + b":" if prefix else b"") + b"c ",
+        cell_end=b"</" + (prefix + b":" if prefix else b"") + b"c>",
         row_end=b"</" + (prefix + b":" if prefix else b"") + b"row>",
         data_end=b"</" + (prefix + b":" if prefix else b"") + b"sheetData>",
         dimension=re.compile(rb"<" + p + rb"dimension\b[^>]*\bref=\"([^\"]*)\""),
         merge=re.compile(rb"<" + p + rb"mergeCell\b[^>]*\bref=\"([^\"]+)\""),
-        table=re.compile(rb"<" + p + rb"tablePart\b[^>]*\b[\w.-]+:id=\"([^\"]+)\""))
+        table=re.compile(rb"<" + p + rb"tablePart\b[^>]*\b[\w.-]+:id=\"([^\"]+)\""),
+        row_number=re.compile(rb"<" + p + rb"row r=\"(\d+)\""),
+        row_starts=tuple(b"<" + (prefix + b":" if prefix else b"") + b"row" + end for end in (b" ", b">")),
+        cell_starts=b"<" + (prefix + b":" if prefix else b"") + b"c",  # and <col, <cfRule...: a bound
+        referenced_cell=b"<" + (prefix + b":" if prefix else b"") + b'c r="',
+        referenced_row=b"<" + (prefix + b":" if prefix else b"") + b'row r="')
 
 
 _ROW_NUMBER = re.compile(rb"\br=\"(\d+)\"")
@@ -81,6 +105,10 @@ _SHARED = re.compile(rb"\bt=\"shared\"")
 _STRING = re.compile(rb"\bt=\"str\"")
 _STALE = re.compile(rb"<(?:[\w.-]+:)?calcPr\b[^>]*\bfullCalcOnLoad=\"(?:1|true)\"")
 _SHARED_INDEX = re.compile(rb"\bsi=\"(\d+)\"")
+_ERROR_TYPE = b't="e"'
+_LETTERS_DIGITS = re.compile(rb"([A-Z]+)(\d+)")
+_DOCTYPE = b"<!DOCTYPE"
+_VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)</(?:[\w.-]+:)?v>")
 
 
 def scan(archive: zipfile.ZipFile, part: str, stale: bool = False) -> SheetFacts:
@@ -91,9 +119,13 @@ def scan(archive: zipfile.ZipFile, part: str, stale: bool = False) -> SheetFacts
     hidden: set[int] = set()
     uncalculated: dict[tuple[int, int], str] = {}
     shared: dict[bytes, str] = {}
+    errors: dict[tuple[int, int], str] = {}
+    extent = _Extent()
     with archive.open(part) as source:
         buffer = source.read(CHUNK)
         found = _ROOT.search(buffer)
+        if _DOCTYPE in buffer[:found.start() if found else len(buffer)]:
+            raise DeclaredEntities(part)
         patterns = _patterns(found.group(1) or b"" if found else b"")
         formulas = patterns.any_formula if stale else patterns.bare_formula
         dimension = patterns.dimension.search(buffer)
@@ -101,16 +133,16 @@ def scan(archive: zipfile.ZipFile, part: str, stale: bool = False) -> SheetFacts
         while True:
             end = buffer.find(patterns.data_end)
             if end >= 0:
-                _search(buffer[:end], patterns, formulas, hidden, uncalculated, shared)
+                _search(buffer[:end], patterns, formulas, hidden, uncalculated, shared, errors, extent)
                 tail = buffer[end:] + source.read()
                 break
             if not more:
-                _search(buffer, patterns, formulas, hidden, uncalculated, shared)
+                _search(buffer, patterns, formulas, hidden, uncalculated, shared, errors, extent)
                 break
             cut = buffer.rfind(patterns.row_end)
             if cut >= 0:
                 cut += len(patterns.row_end)
-                _search(buffer[:cut], patterns, formulas, hidden, uncalculated, shared)
+                _search(buffer[:cut], patterns, formulas, hidden, uncalculated, shared, errors, extent)
                 buffer = buffer[cut:]
             more = source.read(CHUNK)
             buffer += more
@@ -118,13 +150,43 @@ def scan(archive: zipfile.ZipFile, part: str, stale: bool = False) -> SheetFacts
     return SheetFacts(
         dimension=dimension.group(1).decode("ascii", "replace") if dimension else "",
         hidden_rows=frozenset(hidden), merges=merges,
-        skipped=frozenset(_table_totals(archive, part, tables)), uncalculated=uncalculated)
+        skipped=frozenset(_table_totals(archive, part, tables)), uncalculated=uncalculated, errors=errors,
+        extent=(extent.rows + extent.unnumbered_rows, extent.columns + extent.unreferenced_cells))
+
+
+class _Extent:
+    """The largest row and column numbers seen, and the rows and cells without a number (placed
+    after the one before by a reader, so each may add one to the extent)."""
+
+    def __init__(self) -> None:
+        self.rows = self.columns = self.unnumbered_rows = self.unreferenced_cells = 0
+
+    def add(self, data: bytes, patterns: _Patterns) -> None:
+        """The extent of ``data``, a run of whole rows: the rows' numbers, columns past Z, and a
+        cell numbered beyond any row seen (a row's cells are numbered as the row, or less)."""
+        numbers = patterns.row_number.findall(data)
+        if numbers:
+            self.rows = max(self.rows, max(map(int, numbers)))
+        self.unnumbered_rows += sum(map(data.count, patterns.row_starts)) - len(numbers)
+        referenced = data.count(patterns.referenced_cell)
+        self.unreferenced_cells += data.count(patterns.cell_starts) - referenced
+        self.columns = max(self.columns, 26 if referenced else 0)
+        # one pass for the rare references: a column past Z, or a row longer than any seen
+        rare = re.compile(re.escape(patterns.referenced_cell)
+                          + rb"([A-Z]{2,3}\d+|[A-Z]\d{%d,})" % (len(str(self.rows)) + 1))
+        for ref in set(rare.findall(data)):
+            letters, digits = _LETTERS_DIGITS.fullmatch(ref).groups()
+            self.columns = max(self.columns, column_index_from_string(letters.decode("ascii")))
+            self.rows = max(self.rows, int(digits))
 
 
 def _search(data: bytes, patterns: _Patterns, formulas: re.Pattern, hidden: set[int], uncalculated: dict,
-            shared: dict) -> None:
-    """Hidden rows and formulas without a value in ``data``, a run of whole rows. An empty
-    value of a string formula (``t="str"``) is a value: Excel's ``=IF(…,"",…)`` gave "" ."""
+            shared: dict, errors: dict, extent: _Extent) -> None:
+    """Hidden rows, formulas without a value, error cells and the grid's extent in ``data``, a run
+    of whole rows. An empty value of a string formula (``t="str"``) is a value: Excel's
+    ``=IF(…,"",…)`` gave "" ."""
+    _errors(data, patterns, errors)
+    extent.add(data, patterns)
     for match in patterns.hidden_row.finditer(data):
         number = _ROW_NUMBER.search(match.group(1))
         if number:
@@ -142,6 +204,22 @@ def _search(data: bytes, patterns: _Patterns, formulas: re.Pattern, hidden: set[
             formula = shared.setdefault(index.group(1), formula) if formula else shared.get(index.group(1), "")
         cell = (int(ref.group(2)), column_index_from_string(ref.group(1).decode("ascii")) - 1)
         uncalculated[cell] = "=" + formula
+
+
+def _errors(data: bytes, patterns: _Patterns, errors: dict) -> None:
+    """The error cells (``t="e"``) in ``data`` with their values, as openpyxl reads them."""
+    found = data.find(_ERROR_TYPE)
+    while found >= 0:
+        start = data.rfind(patterns.cell_start, 0, found)
+        tag_end = data.find(b">", found)
+        if start >= 0 and tag_end > 0 and data.find(b">", start, found) < 0 and data[tag_end - 1:tag_end] != b"/":
+            ref = _CELL_REF.search(data, start, tag_end)
+            end = data.find(patterns.cell_end, tag_end)
+            value = _VALUE.search(data, tag_end, end) if end > 0 else None
+            if ref is not None and value is not None:
+                cell = (int(ref.group(2)), column_index_from_string(ref.group(1).decode("ascii")) - 1)
+                errors[cell] = html.unescape(value.group(1).decode("utf-8", "replace"))
+        found = data.find(_ERROR_TYPE, found + 1)
 
 
 def stale_values(archive: zipfile.ZipFile) -> bool:

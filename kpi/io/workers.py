@@ -63,16 +63,17 @@ def run(tasks: Sequence[Task], jobs: int) -> Iterator[tuple[int, Any]]:
     Leaving the loop early, an error in a task or Ctrl-C stops the workers.
     """
     if jobs <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        with collector_paused():
-            for index, task in enumerate(tasks):
-                yield index, task()
+        for index, task in enumerate(tasks):
+            yield index, task()
         return
     _SHARED["tasks"] = tasks
     try:
         with _forking(min(jobs, len(tasks))) as (pool, started):
             futures = [started(index) for index in range(len(tasks))]
+            finished = concurrent.futures.as_completed(futures)
+            del futures  # as_completed lets each future go once yielded: no task's value outlives its use
             try:
-                for future in concurrent.futures.as_completed(futures):
+                for future in finished:
                     yield future.result()
             except BrokenProcessPool:
                 raise WorkerDied(_exitcode(pool)) from None
@@ -132,10 +133,8 @@ def _received(connection) -> Iterator[Any]:
 
 
 def _produce(produce: Callable[[], Iterable[Any]], connection, batch: int) -> None:
-    """Producer process: send the items in batches, then the end or the exception (without
-    the garbage collector: see :func:`collector_paused`)."""
+    """Producer process: send the items in batches, then the end or the exception."""
     _ignore_interrupts()
-    gc.disable()
     items: list = []
     try:
         for item in produce():
@@ -164,7 +163,8 @@ def _forking(jobs: int):
     usual. Leaving early (an error, Ctrl-C, a consumer that stops) ends the workers at
     once rather than waiting for their tasks."""
     context = multiprocessing.get_context("fork")
-    with collector_paused():  # the workers inherit that: no collection touches the pages they share
+    gc.freeze()  # what the workers inherit is left out of their collections: its pages stay shared
+    try:
         pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_interrupts)
         forked = [False]
 
@@ -187,6 +187,8 @@ def _forking(jobs: int):
             if not finished:
                 _stop(pool)
             pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        gc.unfreeze()
 
 
 def _processes(pool: concurrent.futures.ProcessPoolExecutor) -> list:
@@ -211,26 +213,6 @@ def _exitcode(pool: concurrent.futures.ProcessPoolExecutor) -> int | None:
         time.sleep(0.01)
     codes.sort(key=lambda code: code == -signal.SIGTERM)  # the pool ends the others with SIGTERM
     return codes[0] if codes else None
-
-
-@contextlib.contextmanager
-def collector_paused():
-    """Python's garbage collector off for a while, on again after (it then collects any cycle
-    made meanwhile): while a workbook is read and checked, and while a month's tasks run.
-
-    What a month makes either lives on (the agents, their payroll rows) or dies by
-    reference counting (rows read, results, each workbook written: see
-    :class:`kpi.io.writers.workbook.Workbook`); a whole month of 10,000 agents makes about 200
-    objects in cycles. The collector's runs would only walk what lives on again and
-    again: a fifth of the time of reading 10,000 rows, a few seconds of each worker's
-    scoring of 100,000 agents."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _ignore_interrupts() -> None:

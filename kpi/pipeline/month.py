@@ -51,15 +51,14 @@ def validate(input_path: Path, ruleset: rules.Ruleset, prefetch: bool = False,
     how many rows it has. ``same_month``: a workbook that names its month (``kpi template``
     writes it) must name the ruleset's (a roster may be any month's sheet); ``sheet``: the
     workbook's sheet to read, else the one holding the table of the ruleset's period (:mod:`kpi.core.sheets`)."""
-    with workers.collector_paused():
-        grid = readers.read(input_path, prefetch, period=ruleset.period, sheet=sheet,
-                            header_test=inputs.header_test(ruleset))
-        if same_month and grid.period and grid.period != ruleset.period:
-            raise InputError([InputProblem("", "", grid.source, grid.period, "sheet_other_period",
-                                           (("period", grid.period), ("expected", ruleset.period)))])
-        if progress is not None and grid.size:
-            grid = grid._replace(rows=_reported(grid.rows, grid.size, progress))
-        parsed = inputs.parse(grid, ruleset)
+    grid = readers.read(input_path, prefetch, period=ruleset.period, sheet=sheet,
+                        header_test=inputs.header_test(ruleset))
+    if same_month and grid.period and grid.period != ruleset.period:
+        raise InputError([InputProblem("", "", grid.source, grid.period, "sheet_other_period",
+                                       (("period", grid.period), ("expected", ruleset.period)))])
+    if progress is not None and grid.size:
+        grid = grid._replace(rows=_reported(grid.rows, grid.size, progress))
+    parsed = inputs.parse(grid, ruleset)
     if parsed.problems:
         raise InputError(parsed.problems)
     implausible = limits.implausible(ruleset, parsed.agents)
@@ -650,8 +649,7 @@ def scorecard_file(ledger: Ledger, ruleset: rules.Ruleset, agent_id: str, lang: 
     stored = explanations.stored_items(ledger, latest["id"], agent_id, ruleset)
     if stored is not None:
         result = result._replace(items=stored)
-    with workers.collector_paused():
-        scorecard.write(Path(path), result, ruleset, calendar.for_rules(ruleset), lang, latest["revision"])
+    scorecard.write(Path(path), result, ruleset, calendar.for_rules(ruleset), lang, latest["revision"])
     return True
 
 
