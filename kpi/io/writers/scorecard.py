@@ -100,26 +100,31 @@ def _seal(sheet: _Recording, sealer: sealing.Sealer, result: AgentResult, period
     """The seal in the hidden column H of the title row, each row's cell tags beside the row."""
     agent_id = result.agent.agent_id
     seal = sealing.card_seal(sealer.secret, agent_id, period, revision, sealer.fingerprint(result))
-    roles = {place: name.removeprefix("kpi_") for name, place in names.items()}
-    rows: dict[int, list[tuple[str, str, str]]] = {}
+    tag = sealing.CellTags(sealer.secret, seal).tag
+    roles = {place: name[4:] for name, place in names.items()}   # without "kpi_"
+    rows: dict[int, list[tuple[str, str, str]]] = {0: []}
     for (row, col), (kind, value) in sorted(sheet.cells.items()):
         role = roles.get((row, col), "")
-        kind = "slot" if role in sealing.SLOTS else kind
-        column = xl_rowcol_to_cell(0, col)[:-1]
-        tag = sealing.cell_tag(sealer.secret, seal, f"{column}{row + 1}", role, kind, value)
-        rows.setdefault(row, []).append((column, role, tag))
+        column = _COLUMNS[col]
+        entry = (column, role, tag(f"{column}{row + 1}", role, "slot" if role in sealing.SLOTS else kind, value))
+        if row in rows:
+            rows[row].append(entry)
+        else:
+            rows[row] = [entry]
     for role in sealing.SLOTS:   # the answer cells are empty when written: tagged as places
         row, col = names[f"kpi_{role}"]
-        column = xl_rowcol_to_cell(0, col)[:-1]
-        rows.setdefault(row, []).append((column, role, sealing.cell_tag(sealer.secret, seal, f"{column}{row + 1}",
-                                                                         role, "slot", "")))
-    rows.setdefault(0, [])
+        column = _COLUMNS[col]
+        rows.setdefault(row, []).append((column, role, tag(f"{column}{row + 1}", role, "slot", "")))
+    write = sheet.sheet.write_string
     for row, entries in sorted(rows.items()):
         text = sealing.row_text(entries)
         if row == 0:   # the title row's cell starts with the claim
             text = sealing.claim(agent_id, period, revision, seal) + (" " + text if text else "")
-        sheet.sheet.write_string(row, sealing.COLUMN, text)
+        write(row, sealing.COLUMN, text)
     sheet.sheet.set_column(sealing.COLUMN, sealing.COLUMN, None, None, {"hidden": True})
+
+
+_COLUMNS = tuple(xl_rowcol_to_cell(0, col)[:-1] for col in range(sealing.COLUMN))   # A … G: the card's columns
 
 
 def _define_names(workbook, sheet_name: str, names: dict[str, tuple[int, int]], period: str, revision) -> None:
