@@ -26,3 +26,24 @@ def test_a_secret_of_one_block_and_more_is_keyed_as_hmac_keys_it():
     for size in (63, 64, 65, 128):
         secret = bytes(range(size))
         assert seal.CellTags(secret, "ab").tag("A1", "", "s", "x") == seal.cell_tag(secret, "ab", "A1", "", "s", "x")
+
+
+def test_an_item_row_is_rendered_once_per_distinct_record_and_comment():
+    """A chunk's cards share their explainer: a row already rendered is taken, not made again;
+    the same record with another comment is another row."""
+    from kpi.core import explain
+    from kpi.core.scoring import score_month
+    from kpi.io import config
+    from kpi.io.writers import scorecard
+    from kpi.pipeline import month
+    from helpers import EXAMPLE_CSV
+
+    ruleset = config.load(None, "2026-09")
+    record = score_month(ruleset, month.validate(EXAMPLE_CSV, ruleset).agents)[0].items[0]
+    explainer = explain.Explainer(ruleset, "zh")
+    first = scorecard._item_cells(record, explainer, "")
+    assert scorecard._item_cells(record, explainer, "") is first
+    said = scorecard._item_cells(record, explainer, "很好")
+    assert said is not first and said[0][1].endswith("很好") and said[0][1].startswith(first[0][1])
+    assert first[0] == (record.label("zh"), explainer.inputs(record), explainer.measured(record),
+                        explainer.rule(record) or explainer.points(record))

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 import orjson
@@ -74,11 +74,22 @@ class CellTags:
 
     def tag(self, ref: str, role: str, kind: str, value: object) -> str:
         """:func:`cell_tag` of cell ``ref`` holding ``value`` of ``kind``, under this card's seal."""
-        inner = self._inner.copy()
-        inner.update(orjson.dumps([ref, role, kind, "" if kind == "slot" else content(kind, value)])[1:])
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()[:TAG_CHARS]
+        return self.tags([(ref, role, kind, value)])[0]
+
+    def tags(self, cells: Iterable[tuple[str, str, str, object]]) -> list[str]:
+        """:meth:`tag` of each of ``cells`` (ref, role, kind, value), in one loop."""
+        start, outer, dumps, found = self._inner, self._outer, orjson.dumps, []
+        for ref, role, kind, value in cells:
+            if kind == "s" and value.__class__ is str:
+                text = value
+            else:
+                text = "" if kind == "slot" else content(kind, value)
+            inner = start.copy()
+            inner.update(dumps([ref, role, kind, text])[1:])
+            done = outer.copy()
+            done.update(inner.digest())
+            found.append(done.hexdigest()[:TAG_CHARS])
+        return found
 
 
 @functools.lru_cache(maxsize=4)
