@@ -32,6 +32,9 @@ class Explainer:
         self._points: dict[tuple, str] = {}
         self._tails: dict[tuple, str] = {}
         self._formulas: dict[str, _Formula | None] = {}
+        # what the explainer's users derive from records once per distinct record (a scorecard's
+        # item rows): kept as long as the explainer, which a month makes per chunk of agents
+        self.rendered: dict[tuple, object] = {}
 
     def item(self, record: ItemResult) -> str:
         """One line: formula; rule applied → points."""

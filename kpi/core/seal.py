@@ -13,11 +13,12 @@ content free.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 import orjson
@@ -54,6 +55,53 @@ def cell_tag(secret: bytes, seal: str, ref: str, role: str, kind: str, value: ob
     """The tag of cell ``ref`` (A1 style) holding ``value`` of ``kind`` (s | n | f | slot)."""
     text = "" if kind == "slot" else content(kind, value)
     return _mac(secret, [seal, ref, role, kind, text])[:TAG_CHARS]
+
+
+class CellTags:
+    """The tags of one card's cells, each what :func:`cell_tag` gives, byte for byte, made cheaply.
+
+    HMAC-SHA256 (RFC 2104) hashes the key padded with ``ipad``, then the message, and hashes
+    that digest after the key padded with ``opad``. The two keyed SHA-256 states are made once
+    per secret and the card's seal, the start of every tagged document, is hashed once per
+    card: a tag then hashes only its cell's part of the document (copies of the states)."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, secret: bytes, seal: str):
+        inner, self._outer = _keyed(secret)
+        self._inner = inner.copy()
+        self._inner.update(orjson.dumps([seal])[:-1] + b",")   # '["<seal>",': the document's start
+
+    def tag(self, ref: str, role: str, kind: str, value: object) -> str:
+        """:func:`cell_tag` of cell ``ref`` holding ``value`` of ``kind``, under this card's seal."""
+        return self.tags([(ref, role, kind, value)])[0]
+
+    def tags(self, cells: Iterable[tuple[str, str, str, object]]) -> list[str]:
+        """:meth:`tag` of each of ``cells`` (ref, role, kind, value), in one loop."""
+        start, outer, dumps, found = self._inner, self._outer, orjson.dumps, []
+        for ref, role, kind, value in cells:
+            if kind == "s" and value.__class__ is str:
+                text = value
+            else:
+                text = "" if kind == "slot" else content(kind, value)
+            inner = start.copy()
+            inner.update(dumps([ref, role, kind, text])[1:])
+            done = outer.copy()
+            done.update(inner.digest())
+            found.append(done.hexdigest()[:TAG_CHARS])
+        return found
+
+
+@functools.lru_cache(maxsize=4)
+def _keyed(secret: bytes) -> tuple:
+    """SHA-256 states that have hashed ``secret`` padded with HMAC's ipad and opad."""
+    block = hashlib.sha256().block_size
+    key = (hashlib.sha256(secret).digest() if len(secret) > block else secret).ljust(block, b"\0")
+    return (hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD)))
+
+
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
 
 
 def claim(agent_id: str, period: str, revision: int, seal: str) -> str:

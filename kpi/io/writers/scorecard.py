@@ -69,30 +69,35 @@ def write(path: Path, result: AgentResult, ruleset: rules.Ruleset, line: calenda
 
 
 class _Recording:
-    """A worksheet that remembers what it was given to write (cell → kind, value), to seal it."""
+    """A worksheet that remembers what it was given to write (cell → kind, value), to seal it.
+
+    The calls it passes on unchanged are the worksheet's own methods, bound once per card."""
 
     def __init__(self, sheet):
         self.sheet, self.cells = sheet, {}
+        self._string, self._number = sheet.write_string, sheet.write_number
+        self._formula, self._merge = sheet.write_formula, sheet.merge_range
+        self.set_row, self.write_blank = sheet.set_row, sheet.write_blank
 
     def __getattr__(self, name):
         return getattr(self.sheet, name)
 
     def write_string(self, row, col, text, *args):
         self.cells[(row, col)] = ("s", text)
-        return self.sheet.write_string(row, col, text, *args)
+        return self._string(row, col, text, *args)
 
     def write_number(self, row, col, number, *args):
         self.cells[(row, col)] = ("n", number)
-        return self.sheet.write_number(row, col, number, *args)
+        return self._number(row, col, number, *args)
 
     def write_formula(self, row, col, formula, *args):
         self.cells[(row, col)] = ("f", formula)
-        return self.sheet.write_formula(row, col, formula, *args)
+        return self._formula(row, col, formula, *args)
 
     def merge_range(self, first_row, first_col, last_row, last_col, data, *args):
         if data != "":
             self.cells[(first_row, first_col)] = ("s", data)
-        return self.sheet.merge_range(first_row, first_col, last_row, last_col, data, *args)
+        return self._merge(first_row, first_col, last_row, last_col, data, *args)
 
 
 def _seal(sheet: _Recording, sealer: sealing.Sealer, result: AgentResult, period: str, revision: int,
@@ -100,26 +105,33 @@ def _seal(sheet: _Recording, sealer: sealing.Sealer, result: AgentResult, period
     """The seal in the hidden column H of the title row, each row's cell tags beside the row."""
     agent_id = result.agent.agent_id
     seal = sealing.card_seal(sealer.secret, agent_id, period, revision, sealer.fingerprint(result))
-    roles = {place: name.removeprefix("kpi_") for name, place in names.items()}
-    rows: dict[int, list[tuple[str, str, str]]] = {}
+    roles = {place: name[4:] for name, place in names.items()}   # without "kpi_"
+    cells = []
     for (row, col), (kind, value) in sorted(sheet.cells.items()):
         role = roles.get((row, col), "")
-        kind = "slot" if role in sealing.SLOTS else kind
-        column = xl_rowcol_to_cell(0, col)[:-1]
-        tag = sealing.cell_tag(sealer.secret, seal, f"{column}{row + 1}", role, kind, value)
-        rows.setdefault(row, []).append((column, role, tag))
+        cells.append((row, _COLUMNS[col], role, "slot" if role in sealing.SLOTS else kind, value))
     for role in sealing.SLOTS:   # the answer cells are empty when written: tagged as places
         row, col = names[f"kpi_{role}"]
-        column = xl_rowcol_to_cell(0, col)[:-1]
-        rows.setdefault(row, []).append((column, role, sealing.cell_tag(sealer.secret, seal, f"{column}{row + 1}",
-                                                                         role, "slot", "")))
-    rows.setdefault(0, [])
+        cells.append((row, _COLUMNS[col], role, "slot", ""))
+    tags = sealing.CellTags(sealer.secret, seal).tags(
+        (f"{column}{row + 1}", role, kind, value) for row, column, role, kind, value in cells)
+    rows: dict[int, list[tuple[str, str, str]]] = {0: []}
+    for (row, column, role, _, _), tag in zip(cells, tags):
+        entry = (column, role, tag)
+        if row in rows:
+            rows[row].append(entry)
+        else:
+            rows[row] = [entry]
+    write = sheet.sheet.write_string
     for row, entries in sorted(rows.items()):
         text = sealing.row_text(entries)
         if row == 0:   # the title row's cell starts with the claim
             text = sealing.claim(agent_id, period, revision, seal) + (" " + text if text else "")
-        sheet.sheet.write_string(row, sealing.COLUMN, text)
+        write(row, sealing.COLUMN, text)
     sheet.sheet.set_column(sealing.COLUMN, sealing.COLUMN, None, None, {"hidden": True})
+
+
+_COLUMNS = tuple(xl_rowcol_to_cell(0, col)[:-1] for col in range(sealing.COLUMN))   # A … G: the card's columns
 
 
 def _define_names(workbook, sheet_name: str, names: dict[str, tuple[int, int]], period: str, revision) -> None:
@@ -177,18 +189,34 @@ def _comment(sheet, row: int, result: AgentResult, lang: str, fmt) -> int:
 
 def _item_row(sheet, row: int, record, explainer: explain.Explainer, fmt, said: str = "") -> None:
     """One item's row; ``said``: the supervisor's comment on it, printed beside its inputs."""
+    texts, height, numbers_ = _item_cells(record, explainer, said)
+    wrap, points = fmt["wrap"], fmt["points"]
+    for col, text in enumerate(texts):
+        sheet.write_string(row, col, text, wrap)
+    sheet.set_row(row, height)
+    weight, got, lost = numbers_
+    sheet.write_number(row, 4, weight, points)
+    sheet.write_number(row, 5, got, points)
+    sheet.write_number(row, 6, lost, fmt["lost"] if lost else points)
+
+
+def _item_cells(record, explainer: explain.Explainer, said: str) -> tuple[tuple[str, ...], int, tuple[float, ...]]:
+    """An item row's texts, height and numbers, rendered once per distinct record and comment
+    (kept by the explainer, shared by the cards of a chunk: many agents' judgement items, and
+    some of their rates, read the same)."""
+    key = ("scorecard_row", record, said)
+    kept = explainer.rendered.get(key)
+    if kept is not None:
+        return kept
     rule_text = explainer.rule(record) or explainer.points(record)
     inputs_text = explainer.inputs(record)
     if said:
         comment = i18n.text("item_comment", explainer.lang, text=said)
         inputs_text = f"{inputs_text}\n{comment}" if inputs_text else comment
-    cells = (record.label(explainer.lang), inputs_text, explainer.measured(record), rule_text)
-    for col, text in enumerate(cells):
-        sheet.write_string(row, col, text, fmt["wrap"])
-    sheet.set_row(row, LINE_HEIGHT * max(lines_needed(text, WIDTHS[col]) for col, text in enumerate(cells)))
-    sheet.write_number(row, 4, float(record.weight), fmt["points"])
-    sheet.write_number(row, 5, float(record.points), fmt["points"])
-    sheet.write_number(row, 6, float(record.lost), fmt["lost"] if record.lost else fmt["points"])
+    texts = (record.label(explainer.lang), inputs_text, explainer.measured(record), rule_text)
+    height = LINE_HEIGHT * max(lines_needed(text, WIDTHS[col]) for col, text in enumerate(texts))
+    kept = explainer.rendered[key] = (texts, height, (float(record.weight), float(record.points), float(record.lost)))
+    return kept
 
 
 def _result(sheet, row: int, result: AgentResult, lang: str, fmt, names) -> int:
