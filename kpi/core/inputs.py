@@ -109,13 +109,12 @@ def parse(grid: Grid, ruleset: rules.Ruleset) -> Parsed:
     if columns is None:
         return result
     seen: dict[str, tuple[str, str]] = {}
-    kinds = _of_kind(ruleset.fields)
     for number, values in rows:
         if len(problems) >= MAX_PROBLEMS:  # stop reading: the rest would only add to a list nobody reads
             problems.append(InputProblem("", "", grid.where(number, None), "", "too_many_problems",
                                          (("count", str(len(problems))),)))
             break
-        agent_id, agent = _parse_row(number, values, columns, grid, ruleset, result, kinds)
+        agent_id, agent = _parse_row(number, values, columns, grid, ruleset, result)
         if agent_id:
             column = columns.by_field["agent_id"]
             where = grid.where(number, column)
@@ -132,12 +131,9 @@ def parse(grid: Grid, ruleset: rules.Ruleset) -> Parsed:
 
 
 # ------------------------------------------------------------------ header
-_SPACES = re.compile(r"\s+")
-
-
 def normalise_header(text: object) -> str:
     """Header text folded for matching: NFKC, no spaces, lower case."""
-    return _SPACES.sub("", unicodedata.normalize("NFKC", str(text or ""))).lower()
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or ""))).lower()
 
 
 def header_names(ruleset: rules.Ruleset) -> dict[str, str]:
@@ -219,10 +215,8 @@ def _map_columns(number: int, matched, grid: Grid, ruleset: rules.Ruleset):
 
 
 # ------------------------------------------------------------------ rows
-def _parse_row(number, values, columns: Columns, grid: Grid, ruleset: rules.Ruleset, result: Parsed,
-               kinds: _Kinds | None = None):
-    """(agent id as typed, AgentInput or None); (None, None) for blank and total rows;
-    ``kinds``: :func:`_of_kind` of the ruleset's fields, when the caller found them once."""
+def _parse_row(number, values, columns: Columns, grid: Grid, ruleset: rules.Ruleset, result: Parsed):
+    """(agent id as typed, AgentInput or None); (None, None) for blank and total rows."""
     cells = {f: (values[i] if i < len(values) else None) for f, i in columns.by_field.items()}
     if all(_blank(v) for v in cells.values()) or _is_total_row(cells) or _is_other_row(values, cells, ruleset):
         return None, None
@@ -232,17 +226,13 @@ def _parse_row(number, values, columns: Columns, grid: Grid, ruleset: rules.Rule
     for f in ruleset.fields:
         if f.id in parsed:
             continue
-        value = cells.get(f.id)
-        if value is None and not f.required:   # an empty optional cell (or no such column): not given
-            parsed[f.id] = None
-            continue
         parsed[f.id], problem = _parse_cell(row, f)
         if problem is not None:
             found.append(problem)
-        if isinstance(value, str) and f.type != "text" and parsed[f.id] is not None:
+        if isinstance(cells.get(f.id), str) and f.type != "text" and parsed[f.id] is not None:
             result.notices.extend(_notice(row, f, parsed[f.id]))
-    found += _check_cents(row, parsed, ruleset, result.notices, kinds)
-    found += _check_relations(row, parsed, ruleset, kinds) + _check_level(row, parsed, ruleset)
+    found += _check_cents(row, parsed, ruleset, result.notices)
+    found += _check_relations(row, parsed, ruleset) + _check_level(row, parsed, ruleset)
     result.problems.extend(found)
     if found:
         return parsed["agent_id"], None
@@ -335,13 +325,6 @@ def _cut(text: str) -> str:
 def _parse_cell(row: _Row, f: rules.InputField):
     """(parsed value, problem or None) for one cell of the row."""
     value = row.cells.get(f.id)
-    kind = value.__class__
-    if (kind is int or kind is float) and f.type != "text":  # the usual cell: a number typed as one
-        number = _typed_number(value) if value else numbers.D(value)   # as parse_number reads it
-        if not number.is_finite():
-            return None, row.problem(f.id, "not_a_number")
-        broken = _broken_bound(f, number, kind is int)
-        return number, (None if broken is None else row.problem(f.id, *broken))
     if _blank(value):
         return None, (_empty_problem(row, f) if f.required else None)
     if f.type == "text":
@@ -402,48 +385,25 @@ def parse_number(value: object, money: bool = False) -> Decimal | None:
 
 
 def _check_bounds(f: rules.InputField, number: Decimal, problem) -> InputProblem | None:
-    """The first bound of ``f`` that ``number`` breaks, as ``problem(code, *params)``, or None."""
-    broken = _broken_bound(f, number)
-    return None if broken is None else problem(*broken)
-
-
-def _broken_bound(f: rules.InputField, number: Decimal, whole: bool = False) -> tuple | None:
-    """(code, *params) of the first bound of ``f`` that ``number`` breaks, or None;
-    ``whole``: the number was read from an int (whole already)."""
-    if f.type == "count" and not whole and number != number.to_integral_value():
-        return ("not_whole",)
+    if f.type == "count" and number != number.to_integral_value():
+        return problem("not_whole")
     if f.min is not None and (number <= f.min if f.min_exclusive else number < f.min):
-        return ("above_min" if f.min_exclusive else "at_least_min", ("min", numbers.plain(f.min)))
+        return problem("above_min" if f.min_exclusive else "at_least_min", ("min", numbers.plain(f.min)))
     if f.max is not None and number > f.max:  # a judgement column's maximum, or a field's sanity limit
-        return ("at_most_max" if f.increment is not None else "too_large", ("max", numbers.plain(f.max)))
+        return problem("at_most_max" if f.increment is not None else "too_large", ("max", numbers.plain(f.max)))
     if f.increment is not None and number % f.increment != 0:
-        return ("increment", ("increment", numbers.plain(f.increment)))
+        return problem("increment", ("increment", numbers.plain(f.increment)))
     return None
 
 
-class _Kinds(NamedTuple):
-    """The fields a row's checks after the cells look at: money ones, those ``at_most`` another."""
-
-    money: tuple[rules.InputField, ...]
-    bounded_by_field: tuple[rules.InputField, ...]
-
-
-def _of_kind(fields: tuple[rules.InputField, ...]) -> _Kinds:
-    """The :class:`_Kinds` of ``fields`` (found once per sheet, not once per row)."""
-    return _Kinds(tuple(f for f in fields if f.type == "money"), tuple(f for f in fields if f.at_most))
-
-
-def _check_cents(row: _Row, parsed: dict, ruleset: rules.Ruleset, notices: list,
-                 kinds: _Kinds | None = None) -> list[InputProblem]:
+def _check_cents(row: _Row, parsed: dict, ruleset: rules.Ruleset, notices: list) -> list[InputProblem]:
     """Money typed with more than two decimals (1000.005): a problem, or, when fields.toml says
     ``money_decimals = "notice"``, rounded to cents here by the pay rounding rule, so every
     figure shown and computed from it is the same amount."""
     found = []
-    for f in (kinds or _of_kind(ruleset.fields)).money:
+    for f in ruleset.fields:
         value = parsed.get(f.id)
-        # normalising only raises the exponent: one of -2 or more already has at most two decimals
-        if value is None or not value.is_finite() or value.as_tuple().exponent >= -2 \
-                or value.normalize().as_tuple().exponent >= -2:
+        if f.type != "money" or value is None or not value.is_finite() or value.normalize().as_tuple().exponent >= -2:
             continue
         rounded = None
         if ruleset.money_decimals == "notice":
@@ -457,12 +417,11 @@ def _check_cents(row: _Row, parsed: dict, ruleset: rules.Ruleset, notices: list,
     return found
 
 
-def _check_relations(row: _Row, parsed: dict, ruleset: rules.Ruleset,
-                     kinds: _Kinds | None = None) -> list[InputProblem]:
+def _check_relations(row: _Row, parsed: dict, ruleset: rules.Ruleset) -> list[InputProblem]:
     """``at_most`` relations between fields: deals <= visits, refunds <= orders."""
     found = []
-    for f in (kinds or _of_kind(ruleset.fields)).bounded_by_field:
-        value, limit = parsed.get(f.id), parsed.get(f.at_most)
+    for f in ruleset.fields:
+        value, limit = parsed.get(f.id), parsed.get(f.at_most) if f.at_most else None
         if value is not None and limit is not None and value > limit:
             found.append(row.problem(f.id, "at_most_field", ("other", f.at_most), ("limit", numbers.short(limit))))
     return found
