@@ -12,6 +12,7 @@ import dataclasses
 import datetime
 import functools
 import hashlib
+import itertools
 import os
 import secrets
 from collections.abc import Callable
@@ -159,18 +160,20 @@ def score(input_path, ruleset: rules.Ruleset, out_dir: str | Path | None, lang: 
     period = ruleset.period
     progress = progress or (lambda stage, done, total: None)
     parsed = validate_all(input_path, ruleset, prefetch=jobs > 1, progress=progress, teams=teams, sheet=sheet)
-    agents = parsed.agents
+    agents, notices = list(parsed.agents), tuple(parsed.notices)
+    del parsed   # the job's list is the only one: each agent's input is dropped once scored (write_all)
     if passwords is not None and scorecards:
         require_passwords(agents, passwords)
     if ledger is not None:
         revisions.require_open(ledger, period)
     report = MonthReport(ruleset, calendar.for_rules(ruleset), [],
-                         Path(out_dir) if out_dir else Path("kpi-out") / period, tuple(parsed.notices))
+                         Path(out_dir) if out_dir else Path("kpi-out") / period, notices)
     info = input_info(input_path)
     settings = reuse.run(ruleset, report.timeline, lang, scorecards)
     job = _Job(report, lang, info, jobs, scorecards, progress, passwords,
-               tuple(agents), scoring.contexts(ruleset, agents), settings,
+               agents, scoring.contexts(ruleset, agents), settings,
                paths=filenames.card_paths((a.agent_id, a.name, a.team) for a in agents) if scorecards else {})
+    del agents
     if ledger is None:
         with staged(report.out_dir) as staging:
             rows = write_all(staging, job).rows
@@ -193,7 +196,7 @@ class _Job(NamedTuple):
     scorecards: bool
     progress: Callable[[str, int, int], None]
     passwords: dict[str, str] | None
-    agents: tuple[inputs.AgentInput, ...]
+    agents: list[inputs.AgentInput | None]   # the month's agents; None once scored (write_all frees them)
     teams: dict[str, scoring.TeamContext]
     settings: reuse.Run | None = None
     previous: dict = {}
@@ -261,11 +264,13 @@ def _write_revision(ledger: Ledger, job: _Job, stage: output.Stage) -> MonthRepo
         # is being scored waits for it (or fails as busy), it never reads "no base month"
         ledger.require_intact(period, period.previous)
         revisions.require_open(ledger, period)
-        agents = tuple(carryover.fill_from_ledger(ledger, period, job.agents, "sales_last_month", "sales_actual"))
+        # in place: the job's list stays the only one holding the agents (write_all frees them)
+        job.agents[:] = carryover.fill_from_ledger(ledger, period, job.agents, "sales_last_month", "sales_actual")
+        agents = job.agents
         implausible = limits.implausible(job.report.ruleset, agents, {agent.agent_id for agent in agents if agent.filled})
         if implausible:  # a base month taken from the ledger can make a result run away too
             raise InputError(implausible)
-        job = job._replace(agents=agents, teams=scoring.contexts(job.report.ruleset, agents), secret=ledger.secret,
+        job = job._replace(teams=scoring.contexts(job.report.ruleset, agents), secret=ledger.secret,
                            settings=job.settings._replace(seal=reuse.seal_id(ledger.secret)))
         revision = revisions.next_revision(ledger, db, period)
         before = revisions.previous(ledger, period)
@@ -339,7 +344,8 @@ def write_all(folder: Path, job: _Job, store: _Store | None = None) -> _Written:
     lines are written and the rows stored, in agent order, as they come. A result lives
     only as long as its chunk: what outlives it is its payroll row and the row's seal, from
     which the summary files and their content keys are then made (again as tasks). Per agent,
-    memory holds its input and its payroll row (a few KB), never its result or a workbook.
+    memory holds its input until its chunk is done (then ``job.agents`` forgets it) and its
+    payroll row (a few hundred bytes), never its result or a workbook.
     """
     count = len(job.agents)
     size = max(1, min(CHUNK, -(-count // (job.jobs * 8))))
@@ -352,6 +358,8 @@ def write_all(folder: Path, job: _Job, store: _Store | None = None) -> _Written:
 
     def lines():
         for chunk in workers.in_order(workers.run(chunks, job.jobs)):
+            # the chunk's agents are scored: their inputs go (forked workers hold their own copy)
+            job.agents[done[0]:done[0] + len(chunk.lines)] = itertools.repeat(None, len(chunk.lines))
             if store is not None:
                 store.add(chunk)
             rows.extend(chunk.payroll)
