@@ -13,6 +13,8 @@ import time
 import zipfile
 
 from helpers import ROOT, example_rows, write_csv
+from kpi.io.writers import results_json
+from kpi.ledger import db as ledger
 
 AGENTS = 600
 
@@ -36,12 +38,17 @@ def revisions(db_path) -> int:
         return connection.execute("SELECT COUNT(*) FROM revisions").fetchone()[0]
 
 
-def check_outputs(out, ledger_revisions: int) -> None:
-    """Output is complete and of the ledger's last revision, or of the one whose commit the kill stopped."""
+def check_outputs(out, ledger_revisions: int, db_path) -> None:
+    """Output is complete and of the ledger's last revision, as any kpi command sees it: the
+    next command to open the ledger finishes a publication a kill cut between the ledger's
+    commit and the folder's swap (the output then one revision behind, never ahead)."""
     if not out.exists():
         return
+    head = results_json.read_head(out / "results.json")
+    assert head["revision"] in (ledger_revisions, ledger_revisions - 1)
+    ledger.Ledger(db_path).close()                     # what any kpi command does first
     doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert doc["revision"] in (ledger_revisions, ledger_revisions + 1)
+    assert doc["revision"] == ledger_revisions
     cards = list((out / "scorecards").rglob("*.xlsx"))
     assert len(cards) == len(doc["agents"]) == AGENTS
     for path in [*cards[:: max(1, len(cards) // 40)], out / "payroll-2026-09.xlsx", out / "team-summary-2026-09.xlsx"]:
@@ -80,7 +87,7 @@ def test_killing_a_scoring_run_at_any_moment(tmp_path):
         # killed before the commit: nothing recorded; after it (or finished): the whole revision
         assert after in (before, before + 1) and (code == -signal.SIGKILL or after == before + 1)
         interrupted += after == before
-        check_outputs(out, after)
+        check_outputs(out, after, db_path)
     assert interrupted >= 4
     last = start(args, tmp_path)    # clears what the killed runs left (their processes are gone)
     _, errors = last.communicate(timeout=300)
