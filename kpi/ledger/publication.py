@@ -5,27 +5,19 @@ swapped in right after the commit (:func:`kpi.io.output.staged_for_ledger`). A k
 commit and the swap leaves the ledger one revision ahead of the folder, with the complete new
 folder beside it (``.out.ready-HOST-PID-…``). Like SQLite rolling back a hot journal when a
 database is opened, every kpi command that opens the ledger first finishes such a publication
-(:func:`settle`): the revision names the folder it publishes to (:func:`record`), and a ready
-folder whose process is gone and whose revision the ledger committed is put in place. So no
-command, and no file a person opens through kpi, sees the ledger and the output disagree.
+(:func:`settle`): the revision names the folder it publishes to (its summary's ``output``,
+:func:`kpi.ledger.revisions.record_summary`), and a ready folder whose process is gone and
+whose revision the ledger committed is put in place. So no command, and no file a person
+opens through kpi, sees the ledger and the output disagree.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 
 from kpi.io import output
 from kpi.io.writers import results_json
-
-
-def record(db, revision_id: int, destination: Path) -> None:
-    """Remember, inside the revision's transaction, the folder its output is published to."""
-    row = db.execute("SELECT summary FROM revisions WHERE id = ?", (revision_id,)).fetchone()
-    summary = json.loads(row[0]) if row and row[0] else {}
-    summary["output"] = str(Path(destination).resolve())
-    db.execute("UPDATE revisions SET summary = ? WHERE id = ?", (json.dumps(summary), revision_id))
 
 
 def destinations(ledger) -> list[tuple[str, Path]]:

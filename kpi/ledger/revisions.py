@@ -10,6 +10,7 @@ import functools
 import json
 import sqlite3
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 import orjson
@@ -175,11 +176,16 @@ def previous(ledger: Ledger, period: str) -> Before:
     return Before(scorecards, reusable, json.loads(latest["summary"]) if latest["summary"] else {})
 
 
-def record_summary(db, started: Revision, stat: str, sheets: Sequence[str], files: dict | None = None) -> None:
+def record_summary(db, started: Revision, stat: str, sheets: Sequence[str], files: dict | None = None,
+                   output: Path | None = None) -> None:
     """Remember the team summary of the revision being stored, for the next to take sheets from,
-    and ``files`` (name → [content key, stat]) that the next may take whole."""
-    db.execute("UPDATE revisions SET summary = ? WHERE id = ?",
-               (json.dumps({"stat": stat, "sheets": list(sheets), "files": files or {}}), started.id))
+    ``files`` (name → [content key, stat]) that the next may take whole, and the ``output``
+    folder the revision is published to (:mod:`kpi.ledger.publication` finishes a publication
+    a kill interrupted)."""
+    summary = {"stat": stat, "sheets": list(sheets), "files": files or {}}
+    if output is not None:
+        summary["output"] = str(Path(output).resolve())
+    db.execute("UPDATE revisions SET summary = ? WHERE id = ?", (json.dumps(summary), started.id))
 
 
 class Revision(NamedTuple):

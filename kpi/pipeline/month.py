@@ -286,8 +286,8 @@ def _write_revision(ledger: Ledger, job: _Job, stage: output.Stage) -> MonthRepo
         staging = stage.path
         written = write_all(staging, job, _Store(started.id, started.previous_id, add, started.ruleset))
         files = {name: [key, reuse.file_stat(staging / name)] for name, key in written.files.items()}
-        revisions.record_summary(db, started, reuse.file_stat(staging / _summary_name(period)), written.sheets, files)
-        publication.record(db, started.id, job.report.out_dir)  # where a kill after the commit is finished
+        revisions.record_summary(db, started, reuse.file_stat(staging / _summary_name(period)), written.sheets, files,
+                                 job.report.out_dir)  # the folder: where a kill after the commit is finished
         changed = revisions.finish(ledger, db, period, started, fingerprints, job.input_info)
         stage.ready()
         testhooks.reached("before_commit")
