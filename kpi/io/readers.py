@@ -29,7 +29,6 @@ import zlib
 from xml.etree import ElementTree
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NamedTuple
 
 import openpyxl
 import python_calamine
