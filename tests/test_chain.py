@@ -243,3 +243,62 @@ def test_any_change_to_any_link_is_found_at_that_link(rows, data):
 def test_the_digest_is_of_canonical_json():
     assert chain.digest('{"b": 1, "a": "é"}') == chain.digest('{"a":"é","b":1}')
     assert chain.digest(None) == ""
+
+
+# ------------------------------------------------------------------ content-addressed tables
+def test_a_deleted_record_is_found_by_the_result_that_names_it():
+    scored()
+    with sqlite3.connect(os.environ["KPI_DB"]) as db:
+        name = db.execute("SELECT records_sha256 FROM results WHERE agent_id = 'KF1003'").fetchone()[0]
+        db.execute("DELETE FROM records WHERE sha256 = ?", (name,))
+    result = run("verify")
+    assert result.exit_code == 1
+    assert f'table records, row ["{name}"] was deleted (results.records_sha256 still names it)' in result.output
+    refused = run("score", EXAMPLE_CSV, "--period", "2026-09", "--out", "out", "--jobs", "1")
+    assert refused.exit_code == 1 and "records" in refused.output and "refusing to build on it" in refused.output
+
+
+def test_a_record_whose_content_no_longer_gives_its_name_is_found():
+    scored()
+    with sqlite3.connect(os.environ["KPI_DB"]) as db:
+        db.execute("UPDATE rulesets SET ruleset = replace(ruleset, '\"total\":\"100\"', '\"total\":\"101\"')")
+        assert db.total_changes == 1
+    result = run("verify")
+    assert result.exit_code == 1 and "table rulesets" in result.output and "sha256" in result.output
+
+
+def _chained_row_by_row(monkeypatch):
+    """The registry of the build before records and rulesets were content-addressed."""
+    monkeypatch.setattr(chain, "ADDRESSED", ())
+    monkeypatch.setattr(chain, "REGISTRY", chain.REGISTRY + (
+        chain.Chained("records", ("sha256",), ("sha256", "items"), ""),
+        chain.Chained("rulesets", ("sha256",), ("sha256", "ruleset"), "")))
+
+
+def _triggers_on(table: str) -> list[str]:
+    with sqlite3.connect(os.environ["KPI_DB"]) as db:
+        return [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
+                                               (table,))]
+
+
+def test_a_ledger_that_linked_each_record_drops_those_links_triggers_once_checked(monkeypatch):
+    with monkeypatch.context() as old:
+        _chained_row_by_row(old)
+        scored()
+        assert len(_triggers_on("records")) == 3
+    assert "intact" in ok("verify").output
+    assert _triggers_on("records") == [] and _triggers_on("rulesets") == [] and len(_triggers_on("results")) == 3
+    with sqlite3.connect(os.environ["KPI_DB"]) as db:
+        assert db.execute("SELECT COUNT(*) FROM chain_tables WHERE tbl IN ('records', 'rulesets')").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM chain WHERE tbl = 'records'").fetchone()[0] == 25  # the links stay
+    scored()
+    assert "intact" in ok("verify").output
+
+
+def test_a_record_edited_while_it_was_linked_is_refused_before_its_links_triggers_go(monkeypatch):
+    with monkeypatch.context() as old:
+        _chained_row_by_row(old)
+        scored()
+    hand_edit("UPDATE records SET items = replace(items, '\"points\":\"30\"', '\"points\":\"35\"')")
+    result = run("verify")
+    assert result.exit_code == 1 and "table records" in result.output

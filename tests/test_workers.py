@@ -40,6 +40,15 @@ def test_a_failing_task_leaves_the_collector_on():
     assert gc.isenabled()
 
 
+def test_in_one_process_what_lives_before_the_tasks_is_left_out_of_collections_meanwhile():
+    before = gc.get_freeze_count()
+    seen = dict(workers.run([gc.get_freeze_count, gc.get_freeze_count], 1))
+    assert min(seen.values()) > before and gc.get_freeze_count() == before
+    with pytest.raises(ValueError):
+        list(workers.run([lambda: int("x"), lambda: 1], 1))
+    assert gc.get_freeze_count() == before and gc.isenabled()
+
+
 def test_a_month_makes_no_cycles_per_agent_for_the_paused_collector_to_leave(tmp_path):
     """The collector is off while a month is read and scored: anything only it could free would
     pile up with the month's size. Twice the agents must not leave more such garbage."""

@@ -12,6 +12,13 @@ To chain a new table, add ONE line to :data:`REGISTRY`: its name, the columns
 that identify a row, the columns hashed (every column that matters), and how a
 row names its month (a column, an SQL expression over ``{row}``, or ``""``).
 The ledger links the rows the table already holds when it first sees the entry.
+
+A table whose rows are named by the sha256 of their content (the item records and
+rules that result rows point to) needs no link of its own: its row cannot change
+without losing its name, and the chained row that names it cannot either. Such a
+table is in :data:`ADDRESSED`: the check is that each row's name is its content's
+sha256 and that every name a chained row gives is there. A link per row would cost
+as much as all of a month's other ledger work (measured: docs/performance.md).
 """
 
 from __future__ import annotations
@@ -46,8 +53,6 @@ REGISTRY: tuple[Chained, ...] = (
     Chained("results", ("revision_id", "agent_id"), _RESULT_COLUMNS,
             "(SELECT period FROM revisions WHERE id = {row}.revision_id)"),
     Chained("explanations", ("sha256",), ("sha256", "texts"), ""),   # rows stored before issue 21
-    Chained("records", ("sha256",), ("sha256", "items"), ""),          # issue 21
-    Chained("rulesets", ("sha256",), ("sha256", "ruleset"), ""),       # issue 21
     Chained("answers", ("id",), ("id", "period", "agent_id", "revision", "answer", "reason", "via", "recorded_at",
                                  "recorded_by", "cleared_at", "cleared_note", "cleared_revision")),
     Chained("decisions", ("period", "agent_id"), ("period", "agent_id", "change", "decided_at", "decided_by",
@@ -61,6 +66,28 @@ REGISTRY: tuple[Chained, ...] = (
     Chained("users", ("name",), ("name", "role", "teams", "agent_id", "password_hash", "must_change", "disabled",
                                  "created_at", "changed_at"), ""),   # issue 23
 )
+
+
+class Addressed(NamedTuple):
+    """A content-addressed table: each row's ``key`` column is the sha256 (hex) of its
+    ``content`` column's UTF-8 text; ``named_by`` lists the (table, column) of chained rows
+    that name its rows ("" in that column: names none)."""
+
+    table: str
+    key: str
+    content: str
+    named_by: tuple[tuple[str, str], ...]
+
+
+ADDRESSED: tuple[Addressed, ...] = (
+    Addressed("records", "sha256", "items", (("results", "records_sha256"),)),        # issue 21
+    Addressed("rulesets", "sha256", "ruleset", (("results", "ruleset_sha256"),)),     # issue 21
+)
+
+
+def address(content: str) -> str:
+    """The name of a content-addressed row: the sha256 of its content's UTF-8 text."""
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 def registered(table: str) -> Chained | None:

@@ -123,7 +123,8 @@ def needs_install(db: sqlite3.Connection) -> bool:
     if "chain_tables" not in tables:
         return False
     known = dict(db.execute("SELECT tbl, spec FROM chain_tables"))
-    return any(entry.table in tables and known.get(entry.table) != _spec(entry) for entry in chain.REGISTRY)
+    return (any(entry.table in tables and known.get(entry.table) != _spec(entry) for entry in chain.REGISTRY)
+            or any(entry.table in known for entry in chain.ADDRESSED))
 
 
 def install(db: sqlite3.Connection) -> None:
@@ -135,6 +136,7 @@ def install(db: sqlite3.Connection) -> None:
     reports them."""
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     known = dict(db.execute("SELECT tbl, spec FROM chain_tables"))
+    _unchain_addressed(db, known)
     for entry in chain.REGISTRY:
         spec = _spec(entry)
         if entry.table not in tables or known.get(entry.table) == spec:
@@ -147,14 +149,34 @@ def install(db: sqlite3.Connection) -> None:
             found = _check_rows(db, [old], None, _state(db, None, {old.table}))
             if found:
                 raise IntegrityError(found[0])
-        for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE ? ESCAPE '\\'",
-                                  (f"chain\\_{entry.table}\\_%",)).fetchall():
-            if re.fullmatch(rf"chain_{re.escape(entry.table)}_[0-9a-f]{{10}}_(ins|upd|del)", name):
-                db.execute(f"DROP TRIGGER {name}")
+        _drop_triggers(db, entry.table)
         _link_rows(db, entry)
         for statement in _triggers(entry, _tag(spec)):
             db.execute(statement)
         db.execute("INSERT OR REPLACE INTO chain_tables (tbl, spec) VALUES (?, ?)", (entry.table, spec))
+
+
+def _unchain_addressed(db: sqlite3.Connection, known: dict[str, str]) -> None:
+    """A content-addressed table an older build chained row by row: its rows are checked
+    against their links one last time, then its triggers go (its links stay in the chain;
+    from now on :func:`_check_addressed` guards it)."""
+    for entry in chain.ADDRESSED:
+        if entry.table not in known:
+            continue
+        old = _entry(entry.table, known[entry.table])
+        found = _check_rows(db, [old], None, _state(db, None, {old.table}))
+        if found:
+            raise IntegrityError(found[0])
+        _drop_triggers(db, entry.table)
+        db.execute("DELETE FROM chain_tables WHERE tbl = ?", (entry.table,))
+
+
+def _drop_triggers(db: sqlite3.Connection, table: str) -> None:
+    """Drop the chain's triggers on ``table``."""
+    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE ? ESCAPE '\\'",
+                              (f"chain\\_{table}\\_%",)).fetchall():
+        if re.fullmatch(rf"chain_{re.escape(table)}_[0-9a-f]{{10}}_(ins|upd|del)", name):
+            db.execute(f"DROP TRIGGER {name}")
 
 
 def _link_rows(db: sqlite3.Connection, entry: chain.Chained) -> None:
@@ -210,6 +232,7 @@ def verify(db: sqlite3.Connection, period: str | None = None, full_integrity: bo
     if broken is not None:
         findings.append(Finding("link", "chain", json.dumps([broken[0]]), broken[0], broken[1]))
     findings += _check_rows(db, entries, period, _state(db, period, {e.table for e in entries}))
+    findings += _check_addressed(db, period)
     findings.sort(key=lambda f: (f.what == "trigger", f.link or float("inf")))
     return Report(findings[0] if findings else None, len(findings), links, head_link, tuple(findings[:SHOWN]))
 
@@ -271,6 +294,33 @@ def _check_rows(db: sqlite3.Connection, entries: Sequence[chain.Chained], period
     for (table, key), (link_id, op, _) in state.items():
         if op == "put" and table in listed:
             found.append(Finding("deleted", table, key, link_id))
+    return found
+
+
+def _check_addressed(db: sqlite3.Connection, period: str | None) -> list[Finding]:
+    """The content-addressed tables (:data:`kpi.core.chain.ADDRESSED`): every name a chained row
+    of ``period`` (all: None) gives is there ("missing"); with all periods, every row's name
+    is also its content's sha256 ("mismatch")."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    found = []
+    for entry in chain.ADDRESSED:
+        if entry.table not in tables:
+            continue
+        for table, column in entry.named_by:
+            where, params = "", ()
+            if period is not None:
+                named = chain.registered(table)
+                if named is None or not named.period:
+                    continue
+                where, params = f" AND {_period_sql(named.period, 'n')} = ?", (period,)
+            rows = db.execute(f"SELECT DISTINCT n.{column} FROM {table} n LEFT JOIN {entry.table} a "
+                              f"ON a.{entry.key} = n.{column} WHERE n.{column} != '' AND a.{entry.key} IS NULL"
+                              f"{where}", params)
+            found += [Finding("missing", entry.table, json.dumps([name]), 0, f"{table}.{column}") for (name,) in rows]
+        if period is None:
+            for name, content in db.execute(f"SELECT {entry.key}, {entry.content} FROM {entry.table}"):
+                if not isinstance(content, str) or chain.address(content) != name:
+                    found.append(Finding("mismatch", entry.table, json.dumps([name]), 0))
     return found
 
 
