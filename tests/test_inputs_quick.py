@@ -53,7 +53,7 @@ odd = st.one_of(     # what makes a problem or a notice, or must be read with ca
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([-0.0, 0.0, 1e308, 5e-324, 1e-05, 0.1, 1000.005, 1000.125, 1e16, 1001.0, 0.25, 8.5, 3.0]),
     st.sampled_from(["#N/A", " #DIV/0! ", "Err:502", "#hashtag", "Err:", "1,200", "１２００", "¥3,000", "5.0",
-                     "1000.005", " 7 ", "   ", "\t", "合计", "total", "Total", "小计:", "制表人:", "平均", "备注",
+                     "1000.005", " 7 ", "   ", "\t", "合计", "total", "Total", "to tal", "S U M", "\u200b", "小计:", "制表人:", "平均", "备注",
                      "ＫＦ１００１", "kf1001", "Ｐ１", "P9", "p1", "A\u200bB", "王" * 60, "x" * 201, "x" * 33]),
     st.text(max_size=12),
 )
@@ -173,3 +173,14 @@ def test_equal_numbers_typed_apart_in_one_column_stay_apart(first, second):
     parsed = inputs.parse(_grid(rows), RULES)
     assert [repr(a.values["disputes"]) for a in parsed.agents] == [repr(inputs.parse_number(v)) for v in (first, second)]
     assert _exact(parsed) == _exact(_full(_grid(rows), RULES))
+
+
+@pytest.mark.parametrize("column", ["工号", "姓名"])
+@pytest.mark.parametrize("label", ["合计", "to tal", "S U M", "Total", "ｔｏｔａｌ", "小计:", "平均值", "制表人:", "备注",
+                                   "sum(元)", "KF1001 ", "\u200b", "#N/A", "Err:502", "x" * 51])
+def test_a_label_where_an_id_or_name_goes_is_read_as_by_the_full_path(column, label):
+    """Totals, notes and signatures under the table, in the id or the name column: the quick path
+    leaves them to the full path (which skips the row, or refuses it) or reads them alike."""
+    rows = [list(row) for row in ROWS[:3]]
+    rows[1][HEADER.index(column)] = label
+    assert _exact(inputs.parse(_grid(rows), RULES)) == _exact(_full(_grid(rows), RULES))

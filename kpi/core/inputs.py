@@ -464,19 +464,22 @@ QUICK_MEMO = 1 << 12      # checked numbers remembered per column and cell type 
 
 
 class _Slot(NamedTuple):
-    """One field of the ruleset as the quick path reads it.
+    """One field of the ruleset as the quick path reads it, its facts unpacked once (a row
+    reads them for every cell).
 
-    ``column``: its column in the sheet, None when the sheet has none; ``kind``: "text",
-    "comment" or "number"; ``folded``: text kept as :func:`kpi.core.identity.fold` folds it;
-    ``ints`` / ``floats``: a cell value of that type already checked → its Decimal (apart, since
-    1 == 1.0 but Decimal 1 and 1.0 differ)."""
+    ``column``: its column in the sheet, None when the sheet has none; ``numeric``: a money,
+    count or number field (else text); ``folded``: text kept as :func:`kpi.core.identity.fold`
+    folds it; ``ints`` / ``floats``: a cell value of that type already checked → its Decimal
+    (apart, since 1 == 1.0 but Decimal 1 and 1.0 differ)."""
 
-    field: rules.InputField
     column: int | None
-    kind: str
+    numeric: bool
+    required: bool
+    max_length: int | None
     folded: bool
     ints: dict
     floats: dict
+    field: rules.InputField
 
 
 class _Plan(NamedTuple):
@@ -494,6 +497,7 @@ class _Plan(NamedTuple):
     identity: tuple[int | None, ...]           # agent_id, name, team, level; None: no such field ("")
     values: tuple[tuple[str, int], ...]        # (field id, slot)
     comments: tuple[tuple[str, int], ...]      # (comments key, slot)
+    folds: dict                                # text not ASCII → identity.fold of it (teams repeat)
 
 
 def _plan(columns: Columns, ruleset: rules.Ruleset) -> _Plan | None:
@@ -503,9 +507,8 @@ def _plan(columns: Columns, ruleset: rules.Ruleset) -> _Plan | None:
     index = {f.id: i for i, f in enumerate(fields)}
     if len(index) != len(fields) or "agent_id" not in columns.by_field:
         return None
-    slots = tuple(_Slot(f, columns.by_field.get(f.id),
-                        "number" if f.type != "text" else "comment" if f.comment_for is not None else "text",
-                        f.type == "text" and f.comment_for is None and f.id in identity.FOLDED_FIELDS, {}, {})
+    slots = tuple(_Slot(columns.by_field.get(f.id), f.type != "text", f.required, f.max_length,
+                        f.type == "text" and f.comment_for is None and f.id in identity.FOLDED_FIELDS, {}, {}, f)
                   for f in fields)
     identity_ids = ("agent_id", "name", "team", "level")
     return _Plan(
@@ -518,7 +521,8 @@ def _plan(columns: Columns, ruleset: rules.Ruleset) -> _Plan | None:
         identity=tuple(index.get(k) for k in identity_ids),
         values=tuple((f.id, i) for i, f in enumerate(fields) if f.id not in identity_ids and f.comment_for is None),
         comments=tuple(("comment" if f.comment_for == "month" else f.comment_for, i)
-                       for i, f in enumerate(fields) if f.comment_for is not None and f.id not in identity_ids))
+                       for i, f in enumerate(fields) if f.comment_for is not None and f.id not in identity_ids),
+        folds={})
 
 
 def _quick_row(plan: _Plan, number: int, values: Sequence[object], grid: Grid):
@@ -532,33 +536,35 @@ def _quick_row(plan: _Plan, number: int, values: Sequence[object], grid: Grid):
     if normalise_header(agent) in TOTAL_ROW_WORDS or normalise_header(name) in TOTAL_ROW_WORDS:
         return None
     got = []
-    for slot in plan.slots:
-        column = slot.column
+    for column, numeric, required, max_length, folded, ints, floats, field in plan.slots:
         value = values[column] if column is not None and column < width else None
         kind = value.__class__
-        if kind is str and slot.kind != "number":
+        if numeric:
+            if kind is int or kind is float:
+                memo = ints if kind is int else floats
+                checked = memo.get(value)
+                if checked is None:
+                    checked = _checked_number(field, value)
+                    if checked is None:
+                        return None
+                    if (value or kind is int) and len(memo) < QUICK_MEMO:   # 0.0 == -0.0: neither is kept
+                        memo[value] = checked
+                got.append(checked)
+                continue
+        elif kind is str:
             text = value.strip()
             if text:
                 if text[0] == "#" or text.startswith("Err:"):    # maybe an error value
                     return None
-                if slot.field.max_length is not None and len(text) > slot.field.max_length:
+                if max_length is not None and len(text) > max_length:
                     return None
-                got.append(identity.fold(text) if slot.folded and not text.isascii() else text)
+                if folded and not text.isascii():   # ASCII is NFKC already: folding keeps it
+                    text = _fold(plan.folds, text)
+                got.append(text)
                 continue
-        elif (kind is int or kind is float) and slot.kind == "number":
-            memo = slot.ints if kind is int else slot.floats
-            checked = memo.get(value)
-            if checked is None:
-                checked = _checked_number(slot.field, value)
-                if checked is None:
-                    return None
-                if (value or kind is int) and len(memo) < QUICK_MEMO:   # 0.0 == -0.0: neither is kept
-                    memo[value] = checked
-            got.append(checked)
-            continue
         if not (value is None or kind is str and not value.strip()):
             return None          # a number in a text column, a date, a bool, text in a number column …
-        if slot.field.required or column is not None and grid.formula(number, column):
+        if required or column is not None and grid.formula(number, column):
             return None          # a blank that is a problem
         got.append(None)
     for i, j in plan.relations:
@@ -570,6 +576,16 @@ def _quick_row(plan: _Plan, number: int, values: Sequence[object], grid: Grid):
     comments = {key: got[i] for key, i in plan.comments if got[i]}
     return agent_id, AgentInput(agent_id, name, team, level, {fid: got[i] for fid, i in plan.values},
                                 grid.where(number, 0), **({"comments": comments} if comments else {}))
+
+
+def _fold(folds: dict, text: str) -> str:
+    """:func:`kpi.core.identity.fold` of ``text``, remembered in ``folds`` (up to QUICK_MEMO)."""
+    kept = folds.get(text)
+    if kept is None:
+        kept = identity.fold(text)
+        if len(folds) < QUICK_MEMO:
+            folds[text] = kept
+    return kept
 
 
 def _checked_number(f: rules.InputField, value: int | float) -> Decimal | None:
