@@ -4,7 +4,8 @@ The reader (an edge) turns a file into a :class:`Grid`: rows of raw cell values
 with their row numbers. This module, pure, finds the header row, maps headers
 to fields, parses each value exactly and checks the bounds and relations of
 ``config/fields.toml``. It returns ``(agents, problems)``; a caller that gets
-problems writes nothing.
+problems writes nothing. A usual row of a workbook takes a quick path planned once per
+sheet (:func:`_quick_row`); any other row, the full path (:func:`_parse_row`).
 """
 
 from __future__ import annotations
