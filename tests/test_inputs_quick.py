@@ -92,7 +92,7 @@ def _rows(changes, cut):
     return rows
 
 
-@settings(max_examples=EXAMPLES * 10, deadline=None)
+@settings(max_examples=EXAMPLES * 5, deadline=None)
 @given(changes=st.lists(change, max_size=8), rules=st.sampled_from([RULES, NOTICE_RULES, IDENTITY_RULES]),
        hidden=st.sets(st.integers(2, 7), max_size=2), formulas=st.sets(st.tuples(st.integers(2, 7),
                                                                                  st.integers(0, len(HEADER) - 1)),
@@ -103,7 +103,7 @@ def test_a_sheet_parses_the_same_with_and_without_the_quick_path(changes, rules,
     assert _exact(inputs.parse(grid, rules)) == _exact(_full(grid, rules))
 
 
-@settings(max_examples=EXAMPLES * 10, deadline=None)
+@settings(max_examples=EXAMPLES * 5, deadline=None)
 @given(changes=st.lists(change, max_size=8), rules=st.sampled_from([RULES, NOTICE_RULES, IDENTITY_RULES]),
        formulas=st.sets(st.tuples(st.integers(2, 7), st.integers(0, len(HEADER) - 1)), max_size=3),
        cut=st.none() | st.tuples(st.integers(0, 5), st.integers(1, len(HEADER) - 1)))
