@@ -4,7 +4,8 @@ The reader (an edge) turns a file into a :class:`Grid`: rows of raw cell values
 with their row numbers. This module, pure, finds the header row, maps headers
 to fields, parses each value exactly and checks the bounds and relations of
 ``config/fields.toml``. It returns ``(agents, problems)``; a caller that gets
-problems writes nothing.
+problems writes nothing. A usual row of a workbook takes a quick path planned once per
+sheet (:func:`_quick_row`); any other row, the full path (:func:`_parse_row`).
 """
 
 from __future__ import annotations
@@ -109,12 +110,14 @@ def parse(grid: Grid, ruleset: rules.Ruleset) -> Parsed:
     if columns is None:
         return result
     seen: dict[str, tuple[str, str]] = {}
+    plan = _plan(columns, ruleset) if grid.typed else None   # a CSV's cells are all text: none is usual
     for number, values in rows:
         if len(problems) >= MAX_PROBLEMS:  # stop reading: the rest would only add to a list nobody reads
             problems.append(InputProblem("", "", grid.where(number, None), "", "too_many_problems",
                                          (("count", str(len(problems))),)))
             break
-        agent_id, agent = _parse_row(number, values, columns, grid, ruleset, result)
+        quick = None if plan is None else _quick_row(plan, number, values, grid)
+        agent_id, agent = quick or _parse_row(number, values, columns, grid, ruleset, result)
         if agent_id:
             column = columns.by_field["agent_id"]
             where = grid.where(number, column)
@@ -448,3 +451,150 @@ def _check_unique(agent_id: str, typed: str, seen: dict[str, tuple[str, str]], w
     code, params = ("duplicate_id", (("other", other_where),)) if other == typed else (
         "duplicate_id_case", (("other", other_where), ("other_id", other)))
     problems.append(InputProblem(agent_id, "agent_id", where, typed, code, params))
+
+
+# ------------------------------------------------------------------ the usual row, quickly
+# Nearly every row of a month is usual: ids and names as plain text, numbers typed as numbers
+# within their bounds, optional cells empty. Such a row is read here, with what can be known of
+# the sheet found once (the plan), at a fraction of the full path's cost; anything unusual in a
+# row (text in a number column, an error value, a blank required cell, a bound broken …) sends
+# the whole row to the full path, so every problem and notice is still made by the code above.
+# The law (tests/test_inputs_quick.py): a row the quick path accepts, the full path reads into
+# the same agent with no problem and no notice.
+QUICK_MEMO = 1 << 12      # checked numbers remembered per column and cell type (judgement points repeat)
+
+
+class _Slot(NamedTuple):
+    """One field of the ruleset as the quick path reads it, its facts unpacked once (a row
+    reads them for every cell).
+
+    ``column``: its column in the sheet, None when the sheet has none; ``numeric``: a money,
+    count or number field (else text); ``folded``: text kept as :func:`kpi.core.identity.fold`
+    folds it; ``ints`` / ``floats``: a cell value of that type already checked → its Decimal
+    (apart, since 1 == 1.0 but Decimal 1 and 1.0 differ)."""
+
+    column: int | None
+    numeric: bool
+    required: bool
+    max_length: int | None
+    folded: bool
+    ints: dict
+    floats: dict
+    field: rules.InputField
+
+
+class _Plan(NamedTuple):
+    """What the quick path needs of a sheet, found once: the slots in the ruleset's field
+    order, the ``at_most`` relations as (slot, limit slot), the known levels, and where the
+    agent's identity, values and comments come from (slot indexes) in the order the full path
+    builds them (the ledger stores the values dict as JSON, keys in that order)."""
+
+    slots: tuple[_Slot, ...]
+    relations: tuple[tuple[int, int], ...]
+    levels: frozenset[str]
+    agent_column: int
+    name_column: int | None
+    level_slot: int | None
+    identity: tuple[int | None, ...]           # agent_id, name, team, level; None: no such field ("")
+    values: tuple[tuple[str, int], ...]        # (field id, slot)
+    comments: tuple[tuple[str, int], ...]      # (comments key, slot)
+    folds: dict                                # text not ASCII → identity.fold of it (teams repeat)
+
+
+def _plan(columns: Columns, ruleset: rules.Ruleset) -> _Plan | None:
+    """The :class:`_Plan` of a sheet whose header is ``columns``; None when the ruleset repeats
+    a field id (the full path then keeps the first, which the plan does not model)."""
+    fields = ruleset.fields
+    index = {f.id: i for i, f in enumerate(fields)}
+    if len(index) != len(fields) or "agent_id" not in columns.by_field:
+        return None
+    slots = tuple(_Slot(columns.by_field.get(f.id), f.type != "text", f.required, f.max_length,
+                        f.type == "text" and f.comment_for is None and f.id in identity.FOLDED_FIELDS, {}, {}, f)
+                  for f in fields)
+    identity_ids = ("agent_id", "name", "team", "level")
+    return _Plan(
+        slots=slots,
+        relations=tuple((i, index[f.at_most]) for i, f in enumerate(fields) if f.at_most and f.at_most in index),
+        levels=frozenset(level.id for level in ruleset.pay.levels),
+        agent_column=columns.by_field["agent_id"],
+        name_column=columns.by_field.get("name"),
+        level_slot=index.get("level"),
+        identity=tuple(index.get(k) for k in identity_ids),
+        values=tuple((f.id, i) for i, f in enumerate(fields) if f.id not in identity_ids and f.comment_for is None),
+        comments=tuple(("comment" if f.comment_for == "month" else f.comment_for, i)
+                       for i, f in enumerate(fields) if f.comment_for is not None and f.id not in identity_ids),
+        folds={})
+
+
+def _quick_row(plan: _Plan, number: int, values: Sequence[object], grid: Grid):
+    """(agent id, AgentInput) of a usual agent's row, read as :func:`_parse_row` reads it; None
+    for any other row (blank, total, a label, or anything that could make a problem or notice)."""
+    width = len(values)
+    agent = values[plan.agent_column] if plan.agent_column < width else None
+    if agent.__class__ is not str or _is_label(agent):
+        return None
+    name = values[plan.name_column] if plan.name_column is not None and plan.name_column < width else None
+    if normalise_header(agent) in TOTAL_ROW_WORDS or normalise_header(name) in TOTAL_ROW_WORDS:
+        return None
+    got = []
+    for column, numeric, required, max_length, folded, ints, floats, field in plan.slots:
+        value = values[column] if column is not None and column < width else None
+        kind = value.__class__
+        if numeric:
+            if kind is int or kind is float:
+                memo = ints if kind is int else floats
+                checked = memo.get(value)
+                if checked is None:
+                    checked = _checked_number(field, value)
+                    if checked is None:
+                        return None
+                    if (value or kind is int) and len(memo) < QUICK_MEMO:   # 0.0 == -0.0: neither is kept
+                        memo[value] = checked
+                got.append(checked)
+                continue
+        elif kind is str:
+            text = value.strip()
+            if text:
+                if text[0] == "#" or text.startswith("Err:"):    # maybe an error value
+                    return None
+                if max_length is not None and len(text) > max_length:
+                    return None
+                if folded and not text.isascii():   # ASCII is NFKC already: folding keeps it
+                    text = _fold(plan.folds, text)
+                got.append(text)
+                continue
+        if not (value is None or kind is str and not value.strip()):
+            return None          # a number in a text column, a date, a bool, text in a number column …
+        if required or column is not None and grid.formula(number, column):
+            return None          # a blank that is a problem
+        got.append(None)
+    for i, j in plan.relations:
+        if got[i] is not None and got[j] is not None and got[i] > got[j]:
+            return None
+    if plan.level_slot is not None and got[plan.level_slot] is not None and got[plan.level_slot] not in plan.levels:
+        return None
+    agent_id, name, team, level = ("" if i is None else got[i] for i in plan.identity)
+    comments = {key: got[i] for key, i in plan.comments if got[i]}
+    return agent_id, AgentInput(agent_id, name, team, level, {fid: got[i] for fid, i in plan.values},
+                                grid.where(number, 0), **({"comments": comments} if comments else {}))
+
+
+def _fold(folds: dict, text: str) -> str:
+    """:func:`kpi.core.identity.fold` of ``text``, remembered in ``folds`` (up to QUICK_MEMO)."""
+    kept = folds.get(text)
+    if kept is None:
+        kept = identity.fold(text)
+        if len(folds) < QUICK_MEMO:
+            folds[text] = kept
+    return kept
+
+
+def _checked_number(f: rules.InputField, value: int | float) -> Decimal | None:
+    """The Decimal :func:`parse_number` reads from a number cell of ``f``, when it keeps every
+    bound of ``f`` and, for money, has at most two decimals; else None (the full path says why)."""
+    number = parse_number(value, money=f.type == "money")
+    if number is None or _check_bounds(f, number, lambda *problem: problem) is not None:
+        return None
+    if f.type == "money" and number.as_tuple().exponent < -2:
+        return None
+    return number
