@@ -9,6 +9,7 @@ mtime, no work. The others are written (by :mod:`kpi.io.workers` when on several
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 from collections.abc import Sequence
@@ -101,3 +102,6 @@ def encrypt(path: Path, password: str) -> None:
     with open(locked, "wb") as handle:
         msoffcrypto.format.ooxml.OOXMLFile(plain).encrypt(password, handle)
     os.replace(locked, path)
+    # msoffcrypto leaves reference cycles behind each file, and a month's cards are written with
+    # the collector resting (kpi.io.workers): the young ones, this file's among them, go now
+    gc.collect(0)

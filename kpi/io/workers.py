@@ -61,22 +61,16 @@ def run(tasks: Sequence[Task], jobs: int) -> Iterator[tuple[int, Any]]:
     """``(index, value)`` of every task as it finishes, on ``jobs`` processes when asked.
 
     Leaving the loop early, an error in a task or Ctrl-C stops the workers.
-    In one process too, what is alive when the tasks start (the month's agents, kept to
-    the end) is left out of the collector's runs meanwhile (``gc.freeze``): each full
-    collection would walk all of it again (measured: half of a 20,000-agent month's
-    collector time, docs/performance.md).
+    While the tasks run, here and in the workers, the collector rests (:func:`_collector_resting`).
     """
     if jobs <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        gc.freeze()
-        try:
+        with _collector_resting():
             for index, task in enumerate(tasks):
                 yield index, task()
-        finally:
-            gc.unfreeze()
         return
     _SHARED["tasks"] = tasks
     try:
-        with _forking(min(jobs, len(tasks))) as (pool, started):
+        with _collector_resting(), _forking(min(jobs, len(tasks))) as (pool, started):
             futures = [started(index) for index in range(len(tasks))]
             finished = concurrent.futures.as_completed(futures)
             del futures  # as_completed lets each future go once yielded: no task's value outlives its use
@@ -164,6 +158,26 @@ def _call(index: int) -> tuple[int, Any]:
 
 
 @contextlib.contextmanager
+def _collector_resting():
+    """Python's cyclic garbage collector left out while a month's tasks run: what is alive when
+    they start (the month's agents, kept to the end) is frozen out of its runs, and it makes no
+    runs meanwhile. A month's work makes no reference cycles per agent (its objects go when
+    their count drops: tests/test_workers.py; xlsxwriter's cycle is broken when a workbook
+    closes, :mod:`kpi.io.writers.packaging`), so nothing waits for the collector; without the
+    rest, its runs walk every chunk's results again and again (measured on and off:
+    docs/performance.md). Forked workers inherit both. The collector is as it was afterwards."""
+    enabled = gc.isenabled()
+    gc.freeze()   # also what the workers inherit stays out of their collections: its pages stay shared
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.unfreeze()
+
+
+@contextlib.contextmanager
 def _forking(jobs: int):
     """A pool of forked workers and a function submitting task ``index`` to it (a future).
     The workers are forked at the first submission; Ctrl-C meanwhile waits until they are
@@ -171,32 +185,28 @@ def _forking(jobs: int):
     usual. Leaving early (an error, Ctrl-C, a consumer that stops) ends the workers at
     once rather than waiting for their tasks."""
     context = multiprocessing.get_context("fork")
-    gc.freeze()  # what the workers inherit is left out of their collections: its pages stay shared
-    try:
-        pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_interrupts)
-        forked = [False]
+    pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_interrupts)
+    forked = [False]
 
-        def started(index: int) -> concurrent.futures.Future:
-            if forked[0]:
-                return pool.submit(_call, index)
-            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-            try:
-                return pool.submit(_call, index)
-            finally:
-                forked[0] = True
-                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-                pool.kpi_workers = _processes(pool)   # kept: a broken pool forgets its processes
-
-        finished = False
+    def started(index: int) -> concurrent.futures.Future:
+        if forked[0]:
+            return pool.submit(_call, index)
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            yield pool, started
-            finished = True
+            return pool.submit(_call, index)
         finally:
-            if not finished:
-                _stop(pool)
-            pool.shutdown(wait=True, cancel_futures=True)
+            forked[0] = True
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+            pool.kpi_workers = _processes(pool)   # kept: a broken pool forgets its processes
+
+    finished = False
+    try:
+        yield pool, started
+        finished = True
     finally:
-        gc.unfreeze()
+        if not finished:
+            _stop(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _processes(pool: concurrent.futures.ProcessPoolExecutor) -> list:
