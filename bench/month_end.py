@@ -39,6 +39,8 @@ checks), pure scoring of the parsed agents, the payroll xlsx, the results.json l
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import hashlib
 import os
 import random
@@ -237,16 +239,33 @@ def floor_pieces(source: Path, work: Path, count: int) -> dict[str, Run]:
     """The cheapest pieces of a ``--no-scorecards`` month, each timed here: the grid read by
     python-calamine (no checks), pure scoring of the parsed agents, the payroll xlsx, the
     results.json lines (orjson) and one SQLite insert of a row per agent."""
+    from kpi.io import config
+    from kpi.pipeline import month
+    ruleset = config.load(None, "2026-09")
+    agents = month.validate(source, ruleset).agents
+    with _collector_resting():   # as kpi's month runs its tasks (kpi.io.workers): a floor uses kpi's techniques
+        return _floor_pieces(source, work, count, ruleset, agents)
+
+
+@contextlib.contextmanager
+def _collector_resting():
+    """The month alive now frozen out of the collector's runs, and no runs meanwhile."""
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+def _floor_pieces(source: Path, work: Path, count: int, ruleset, agents) -> dict[str, Run]:
     import sqlite3
 
     import python_calamine
 
     from kpi.core import calendar, explain, scoring, table
-    from kpi.io import config
     from kpi.io.writers import payroll, results_json
-    from kpi.pipeline import month
-    ruleset = config.load(None, "2026-09")
-    agents = month.validate(source, ruleset).agents
     pieces: dict[str, Run] = {}
 
     def read() -> None:

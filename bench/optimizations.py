@@ -1,14 +1,15 @@
 """Each month-end optimization measured on and off in the same run (CPU-seconds and wall).
 
-    python bench/optimizations.py [--cards 500] [--rows 100000] [--agents 20000]
+    python bench/optimizations.py [--cards 500] [--rows 100000] [--agents 20000] [--only levers]
 
 1. shared package parts (:mod:`kpi.io.writers.packaging`): ``--cards`` scorecards
    written with the parts of the first card reused, then each rendered afresh;
 2. whole-row writing (``Worksheet.write_cells``): the payroll and the team summary of
    ``--rows`` agents written row by row, then through xlsxwriter's public calls cell by cell;
-3. the paused garbage collector: a ``--no-scorecards`` month of ``--agents`` agents in
-   one process, Python's collector off for all of it, then on (xlsxwriter's cycle is
-   broken in both: ``packaging.Workbook``).
+3. the month's own levers: a ``--no-scorecards --jobs 1`` month of ``--agents`` agents in
+   one process as kpi makes it, then with each lever taken out in turn (the collector
+   resting while the tasks run, item records guarded by their sha256 instead of a chain
+   link per row, the input's quick path): :func:`levers`.
 
 Each measurement runs its variants in turn, twice (ABAB), and reports the sum per variant:
 the machine's drift then touches both alike. A saving is worth keeping when it is at least
@@ -105,32 +106,47 @@ def whole_rows(count: int, folder: Path) -> dict[str, Clock]:
     return clocks
 
 
-def collector(count: int, folder: Path) -> dict[str, Clock]:
+def levers(count: int, folder: Path) -> dict[str, Clock]:
     """A ``--no-scorecards --jobs 1`` month of ``count`` agents (fresh output and ledger each
-    time), Python's garbage collector off for all of it, then on."""
-    from kpi.io import config
+    time) as kpi makes it, then with each lever of the month itself taken out in turn: the
+    collector at work while the tasks run (:func:`kpi.io.workers._collector_resting` made a
+    no-op), the item records and rules linked in the hash chain row by row (the registry of
+    the build before, :data:`kpi.core.chain.ADDRESSED` empty), the input's checks without their
+    quick path (:func:`kpi.core.inputs._plan` gives none)."""
+    from kpi.core import chain, inputs
+    from kpi.io import config, workers
     from kpi.ledger.db import Ledger
     from kpi.pipeline import month
     source = folder / "month.xlsx"
     month_end.write_input(source, month_end.synthetic_rows(count))
     ruleset = config.load(None, "2026-09")
-    clocks = {"collector paused": Clock(), "collector on": Clock()}
+    linked = chain.REGISTRY + (chain.Chained("records", ("sha256",), ("sha256", "items"), ""),
+                               chain.Chained("rulesets", ("sha256",), ("sha256", "ruleset"), ""))
+    variants = {
+        "as built": {},
+        "collector at work": {(workers, "_collector_resting"): contextlib.nullcontext},
+        "records linked row by row": {(chain, "REGISTRY"): linked, (chain, "ADDRESSED"): ()},
+        "checks without quick path": {(inputs, "_plan"): lambda columns, ruleset: None},
+    }
+    clocks = {name: Clock() for name in variants}
     for round_ in range(2):
         for name, clock in clocks.items():
-            gc.collect()
-            with Ledger(folder / f"{name}-{round_}.db") as ledger:
-                with clock, (_paused() if name == "collector paused" else contextlib.nullcontext()):
-                    month.score(source, ruleset, folder / f"{name}-{round_}", "zh", ledger, jobs=1, scorecards=False)
+            saved = {place: getattr(*place) for place in variants[name]}
+            for (module, attribute), value in variants[name].items():
+                setattr(module, attribute, value)
+            try:
+                gc.collect()
+                with Ledger(folder / f"{name}-{round_}.db") as ledger:
+                    with clock:
+                        month.score(source, ruleset, folder / f"{name}-{round_}", "zh", ledger, jobs=1,
+                                    scorecards=False)
+                    linked_rows = ledger.rows("SELECT COUNT(*) AS n FROM chain WHERE tbl = 'records'")[0]["n"]
+                if (linked_rows > 0) != (name == "records linked row by row"):
+                    raise SystemExit(f"{name}: {linked_rows} records linked in the chain")
+            finally:
+                for (module, attribute), value in saved.items():
+                    setattr(module, attribute, value)
     return clocks
-
-
-@contextlib.contextmanager
-def _paused():
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def main() -> None:
@@ -138,10 +154,10 @@ def main() -> None:
     parser.add_argument("--cards", type=int, default=500)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--agents", type=int, default=20_000)
-    parser.add_argument("--only", choices=("parts", "rows", "collector"))
+    parser.add_argument("--only", choices=("parts", "rows", "levers"))
     args = parser.parse_args()
     measures = {"parts": (shared_parts, args.cards, "scorecards"), "rows": (whole_rows, args.rows, "rows"),
-                "collector": (collector, args.agents, "agents")}
+                "levers": (levers, args.agents, "agents")}
     print("| optimization | size | variant | CPU-s | wall s |\n|---|---|---|---|---|")
     for key, (measure, size, unit) in measures.items():
         if args.only and key != args.only:

@@ -16,4 +16,5 @@ def test_each_optimization_is_measured_on_and_off(tmp_path):
     assert done.returncode == 0, done.stderr
     rows = re.findall(r"^\| (\w+) \| \d+ \w+ \(twice\) \| ([\w ]+) \| [\d.]+ \| [\d.]+ \|$", done.stdout, re.M)
     assert rows == [("parts", "shared parts"), ("parts", "each card alone"), ("rows", "whole rows"),
-                    ("rows", "cell by cell"), ("collector", "collector paused"), ("collector", "collector on")]
+                    ("rows", "cell by cell"), ("levers", "as built"), ("levers", "collector at work"),
+                    ("levers", "records linked row by row"), ("levers", "checks without quick path")]
