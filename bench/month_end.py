@@ -216,8 +216,14 @@ def floor(count: int, work: Path, calls: list, formats: list) -> Run:
     """Writing ``count`` files with the recorded calls and formats, nothing else; the parts
     every file shares (styles, theme, properties) rendered once, as kpi does."""
     from kpi.io.writers import packaging
-    from kpi.io.writers.workbook import OPTIONS
     folder, parts = Path(tempfile.mkdtemp(dir=work)), packaging.Parts()
+    with _collector_resting():   # as kpi writes its cards (kpi.io.workers)
+        return _floor(count, folder, parts, calls, formats)
+
+
+def _floor(count: int, folder: Path, parts, calls: list, formats: list) -> Run:
+    from kpi.io.writers import packaging
+    from kpi.io.writers.workbook import OPTIONS
     started, cpu = time.perf_counter(), cpu_now()
     for index in range(count):
         workbook = packaging.SharingWorkbook(str(folder / f"{index}.xlsx"), OPTIONS, parts)
@@ -238,13 +244,17 @@ def floor(count: int, work: Path, calls: list, formats: list) -> Run:
 def floor_pieces(source: Path, work: Path, count: int) -> dict[str, Run]:
     """The cheapest pieces of a ``--no-scorecards`` month, each timed here: the grid read by
     python-calamine (no checks), pure scoring of the parsed agents, the payroll xlsx, the
-    results.json lines (orjson) and one SQLite insert of a row per agent."""
+    results.json lines (orjson) and one SQLite insert of a row per agent; each piece's least
+    CPU of two tries, with the collector resting as kpi's month has it."""
     from kpi.io import config
     from kpi.pipeline import month
     ruleset = config.load(None, "2026-09")
     agents = month.validate(source, ruleset).agents
-    with _collector_resting():   # as kpi's month runs its tasks (kpi.io.workers): a floor uses kpi's techniques
-        return _floor_pieces(source, work, count, ruleset, agents)
+    tries = []
+    for _ in range(2):   # a floor is the fastest seen: each piece's least CPU of two tries
+        with _collector_resting():   # as kpi's month runs its tasks (kpi.io.workers): a floor uses kpi's techniques
+            tries.append(_floor_pieces(source, Path(tempfile.mkdtemp(dir=work)), count, ruleset, agents))
+    return {name: min((pieces[name] for pieces in tries), key=lambda run: run.cpu) for name in tries[0]}
 
 
 @contextlib.contextmanager
