@@ -81,14 +81,15 @@ def cells(path, *refs):
     ("32.97%", "percent", "0.3297"), ("32.97%", "ratio", "0.3297"), ("0.9971", "ratio", "0.9971"),
     (0.3297, "percent", "0.3297"), ("83", "seconds", "83"), ("83秒", "seconds", "83"), ("1分23秒", "seconds", "83"),
     ("0:01:23", "seconds", "83"), ("1:23", "seconds", "83"), (datetime.time(0, 1, 23), "seconds", "83"),
-    ("1小时2分3秒", "seconds", "3723"), ("12.5秒", "seconds", "12.5"),
+    ("1小时2分3秒", "seconds", "3723"), ("12.5秒", "seconds", "12.5"), ("1,234.5%", "percent", "12.345"),
 ])
 def test_values_are_read_exactly(value, fmt, expected):
     assert imports.parse_value(value, fmt) == Decimal(expected)
 
 
 @pytest.mark.parametrize("value, fmt", [("延时统计", "count"), ("-", "money"), ("32.97%", "count"),
-                                        ("1分钟多", "seconds"), ("abc%", "percent"), (True, "count")])
+                                        ("1分钟多", "seconds"), ("abc%", "percent"), (True, "count"),
+                                        ("2,15%", "percent"), ("1,5", "money"), ("1,23", "count")])
 def test_values_that_are_no_number_are_not_read(value, fmt):
     assert imports.parse_value(value, fmt) is None
 

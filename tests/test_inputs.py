@@ -189,3 +189,24 @@ def test_remembered_numbers_keep_their_exact_form():
     seen = [str(parse_number(value)) for value in (5, 5.0, 5, 0.0, -0.0, 0.1, 0.1, Decimal("7.50"), Decimal("7.5"))]
     assert seen == ["5", "5.0", "5", "0.0", "-0.0", "0.1", "0.1", "7.50", "7.5"]
     assert parse_number(12.5) is parse_number(12.5)
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("1,200", "1200"), ("12,345,678.90", "12345678.90"), ("-1,000.5", "-1000.5"), ("１，２００", "1200"),
+    ("¥3,000", "3000"), ("1200", "1200"),
+    ("1,23", None), ("1,5", None), ("1,2,3", None), (",100", None), ("100,", None), ("1,0000", None), ("12,00", None),
+])
+def test_a_comma_is_read_only_as_a_thousands_separator(typed, read):
+    """A decimal comma (1,5 from a European-locale export) or a misplaced one is no number: read
+    as 15 or 123 it would be paid on silently."""
+    from kpi.core.inputs import parse_number
+    assert parse_number(typed, money=True) == (None if read is None else Decimal(read))
+
+
+def test_a_decimal_comma_in_a_csv_is_named_by_its_cell(tmp_path):
+    rows = example_rows()
+    column = rows[0].index("实际销售额")
+    rows[1][column] = "145029,62"
+    problems = problems_of(write_csv(tmp_path / "comma.csv", rows))
+    assert [(p.code, p.location, p.value) for p in problems] == [
+        ("not_a_number", f"comma.csv!{chr(ord('A') + column)}2", "145029,62")]

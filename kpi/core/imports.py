@@ -43,7 +43,7 @@ def parse_value(value: object, fmt: str) -> Decimal | None:
     if isinstance(value, datetime.time):
         return Decimal(value.hour * 3600 + value.minute * 60 + value.second) if fmt == "seconds" else None
     if fmt in ("percent", "ratio") and isinstance(value, str):
-        text = fold_text(value).replace(",", "")
+        text = fold_text(value)
         if text.endswith("%"):
             number = parse_number(text[:-1])
             return None if number is None else number / 100

@@ -43,6 +43,7 @@ ERROR_VALUES = {"#N/A", "#DIV/0!", "#REF!", "#VALUE!", "#NAME?", "#NUM!", "#NULL
                 "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"}
 _LIBREOFFICE_ERROR = re.compile(r"Err:\d{3}")
 _MONEY_MARKS = re.compile(r"^[¥￥]|元$")
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")   # 1,200 and 12,345,678.9: Excel's thousands
 
 
 class Grid(NamedTuple):
@@ -373,15 +374,20 @@ def _typed_number(value: int | float) -> Decimal:
 
 
 def parse_number(value: object, money: bool = False) -> Decimal | None:
-    """An exact Decimal from a cell: a number, or text such as '1,200', '１２００', '¥3,000'."""
+    """An exact Decimal from a cell: a number, or text such as '1,200', '１２００', '¥3,000'.
+    A comma must separate thousands: '1,23' or '1,5' (a decimal comma) is not read as 123 or 15."""
     if isinstance(value, (bool, datetime.date, datetime.time)):
         return None
     if isinstance(value, (int, float, Decimal)):
         number = _typed_number(value) if value and not isinstance(value, Decimal) else numbers.D(value)
         return number if number.is_finite() else None
-    text = unicodedata.normalize("NFKC", str(value)).strip().replace(",", "")
+    text = unicodedata.normalize("NFKC", str(value)).strip()
     if money:
         text = _MONEY_MARKS.sub("", text).strip()
+    if "," in text:   # thousands separators only: 1,23 or 1,5 (a decimal comma) is no number, not 123 or 15
+        if not _GROUPED.fullmatch(text):
+            return None
+        text = text.replace(",", "")
     if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
         return None
     return Decimal(text)
