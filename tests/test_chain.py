@@ -246,11 +246,31 @@ def test_the_digest_is_of_canonical_json():
 
 
 # ------------------------------------------------------------------ content-addressed tables
-def test_a_deleted_record_is_found_by_the_result_that_names_it():
+def test_a_plain_sqlite_client_cannot_change_or_delete_a_record():
     scored()
     with sqlite3.connect(os.environ["KPI_DB"]) as db:
+        for statement in ("UPDATE records SET items = '[]'", "DELETE FROM rulesets"):
+            with pytest.raises(sqlite3.IntegrityError, match="never"):
+                db.execute(statement)
+
+
+def test_a_dropped_guard_stops_the_next_command_on_any_month():
+    scored()
+    with sqlite3.connect(os.environ["KPI_DB"]) as db:
+        db.execute("DROP TRIGGER guard_records_upd")
+    refused = run("confirm", "KF1001", "--period", "2026-09")
+    assert refused.exit_code == 1 and "records" in refused.output and "guard_records_upd" in refused.output
+
+
+def test_a_deleted_record_is_found_by_the_result_that_names_it():
+    scored()
+    hand_edit_addressed = ["DROP TRIGGER guard_records_del"]
+    with sqlite3.connect(os.environ["KPI_DB"]) as db:
         name = db.execute("SELECT records_sha256 FROM results WHERE agent_id = 'KF1003'").fetchone()[0]
+        for statement in hand_edit_addressed:
+            db.execute(statement)
         db.execute("DELETE FROM records WHERE sha256 = ?", (name,))
+        db.execute("CREATE TRIGGER guard_records_del BEFORE DELETE ON records BEGIN SELECT RAISE(ABORT, 'x'); END")
     result = run("verify")
     assert result.exit_code == 1
     assert f'table records, row ["{name}"] was deleted (results.records_sha256 still names it)' in result.output
@@ -261,14 +281,17 @@ def test_a_deleted_record_is_found_by_the_result_that_names_it():
 def test_a_record_whose_content_no_longer_gives_its_name_is_found():
     scored()
     with sqlite3.connect(os.environ["KPI_DB"]) as db:
+        db.execute("DROP TRIGGER guard_rulesets_upd")
         db.execute("UPDATE rulesets SET ruleset = replace(ruleset, '\"total\":\"100\"', '\"total\":\"101\"')")
         assert db.total_changes == 1
+        db.execute("CREATE TRIGGER guard_rulesets_upd BEFORE UPDATE ON rulesets BEGIN SELECT RAISE(ABORT, 'x'); END")
     result = run("verify")
     assert result.exit_code == 1 and "table rulesets" in result.output and "sha256" in result.output
 
 
 def _chained_row_by_row(monkeypatch):
-    """The registry of the build before records and rulesets were content-addressed."""
+    """The registry and migrations of the build before records and rulesets were content-addressed."""
+    monkeypatch.setattr(ledger, "MIGRATIONS", ledger.MIGRATIONS[:-1])
     monkeypatch.setattr(chain, "ADDRESSED", ())
     monkeypatch.setattr(chain, "REGISTRY", chain.REGISTRY + (
         chain.Chained("records", ("sha256",), ("sha256", "items"), ""),
@@ -287,7 +310,9 @@ def test_a_ledger_that_linked_each_record_drops_those_links_triggers_once_checke
         scored()
         assert len(_triggers_on("records")) == 3
     assert "intact" in ok("verify").output
-    assert _triggers_on("records") == [] and _triggers_on("rulesets") == [] and len(_triggers_on("results")) == 3
+    assert sorted(_triggers_on("records")) == ["guard_records_del", "guard_records_upd"]
+    assert sorted(_triggers_on("rulesets")) == ["guard_rulesets_del", "guard_rulesets_upd"]
+    assert len(_triggers_on("results")) == 3
     with sqlite3.connect(os.environ["KPI_DB"]) as db:
         assert db.execute("SELECT COUNT(*) FROM chain_tables WHERE tbl IN ('records', 'rulesets')").fetchone()[0] == 0
         assert db.execute("SELECT COUNT(*) FROM chain WHERE tbl = 'records'").fetchone()[0] == 25  # the links stay
@@ -302,3 +327,4 @@ def test_a_record_edited_while_it_was_linked_is_refused_before_its_links_trigger
     hand_edit("UPDATE records SET items = replace(items, '\"points\":\"30\"', '\"points\":\"35\"')")
     result = run("verify")
     assert result.exit_code == 1 and "table records" in result.output
+

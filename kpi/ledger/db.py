@@ -126,6 +126,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE results ADD COLUMN records_sha256 TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE results ADD COLUMN ruleset_sha256 TEXT NOT NULL DEFAULT ''",
     ),
+    (   # issue 21: records and rulesets, named by their content's sha256, are never changed or deleted
+        integrity.guard,
+    ),
 )
 
 

@@ -113,6 +113,23 @@ def _triggers(entry: chain.Chained, tag: str) -> list[str]:
     ]
 
 
+def guard(db: sqlite3.Connection) -> None:
+    """The content-addressed tables' guards: a row named by its content is never changed or
+    deleted (kpi only inserts them), so a trigger refuses both. A plain SQLite client must
+    drop a guard first, which every writing command's check notices (:func:`_missing_triggers`);
+    an edit of the content itself is found by :func:`verify` (the row no longer gives its name)."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    for entry in chain.ADDRESSED:
+        if entry.table in tables:
+            for name, event in zip(sorted(_guard_names(entry)), ("DELETE", "UPDATE")):
+                db.execute(f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {event} ON {entry.table} "
+                           f"BEGIN SELECT RAISE(ABORT, 'kpi: a row named by its content is never {event.lower()}d'); END")
+
+
+def _guard_names(entry: chain.Addressed) -> set[str]:
+    return {f"guard_{entry.table}_del", f"guard_{entry.table}_upd"}
+
+
 def _trigger_names(entry: chain.Chained, tag: str) -> set[str]:
     return {f"chain_{entry.table}_{tag}_{kind}" for kind in ("ins", "upd", "del")}
 
@@ -244,6 +261,11 @@ def _missing_triggers(db: sqlite3.Connection, entries: Iterable[chain.Chained]) 
         missing = sorted(_trigger_names(entry, _tag(_spec(entry))) - names)
         if missing:
             found.append(Finding("trigger", entry.table, "", 0, missing[0]))
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    for addressed in chain.ADDRESSED:
+        missing = sorted(_guard_names(addressed) - names) if addressed.table in tables else []
+        if missing:
+            found.append(Finding("trigger", addressed.table, "", 0, missing[0]))
     return found
 
 
