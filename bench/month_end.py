@@ -39,8 +39,6 @@ checks), pure scoring of the parsed agents, the payroll xlsx, the results.json l
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
 import hashlib
 import os
 import random
@@ -215,9 +213,10 @@ def record_scorecard() -> tuple[list, list]:
 def floor(count: int, work: Path, calls: list, formats: list) -> Run:
     """Writing ``count`` files with the recorded calls and formats, nothing else; the parts
     every file shares (styles, theme, properties) rendered once, as kpi does."""
+    from kpi.io import workers
     from kpi.io.writers import packaging
     folder, parts = Path(tempfile.mkdtemp(dir=work)), packaging.Parts()
-    with _collector_resting():   # as kpi writes its cards (kpi.io.workers)
+    with workers._collector_resting():   # as kpi writes its cards
         return _floor(count, folder, parts, calls, formats)
 
 
@@ -246,27 +245,15 @@ def floor_pieces(source: Path, work: Path, count: int) -> dict[str, Run]:
     python-calamine (no checks), pure scoring of the parsed agents, the payroll xlsx, the
     results.json lines (orjson) and one SQLite insert of a row per agent; each piece's least
     CPU of two tries, with the collector resting as kpi's month has it."""
-    from kpi.io import config
+    from kpi.io import config, workers
     from kpi.pipeline import month
     ruleset = config.load(None, "2026-09")
     agents = month.validate(source, ruleset).agents
     tries = []
     for _ in range(2):   # a floor is the fastest seen: each piece's least CPU of two tries
-        with _collector_resting():   # as kpi's month runs its tasks (kpi.io.workers): a floor uses kpi's techniques
+        with workers._collector_resting():   # as kpi's month runs its tasks: a floor uses kpi's techniques
             tries.append(_floor_pieces(source, Path(tempfile.mkdtemp(dir=work)), count, ruleset, agents))
     return {name: min((pieces[name] for pieces in tries), key=lambda run: run.cpu) for name in tries[0]}
-
-
-@contextlib.contextmanager
-def _collector_resting():
-    """The month alive now frozen out of the collector's runs, and no runs meanwhile."""
-    gc.freeze()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.unfreeze()
 
 
 def _floor_pieces(source: Path, work: Path, count: int, ruleset, agents) -> dict[str, Run]:

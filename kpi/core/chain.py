@@ -85,9 +85,10 @@ ADDRESSED: tuple[Addressed, ...] = (
 )
 
 
-def address(content: str) -> str:
-    """The name of a content-addressed row: the sha256 of its content's UTF-8 text."""
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+def address(content: str | bytes) -> str:
+    """The name of a content-addressed row: the sha256 of its content's UTF-8 text (or of
+    that text already encoded)."""
+    return hashlib.sha256(content.encode("utf-8") if isinstance(content, str) else content).hexdigest()
 
 
 def registered(table: str) -> Chained | None:

@@ -11,13 +11,12 @@ were stored with (table ``explanations``) and read as they did.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 
 import orjson
 
-from kpi.core import explain, records, rules
+from kpi.core import chain, explain, records, rules
 from kpi.core.scoring import AgentResult, ItemResult
 from kpi.ledger.db import Ledger
 
@@ -25,15 +24,16 @@ LANGS = ("zh", "en")
 
 
 def stored_records(result: AgentResult) -> tuple[str, str]:
-    """An agent's item records as the ledger keeps them: (sha256, JSON)."""
+    """An agent's item records as the ledger keeps them: (name, JSON), the name being what
+    :func:`kpi.core.chain.address` gives (and ``kpi verify`` checks)."""
     body = records.dumps(result.items)
-    return hashlib.sha256(body).hexdigest(), body.decode("utf-8")
+    return chain.address(body), body.decode("utf-8")
 
 
 def stored_ruleset(ruleset: rules.Ruleset) -> tuple[str, str]:
-    """The rules as the ledger keeps them, to render records by: (sha256, JSON)."""
-    body = ruleset.model_dump_json().encode("utf-8")
-    return hashlib.sha256(body).hexdigest(), body.decode("utf-8")
+    """The rules as the ledger keeps them, to render records by: (name, JSON), named as records are."""
+    body = ruleset.model_dump_json()
+    return chain.address(body), body
 
 
 def add_ruleset(db, ruleset: rules.Ruleset) -> str:

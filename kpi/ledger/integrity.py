@@ -70,6 +70,11 @@ def register(db: sqlite3.Connection) -> None:
 
 
 # ------------------------------------------------------------------ triggers and adoption
+def _tables(db: sqlite3.Connection) -> set[str]:
+    """The names of the ledger's tables."""
+    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
 def _spec(entry: chain.Chained) -> str:
     return json.dumps({"key": entry.key, "columns": entry.columns, "period": entry.period}, sort_keys=True)
 
@@ -118,7 +123,7 @@ def guard(db: sqlite3.Connection) -> None:
     deleted (kpi only inserts them), so a trigger refuses both. A plain SQLite client must
     drop a guard first, which every writing command's check notices (:func:`_missing_triggers`);
     an edit of the content itself is found by :func:`verify` (the row no longer gives its name)."""
-    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = _tables(db)
     for entry in chain.ADDRESSED:
         if entry.table in tables:
             for name, event in zip(sorted(_guard_names(entry)), ("DELETE", "UPDATE")):
@@ -136,7 +141,7 @@ def _trigger_names(entry: chain.Chained, tag: str) -> set[str]:
 
 def needs_install(db: sqlite3.Connection) -> bool:
     """Whether a table of the registry is not chained as the registry says (one quick read)."""
-    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = _tables(db)
     if "chain_tables" not in tables:
         return False
     known = dict(db.execute("SELECT tbl, spec FROM chain_tables"))
@@ -151,7 +156,7 @@ def install(db: sqlite3.Connection) -> None:
     columns changed is checked against its old links first, then its rows are linked again
     with the new columns. Triggers dropped by hand are not put back here: :func:`verify`
     reports them."""
-    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = _tables(db)
     known = dict(db.execute("SELECT tbl, spec FROM chain_tables"))
     _unchain_addressed(db, known)
     for entry in chain.REGISTRY:
@@ -261,7 +266,7 @@ def _missing_triggers(db: sqlite3.Connection, entries: Iterable[chain.Chained]) 
         missing = sorted(_trigger_names(entry, _tag(_spec(entry))) - names)
         if missing:
             found.append(Finding("trigger", entry.table, "", 0, missing[0]))
-    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = _tables(db)
     for addressed in chain.ADDRESSED:
         missing = sorted(_guard_names(addressed) - names) if addressed.table in tables else []
         if missing:
@@ -323,7 +328,7 @@ def _check_addressed(db: sqlite3.Connection, period: str | None) -> list[Finding
     """The content-addressed tables (:data:`kpi.core.chain.ADDRESSED`): every name a chained row
     of ``period`` (all: None) gives is there ("missing"); with all periods, every row's name
     is also its content's sha256 ("mismatch")."""
-    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = _tables(db)
     found = []
     for entry in chain.ADDRESSED:
         if entry.table not in tables:
