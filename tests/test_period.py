@@ -36,7 +36,7 @@ def test_a_period_is_its_text_and_knows_its_month():
 
 
 @pytest.mark.parametrize("text", ["2026-13", "2026-00", "2026-9", "26-09", "2026/09", "2026-09 ", "2026-09\n", "",
-                                  "２０２６-09", "0000-01"])
+                                  "２０２６-09", "0000-01", "0001-01", "9999-12", "9999-01"])
 def test_anything_but_a_yyyy_mm_month_is_refused(text):
     with pytest.raises(PeriodError) as caught:
         Period(text)
@@ -114,3 +114,19 @@ def test_the_timeline_still_reports_every_calendar_fault_at_once(tmp_path):
     assert result.output.startswith(f"配置错误: {Path(folder) / 'calendar.toml'}: ")
     assert "working_day counts from 1 after the month" in result.output
     assert f"{Path(folder) / 'calendar.toml'}: extra_days_off" in result.output
+
+
+def test_the_last_month_a_text_may_name_has_a_timeline_and_the_year_after_it_is_refused(tmp_path):
+    """9998-12's review runs into 9999; a month of 9999 (or 0001) has a neighbour no date holds:
+    it is refused as a usage error, never an internal error (exit 70)."""
+    assert Period("9998-12").next == "9999-01" and Period("0002-01").previous == "0001-12"
+    last = run("timeline", "9998-12", "--db", tmp_path / "none.db", KPI_LANG="en")
+    assert last.exit_code == 0, last.output
+    assert "9999-01-" in last.output
+    for text in ("9999-12", "9999-01", "0001-01"):
+        refused = run("timeline", text, "--db", tmp_path / "none.db", KPI_LANG="en")
+        assert refused.exit_code == 2 and "the period must be YYYY-MM" in refused.output, refused.output
+    with pytest.raises(PeriodError):
+        Period.of(9999, 12).next   # 10000-01
+    with pytest.raises(PeriodError):
+        Period.of(10000, 1)

@@ -22,7 +22,9 @@ from kpi.core.errors import PeriodError
 if TYPE_CHECKING:  # the calendar builds on Period; Period only hands it the month
     from kpi.core import calendar, rules
 
-PATTERN = re.compile(r"(?!0000)[0-9]{4}-(0[1-9]|1[0-2])", re.ASCII)   # ASCII digits, a year from 0001: ２０２６ is none
+# ASCII digits (２０２６ is none), a year from 0002 to 9998: a month's neighbours and its review
+# timeline, which runs into the next month, are dates too (the neighbours are made by Period.of)
+PATTERN = re.compile(r"(?!0000|0001|9999)[0-9]{4}-(0[1-9]|1[0-2])", re.ASCII)
 
 
 class Period(str):
@@ -39,8 +41,11 @@ class Period(str):
 
     @classmethod
     def of(cls, year: int, month: int) -> Period:
-        """The period of ``month`` (1-12) in ``year``."""
-        return cls(f"{year:04d}-{month:02d}")
+        """The period of ``month`` (1-12) in ``year`` (any year a date has: the neighbours of the
+        months a text may name)."""
+        if not (1 <= year <= 9999 and 1 <= month <= 12):
+            raise PeriodError(f"{year:04d}-{month:02d}")
+        return str.__new__(cls, f"{year:04d}-{month:02d}")
 
     @staticmethod
     def parses(text: object) -> bool:
