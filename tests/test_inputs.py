@@ -33,6 +33,18 @@ def test_csv_in_every_excel_encoding(tmp_path, encoding):
     assert len(agents) == 25 and agents[0].name == "王芳"
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030", "utf-16"])
+def test_a_byte_order_mark_converted_into_the_text_is_not_part_of_the_first_header(tmp_path, encoding):
+    """A UTF-8 file with its BOM converted to GB18030 or UTF-16 (iconv, a text editor) keeps the
+    mark as an invisible first character; headers copied from a web page carry zero-width spaces."""
+    rows = example_rows()
+    rows[0][0] = "\ufeff" + rows[0][0]
+    rows[0][1] = rows[0][1][:1] + "\u200b" + rows[0][1][1:] + "\u2060"
+    agents, problems, _ = parse(write_csv(tmp_path / "marked.csv", rows, encoding=encoding))
+    assert problems == []
+    assert len(agents) == 25 and agents[0].name == "王芳" and agents[0].agent_id == rows[1][0]
+
+
 def test_xlsx_and_csv_read_the_same_agents(tmp_path):
     from helpers import EXAMPLE_CSV, EXAMPLE_XLSX
     from_xlsx = parse(EXAMPLE_XLSX).agents

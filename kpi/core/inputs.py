@@ -136,8 +136,13 @@ def parse(grid: Grid, ruleset: rules.Ruleset) -> Parsed:
 
 # ------------------------------------------------------------------ header
 def normalise_header(text: object) -> str:
-    """Header text folded for matching: NFKC, no spaces, lower case."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or ""))).lower()
+    """Header text folded for matching: NFKC, no spaces and no invisible format characters
+    (a byte-order mark carried into the first cell by a converted CSV, zero-width spaces
+    copied from a web page), lower case."""
+    return _UNSEEN.sub("", unicodedata.normalize("NFKC", str(text or ""))).lower()
+
+
+_UNSEEN = re.compile("[\\s\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]+")
 
 
 def header_names(ruleset: rules.Ruleset) -> dict[str, str]:
