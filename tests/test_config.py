@@ -210,3 +210,28 @@ def test_a_misspelled_calendar_key_no_longer_leaves_the_day_a_working_day(tmp_pa
     result = CliRunner().invoke(cli.main, ["timeline", "2026-09", "--config", str(folder)])
     assert result.exit_code == 1
     assert "extra_day_off" in result.output and "unknown key" in result.output
+
+
+@pytest.mark.parametrize("name, old, new, meant", [
+    ("calendar.toml", "extra_days_off = []", 'extra_day_off = ["2026-10-23"]', "extra_days_off"),
+    ("weights.toml", 'label = { zh = "转化率", en = "Conversion" }', 'lable = { zh = "转化率", en = "Conversion" }',
+     "label"),
+    ("pay_bands.toml", 'mode = "ROUND_HALF_UP"', 'mdoe = "ROUND_HALF_UP"', "mode"),
+])
+def test_a_misspelled_key_is_told_the_key_meant_and_its_example(tmp_path, name, old, new, meant):
+    folder = copy_config(tmp_path)
+    edit(folder / name, old, new)
+    with pytest.raises(ConfigError) as caught:
+        config.load(folder, "2026-09")
+    unknown = [fault for fault in caught.value.parts if "unknown key" in fault.message]
+    assert len(unknown) == 1, caught.value.render()
+    assert unknown[0].message == f"unknown key (check its spelling); did you mean {meant}?"
+    assert f"{meant} = " in unknown[0].render() or meant == "mode"   # the meant key's example (mode: rounding's)
+
+
+def test_a_key_like_no_known_one_gets_no_guess(tmp_path):
+    folder = copy_config(tmp_path)
+    edit(folder / "calendar.toml", "extra_days_off = []", 'extra_days_off = []\ncompany_picnic = ["2026-10-23"]')
+    with pytest.raises(ConfigError) as caught:
+        config.load(folder, "2026-09")
+    assert [fault.message for fault in caught.value.parts] == ["unknown key (check its spelling)"]

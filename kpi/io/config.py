@@ -8,10 +8,12 @@ the key (with item ids where there are any) and a correct example.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
 import tomllib
+import typing
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -141,7 +143,7 @@ def build(model: type[pydantic.BaseModel], raw: dict, path: Path, prefix: str):
     try:
         return model.model_validate(raw)
     except pydantic.ValidationError as exc:
-        raise _config_error(exc.errors(include_url=False)[0], raw, path, prefix) from None
+        raise _config_error(exc.errors(include_url=False)[0], raw, path, prefix, model) from None
 
 
 def faults(model: type[pydantic.BaseModel], raw: dict, path: Path, prefix: str) -> list[ConfigError]:
@@ -150,18 +152,55 @@ def faults(model: type[pydantic.BaseModel], raw: dict, path: Path, prefix: str) 
     try:
         model.model_validate(raw)
     except pydantic.ValidationError as exc:
-        return [_config_error(error, raw, path, prefix) for error in exc.errors(include_url=False)]
+        return [_config_error(error, raw, path, prefix, model) for error in exc.errors(include_url=False)]
     return []
 
 
-def _config_error(error: dict, raw: dict, path: Path, prefix: str) -> ConfigError:
-    key = _key(raw, error["loc"], prefix)
-    message = error["msg"].removeprefix("Value error, ")
+def _config_error(error: dict, raw: dict, path: Path, prefix: str,
+                  model: type[pydantic.BaseModel] | None = None) -> ConfigError:
+    message, loc = describe(error, model)
+    return ConfigError(str(path), _key(raw, error["loc"], prefix), message, examples.for_location(loc))
+
+
+def describe(error: dict, model: type[pydantic.BaseModel] | None = None) -> tuple[str, tuple]:
+    """A validation error of a config file as said to its editor, and the place whose example
+    helps: an unknown key names the nearest key ``model`` knows (and takes its example)."""
+    loc = error["loc"]
     if error["type"] == "missing":
-        message = "this key is required but missing"
-    elif error["type"] == "extra_forbidden":
-        message = "unknown key (check its spelling)"
-    return ConfigError(str(path), key, message, examples.for_location(error["loc"]))
+        return "this key is required but missing", loc
+    if error["type"] == "extra_forbidden":
+        near = _nearest_key(model, loc)
+        if near:
+            return f"unknown key (check its spelling); did you mean {near}?", (*loc[:-1], near)
+        return "unknown key (check its spelling)", loc
+    return error["msg"].removeprefix("Value error, "), loc
+
+
+def _nearest_key(model: type[pydantic.BaseModel] | None, loc: tuple) -> str:
+    """The key of ``model`` (or of the tables inside it) nearest to the unknown last key of
+    ``loc``: ``extra_day_off`` → ``extra_days_off`` ("" when none is near)."""
+    if model is None or not loc or not isinstance(loc[-1], str):
+        return ""
+    near = difflib.get_close_matches(loc[-1], sorted(_keys(model)), n=1, cutoff=0.7)
+    return near[0] if near else ""
+
+
+def _keys(model: type, seen: frozenset = frozenset()) -> set[str]:
+    """Every key ``model`` and the models in its fields' types accept."""
+    if not (isinstance(model, type) and issubclass(model, pydantic.BaseModel)) or model in seen:
+        return set()
+    found = set()
+    for name, info in model.model_fields.items():
+        found.add(info.alias or name)
+        for inner in _types_in(info.annotation):
+            found |= _keys(inner, seen | {model})
+    return found
+
+
+def _types_in(annotation) -> list:
+    """The classes named anywhere in a type annotation (list[Tier] | None → [list, Tier, NoneType])."""
+    args = typing.get_args(annotation)
+    return [annotation] + [inner for arg in args for inner in _types_in(arg)]
 
 
 def _version_key(raw: dict) -> str:

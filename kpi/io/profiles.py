@@ -82,19 +82,11 @@ def _read(path: Path, ruleset: rules.Ruleset, faults: list) -> Profile | None:
         profile = Profile.model_validate(raw)
     except pydantic.ValidationError as exc:
         for error in exc.errors(include_url=False):
-            faults.append((str(path), config._key(raw, error["loc"], ""), _message(error)))
+            faults.append((str(path), config._key(raw, error["loc"], ""), config.describe(error, Profile)[0]))
         return None
     before = len(faults)
     _cross_check(profile, raw, path, ruleset, faults)
     return profile if len(faults) == before else None
-
-
-def _message(error: dict) -> str:
-    if error["type"] == "missing":
-        return "this key is required but missing"
-    if error["type"] == "extra_forbidden":
-        return "unknown key (check its spelling)"
-    return error["msg"].removeprefix("Value error, ")
 
 
 def _cross_check(profile: Profile, raw: dict, path: Path, ruleset: rules.Ruleset, faults: list) -> None:
