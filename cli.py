@@ -541,7 +541,7 @@ def history(agent_id, db_path, lang):
 @main.command()
 @click.argument("agent_id", metavar="AGENT", callback=lambda ctx, param, value: identity.fold(value))
 @period_option
-@option("--revision", type=int, key="help_opt_revision")
+@option("--revision", type=click.IntRange(1, 2**63 - 1), key="help_opt_revision")
 @config_option
 @db_option
 @lang_option

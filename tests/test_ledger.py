@@ -75,6 +75,9 @@ def test_rescoring_adds_revisions_and_earlier_ones_stay_readable():
     latest = run("show", "KF1008", "--period", "2026-09")
     assert latest.output.splitlines()[0].startswith("2026-09 第 2 版 · 工号 KF1008 黄磊")
     assert run("show", "KF1008", "--period", "2026-09", "--revision", "7").exit_code == 1
+    for beyond in ("0", "-1", str(2 ** 63), "99999999999999999999"):   # no revision number: a usage error,
+        refused = run("show", "KF1008", "--period", "2026-09", "--revision", beyond)   # never exit 70
+        assert refused.exit_code == 2 and "--revision" in refused.output, refused.output
 
 
 def test_growth_takes_last_months_sales_from_the_ledger(tmp_path):
