@@ -45,6 +45,21 @@ def test_a_byte_order_mark_converted_into_the_text_is_not_part_of_the_first_head
     assert len(agents) == 25 and agents[0].name == "王芳" and agents[0].agent_id == rows[1][0]
 
 
+def test_cells_an_exporter_wrapped_as_excel_text_are_read_as_their_text(tmp_path):
+    """Exporters write ids and long numbers as ="KF1001" so that Excel keeps them as typed;
+    Excel shows KF1001, and so does kpi (any other cell starting with = is left as it is)."""
+    rows = example_rows()
+    wrapped = [row[:] for row in rows]
+    for row in wrapped[1:]:
+        row[0], row[4] = f'="{row[0]}"', f'="{row[4]}"'
+    wrapped[1][1] = '="王""芳"""'   # a quote inside: doubled, as in a CSV field
+    agents, problems, _ = parse(write_csv(tmp_path / "wrapped.csv", wrapped))
+    plain, _, _ = parse(write_csv(tmp_path / "plain.csv", rows))
+    assert problems == []
+    assert [(a.agent_id, dict(a.values)) for a in agents] == [(a.agent_id, dict(a.values)) for a in plain]
+    assert agents[0].name == '王"芳"'
+
+
 def test_xlsx_and_csv_read_the_same_agents(tmp_path):
     from helpers import EXAMPLE_CSV, EXAMPLE_XLSX
     from_xlsx = parse(EXAMPLE_XLSX).agents

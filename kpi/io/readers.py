@@ -23,7 +23,9 @@ import csv
 import datetime
 import io
 import itertools
+import operator
 import pyexpat
+import re
 import zipfile
 import zlib
 from xml.etree import ElementTree
@@ -346,14 +348,29 @@ def _read_csv(path: Path, header_test=None) -> Grid:
 
 def _csv_rows(rows, name: str):
     """``(line, cells)`` of a CSV reader; a line it cannot split (a field longer than the csv
-    module's limit of 131,072 characters, a stray quote at the end) is refused with its line."""
+    module's limit of 131,072 characters, a stray quote at the end) is refused with its line.
+
+    A cell written ``="KF1001"`` is read as ``KF1001``, as Excel opens it: exporters wrap ids
+    and long numbers so, lest a spreadsheet drop their leading zeros or round them."""
     number = 0
     try:
         for number, cells in enumerate(rows, start=1):
+            if any(map(_EXCEL_TEXT_START, cells)):
+                cells = [_unwrapped(cell) for cell in cells]
             yield number, cells
     except csv.Error as error:
         raise InputError([InputProblem("", "", f"{name}!{number + 1}:{number + 1}", "", "csv_broken_line",
                                        (("reason", str(error)),))]) from None
+
+
+_EXCEL_TEXT_START = operator.methodcaller("startswith", '="')
+_EXCEL_TEXT = re.compile(r'="((?:[^"]|"")*)"')
+
+
+def _unwrapped(cell: str) -> str:
+    """``="text"`` → ``text`` (``""`` inside is one quote); any other cell as it is."""
+    match = _EXCEL_TEXT.fullmatch(cell)
+    return match.group(1).replace('""', '"') if match else cell
 
 
 def _separator(text: str, header_test) -> str | None:
