@@ -81,18 +81,18 @@ def assemble(raw: dict[str, dict], dated: dict[str, dict], paths: dict[str, Path
     _raise([*faults(rules.WeightsVersion, dated[WEIGHTS], paths[WEIGHTS], _version_key(dated[WEIGHTS])),
             *faults(rules.PayVersion, dated[PAY_BANDS], paths[PAY_BANDS], _version_key(dated[PAY_BANDS])),
             *faults(rules.CalendarVersion, dated[CALENDAR], paths[CALENDAR], _version_key(dated[CALENDAR])),
-            *faults(rules.CalendarOverrides, _overrides_part(raw[CALENDAR]), paths[CALENDAR], ""),
+            *faults(rules.CalendarOverrides, overrides_part(raw[CALENDAR]), paths[CALENDAR], ""),
             *faults(rules.Fields, raw[FIELDS], paths[FIELDS], "")])
     weights = build(rules.WeightsVersion, dated[WEIGHTS], paths[WEIGHTS], _version_key(dated[WEIGHTS]))
     pay = build(rules.PayVersion, dated[PAY_BANDS], paths[PAY_BANDS], _version_key(dated[PAY_BANDS]))
     timeline = build(rules.CalendarVersion, dated[CALENDAR], paths[CALENDAR], _version_key(dated[CALENDAR]))
-    overrides = build(rules.CalendarOverrides, _overrides_part(raw[CALENDAR]), paths[CALENDAR], "")
+    overrides = build(rules.CalendarOverrides, overrides_part(raw[CALENDAR]), paths[CALENDAR], "")
     declared = build(rules.Fields, raw[FIELDS], paths[FIELDS], "")
     fields = _ordered_fields(declared, weights)
     _cross_check(weights, fields, paths)
     version = rules.RulesVersion(
         weights_effective=weights.effective, pay_bands_effective=pay.effective, calendar_effective=timeline.effective,
-        sha256=content_hash(dated[WEIGHTS], dated[PAY_BANDS], raw[FIELDS], dated[CALENDAR], _overrides_part(raw[CALENDAR])),
+        sha256=content_hash(dated[WEIGHTS], dated[PAY_BANDS], raw[FIELDS], dated[CALENDAR], overrides_part(raw[CALENDAR])),
         config_dir=str(folder),
     )
     return rules.Ruleset(period=period, weights=weights, pay=pay, fields=fields, timeline=timeline,
@@ -100,7 +100,8 @@ def assemble(raw: dict[str, dict], dated: dict[str, dict], paths: dict[str, Path
                          money_decimals=declared.money_decimals)
 
 
-def _overrides_part(raw_calendar: dict) -> dict:
+def overrides_part(raw_calendar: dict) -> dict:
+    """calendar.toml's company overrides: every key but its dated ``[[version]]`` tables."""
     return {key: value for key, value in raw_calendar.items() if key != "version"}
 
 
@@ -118,7 +119,7 @@ def read_toml(path: Path) -> dict:
 
 def select(raw: dict, path: Path, period: str) -> dict:
     """The latest ``[[version]]`` whose ``effective`` month is not after ``period``."""
-    versions = _versions(raw, path)
+    versions = versions_of(raw, path)
     in_force = [v for v in versions if str(v.get("effective", "")) <= period]
     if not in_force:
         first = versions[0].get("effective")
@@ -127,7 +128,8 @@ def select(raw: dict, path: Path, period: str) -> dict:
     return in_force[-1]
 
 
-def _versions(raw: dict, path: Path) -> list[dict]:
+def versions_of(raw: dict, path: Path) -> list[dict]:
+    """The ``[[version]]`` tables of a dated file, checked to be listed oldest first, each month once."""
     versions = raw.get("version")
     if not isinstance(versions, list) or not versions:
         raise ConfigError(str(path), "version", "the file must hold one or more [[version]] tables", examples.VERSION)
@@ -159,7 +161,7 @@ def faults(model: type[pydantic.BaseModel], raw: dict, path: Path, prefix: str) 
 def _config_error(error: dict, raw: dict, path: Path, prefix: str,
                   model: type[pydantic.BaseModel] | None = None) -> ConfigError:
     message, loc = describe(error, model)
-    return ConfigError(str(path), _key(raw, error["loc"], prefix), message, examples.for_location(loc))
+    return ConfigError(str(path), key_path(raw, error["loc"], prefix), message, examples.for_location(loc))
 
 
 def describe(error: dict, model: type[pydantic.BaseModel] | None = None) -> tuple[str, tuple]:
@@ -207,7 +209,7 @@ def _version_key(raw: dict) -> str:
     return f"version[effective={raw.get('effective')}]"
 
 
-def _key(raw: dict, loc: tuple, prefix: str) -> str:
+def key_path(raw: dict, loc: tuple, prefix: str) -> str:
     """A readable key path: version[effective=2020-01].items[id=conversion].tiers[1].min."""
     parts, node = [prefix] if prefix else [], raw
     for step in loc:
@@ -294,11 +296,11 @@ def load_calendar(config_dir: str | os.PathLike | None, period: str) -> calendar
     dated = _collected(found, select, raw, path, period)
     _raise(found)
     _raise([*faults(rules.CalendarVersion, dated, path, _version_key(dated)),
-            *faults(rules.CalendarOverrides, _overrides_part(raw), path, "")])
+            *faults(rules.CalendarOverrides, overrides_part(raw), path, "")])
     return calendar.CalendarRules(build(rules.CalendarVersion, dated, path, _version_key(dated)),
-                                  build(rules.CalendarOverrides, _overrides_part(raw), path, ""))
+                                  build(rules.CalendarOverrides, overrides_part(raw), path, ""))
 
 
 def newest(raw: dict, path: Path) -> dict:
     """The last ``[[version]]`` of a dated file (the one a proposal puts forward)."""
-    return _versions(raw, path)[-1]
+    return versions_of(raw, path)[-1]

@@ -91,9 +91,9 @@ def _faults(name: str, table: dict, path: Path) -> list[ConfigError]:
         return config.faults(rules.Fields, table, path, "")
     found: list[ConfigError] = []
     if name == config.CALENDAR:
-        found += config.faults(rules.CalendarOverrides, config._overrides_part(table), path, "")
+        found += config.faults(rules.CalendarOverrides, config.overrides_part(table), path, "")
     try:
-        versions = config._versions(table, path)
+        versions = config.versions_of(table, path)
     except ConfigError as error:
         return found + [error]
     for version in versions:
@@ -150,7 +150,7 @@ def adopt(proposal: Proposal, config_dir: Path, effective: str, scored: list[str
         for name in config.DATED:
             if name not in proposal.raw:
                 continue
-            current = config._versions(config.read_toml(config_dir / name), config_dir / name)
+            current = config.versions_of(config.read_toml(config_dir / name), config_dir / name)
             last = str(current[-1].get("effective"))
             if last >= effective:
                 raise AdoptError("adopt_not_after", file=name, effective=effective, last=last)
@@ -178,7 +178,7 @@ def _same_undated(proposal: Proposal, config_dir: Path) -> None:
         raise AdoptError("adopt_undated", file=config.FIELDS)
     if config.CALENDAR in proposal.raw:
         own = config.read_toml(config_dir / config.CALENDAR)
-        if config._overrides_part(proposal.raw[config.CALENDAR]) != config._overrides_part(own):
+        if config.overrides_part(proposal.raw[config.CALENDAR]) != config.overrides_part(own):
             raise AdoptError("adopt_undated", file=config.CALENDAR)
 
 
