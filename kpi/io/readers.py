@@ -404,6 +404,8 @@ def read_scorecard(path: str | Path, password: str | None = None) -> returned.Re
     ``password``, in memory."""
     path = Path(path)
     head = _head(path)
+    if path.suffix.lower() == ".xls" or (path.suffix.lower() != ".xlsx" and head.startswith(OLE2_MAGIC)):
+        raise _unreadable(path, "old_xls")   # saved back as Excel 97-2003: open it, save as .xlsx
     if path.suffix.lower() != ".xlsx":
         raise _unreadable(path, "not_xlsx")
     data = None
