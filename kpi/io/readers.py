@@ -62,7 +62,7 @@ def read(path: str | Path, prefetch: bool = False, period: str | None = None, sh
     path = Path(path)
     head = _head(path)
     suffix = path.suffix.lower()
-    if suffix == ".xls" or (suffix != ".xlsx" and head.startswith(OLE2_MAGIC)):
+    if _old_xls(suffix, head):
         raise _unreadable(path, "old_xls")
     if suffix == ".xlsx" and head.startswith(OLE2_MAGIC):
         raise _unreadable(path, "encrypted")
@@ -71,6 +71,12 @@ def read(path: str | Path, prefetch: bool = False, period: str | None = None, sh
     if suffix in (".csv", ".txt"):
         return _read_csv(path, header_test)
     raise _unreadable(path, "unsupported_format")
+
+
+def _old_xls(suffix: str, head: bytes) -> bool:
+    """Whether a file is an Excel 97-2003 workbook: named .xls, or an OLE2 container not named
+    .xlsx (an .xlsx in one is an encrypted workbook)."""
+    return suffix == ".xls" or (suffix != ".xlsx" and head.startswith(OLE2_MAGIC))
 
 
 def _head(path: Path) -> bytes:
@@ -403,10 +409,10 @@ def read_scorecard(path: str | Path, password: str | None = None) -> returned.Re
     is not one kpi wrote. An encrypted card (``kpi score --encrypt``) is opened with
     ``password``, in memory."""
     path = Path(path)
-    head = _head(path)
-    if path.suffix.lower() == ".xls" or (path.suffix.lower() != ".xlsx" and head.startswith(OLE2_MAGIC)):
-        raise _unreadable(path, "old_xls")   # saved back as Excel 97-2003: open it, save as .xlsx
-    if path.suffix.lower() != ".xlsx":
+    head, suffix = _head(path), path.suffix.lower()
+    if _old_xls(suffix, head):   # saved back as Excel 97-2003: open it, save as .xlsx
+        raise _unreadable(path, "old_xls")
+    if suffix != ".xlsx":
         raise _unreadable(path, "not_xlsx")
     data = None
     if head.startswith(OLE2_MAGIC):
