@@ -167,10 +167,7 @@ def install(db: sqlite3.Connection) -> None:
                                                    (entry.table,)).fetchone():
             raise IntegrityError(Finding("trigger", entry.table, "", 0, "chain_tables"))  # its record was deleted
         if entry.table in known:
-            old = _entry(entry.table, known[entry.table])
-            found = _check_rows(db, [old], None, _state(db, None, {old.table}))
-            if found:
-                raise IntegrityError(found[0])
+            _require_linked(db, entry.table, known[entry.table])
         _drop_triggers(db, entry.table)
         _link_rows(db, entry)
         for statement in _triggers(entry, _tag(spec)):
@@ -185,12 +182,18 @@ def _unchain_addressed(db: sqlite3.Connection, known: dict[str, str]) -> None:
     for entry in chain.ADDRESSED:
         if entry.table not in known:
             continue
-        old = _entry(entry.table, known[entry.table])
-        found = _check_rows(db, [old], None, _state(db, None, {old.table}))
-        if found:
-            raise IntegrityError(found[0])
+        _require_linked(db, entry.table, known[entry.table])
         _drop_triggers(db, entry.table)
         db.execute("DELETE FROM chain_tables WHERE tbl = ?", (entry.table,))
+
+
+def _require_linked(db: sqlite3.Connection, table: str, spec: str) -> None:
+    """Raise :class:`IntegrityError` unless every row of ``table`` matches its latest link, as
+    the chain recorded it (``spec``): the check before its links are made anew or left behind."""
+    old = _entry(table, spec)
+    found = _check_rows(db, [old], None, _state(db, None, {table}))
+    if found:
+        raise IntegrityError(found[0])
 
 
 def _drop_triggers(db: sqlite3.Connection, table: str) -> None:
