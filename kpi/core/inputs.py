@@ -227,7 +227,7 @@ def _map_columns(number: int, matched, grid: Grid, ruleset: rules.Ruleset):
 def _parse_row(number, values, columns: Columns, grid: Grid, ruleset: rules.Ruleset, result: Parsed):
     """(agent id as typed, AgentInput or None); (None, None) for blank and total rows."""
     cells = {f: (values[i] if i < len(values) else None) for f, i in columns.by_field.items()}
-    if all(_blank(v) for v in cells.values()) or _is_total_row(cells) or _is_other_row(values, cells, ruleset):
+    if all(_blank(v) for v in cells.values()) or _is_total_row(cells.get("agent_id"), cells.get("name")) or _is_other_row(values, cells, ruleset):
         return None, None
     row = _Row(number, cells, _text(cells.get("agent_id")) or _text(cells.get("name")), columns, grid)
     found = _unread_cells(row)
@@ -263,9 +263,9 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _is_total_row(cells: dict) -> bool:
-    words = {normalise_header(cells.get("agent_id")), normalise_header(cells.get("name"))}
-    return bool(words & TOTAL_ROW_WORDS)
+def _is_total_row(agent_id: object, name: object) -> bool:
+    """Whether a row's id or name cell says it totals the others (合计, 总计 …)."""
+    return normalise_header(agent_id) in TOTAL_ROW_WORDS or normalise_header(name) in TOTAL_ROW_WORDS
 
 
 def _is_other_row(values: Sequence[object], cells: dict, ruleset: rules.Ruleset) -> bool:
@@ -545,7 +545,7 @@ def _quick_row(plan: _Plan, number: int, values: Sequence[object], grid: Grid):
     if agent.__class__ is not str or _is_label(agent):
         return None
     name = values[plan.name_column] if plan.name_column is not None and plan.name_column < width else None
-    if normalise_header(agent) in TOTAL_ROW_WORDS or normalise_header(name) in TOTAL_ROW_WORDS:
+    if _is_total_row(agent, name):
         return None
     got = []
     for column, numeric, required, max_length, folded, ints, floats, field in plan.slots:
