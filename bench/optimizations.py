@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -131,10 +132,9 @@ def levers(count: int, folder: Path) -> dict[str, Clock]:
     clocks = {name: Clock() for name in variants}
     for round_ in range(2):
         for name, clock in clocks.items():
-            saved = {place: getattr(*place) for place in variants[name]}
-            for (module, attribute), value in variants[name].items():
-                setattr(module, attribute, value)
-            try:
+            with contextlib.ExitStack() as taken_out:   # each lever put back however the run ends
+                for (module, attribute), value in variants[name].items():
+                    taken_out.enter_context(mock.patch.object(module, attribute, value))
                 gc.collect()
                 with Ledger(folder / f"{name}-{round_}.db") as ledger:
                     with clock:
@@ -143,9 +143,6 @@ def levers(count: int, folder: Path) -> dict[str, Clock]:
                     linked_rows = ledger.rows("SELECT COUNT(*) AS n FROM chain WHERE tbl = 'records'")[0]["n"]
                 if (linked_rows > 0) != (name == "records linked row by row"):
                     raise SystemExit(f"{name}: {linked_rows} records linked in the chain")
-            finally:
-                for (module, attribute), value in saved.items():
-                    setattr(module, attribute, value)
     return clocks
 
 
