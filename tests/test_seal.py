@@ -286,3 +286,43 @@ def test_an_xlsm_renamed_xlsx_is_refused(tmp_path):
     result = run("score", target, "--period", "2026-09", "--out", "out")
     assert result.exit_code == 1 and "工作簿含宏" in result.output
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------ Strict Open XML
+_STRICT = ((b"http://schemas.openxmlformats.org/spreadsheetml/2006/main", b"http://purl.oclc.org/ooxml/spreadsheetml/main"),
+           (b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+            b"http://purl.oclc.org/ooxml/officeDocument/relationships"))
+
+
+def _saved_as_strict(source, target):
+    """``source`` as Excel's "Strict Open XML Spreadsheet" writes it: the same parts in ISO 29500
+    Strict's namespaces (openpyxl finds no sheet in it; calamine reads it)."""
+    with zipfile.ZipFile(source) as archive, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in archive.infolist():
+            data = archive.read(info)
+            for transitional, strict in _STRICT:
+                data = data.replace(transitional, strict)
+            out.writestr(info, data)
+    return target
+
+
+def test_cards_and_input_sheets_saved_as_strict_open_xml_are_refused_with_the_way_out(card, tmp_path):
+    """Before, the input read as "no agent rows" (and openpyxl's warning reached the terminal)."""
+    from helpers import EXAMPLE_XLSX
+    bad_input = _saved_as_strict(EXAMPLE_XLSX, tmp_path / "strict-input.xlsx")
+    checked = run("check", bad_input, "--period", "2026-09")
+    assert checked.exit_code == 1
+    assert "Strict Open XML 电子表格" in checked.output and "另存为“Excel 工作簿 (*.xlsx)”" in checked.output
+    assert "没有任何客服数据行" not in checked.output and "Warning" not in checked.output
+    bad_card = _saved_as_strict(answered(card, tmp_path / "back" / card.name), tmp_path / "strict-card.xlsx")
+    result = collect(bad_card)
+    assert result.exit_code == 1 and "Strict Open XML 电子表格" in result.output
+
+
+def test_a_transitional_workbook_naming_the_strict_namespace_in_a_cell_is_read(tmp_path):
+    """Only the package's relationships tell Strict: a cell's text may say anything."""
+    from helpers import example_rows, write_xlsx
+    rows = example_rows()
+    rows[1][1] = "http://purl.oclc.org/ooxml/"
+    checked = run("check", write_xlsx(tmp_path / "cell.xlsx", rows), "--period", "2026-09")
+    assert checked.exit_code == 0, checked.output

@@ -78,8 +78,13 @@ def problem(path: Path, code: str) -> InputError:
     return InputError([InputProblem("", "", path.name, "", code)])
 
 
+STRICT_NAMESPACE = b"http://purl.oclc.org/ooxml/"  # ISO 29500 Strict: Excel's "Strict Open XML Spreadsheet"
+
+
 def hazard(archive: zipfile.ZipFile) -> str | None:
-    """Why a workbook package must not be read: macros or links to other workbooks (a message key)."""
+    """Why a workbook package must not be read: macros or links to other workbooks, or saved
+    as Strict Open XML (openpyxl finds no sheet in one, so its rows would read as missing);
+    a message key."""
     names = [info.filename for info in archive.infolist()]
     lowered = [name.lower() for name in names]
     if any(name.endswith("vbaproject.bin") or name.endswith(".bin") and "vba" in name for name in lowered):
@@ -94,6 +99,10 @@ def hazard(archive: zipfile.ZipFile) -> str | None:
                 return "workbook_macros"
             if "externallink" in types:
                 return "workbook_external_links"
+    if "_rels/.rels" in names:
+        info = archive.getinfo("_rels/.rels")
+        if info.file_size <= MAX_PART and STRICT_NAMESPACE in archive.read(info):
+            return "workbook_strict"
     return None
 
 
