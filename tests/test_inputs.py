@@ -237,3 +237,45 @@ def test_a_decimal_comma_in_a_csv_is_named_by_its_cell(tmp_path):
     problems = problems_of(write_csv(tmp_path / "comma.csv", rows))
     assert [(p.code, p.location, p.value) for p in problems] == [
         ("not_a_number", f"comma.csv!{chr(ord('A') + column)}2", "145029,62")]
+
+
+@pytest.mark.parametrize("typed, money, read", [
+    ("¥-", True, "0"), (" ¥-   ", True, "0"), ("￥ -", True, "0"), ("¥ - ", True, "0"),
+    ("-", True, None), ("¥--", True, None), ("¥-5", True, "-5"), ("¥-", False, None),
+])
+def test_excel_s_accounting_zero_is_zero_money(typed, money, read):
+    """Excel's 会计专用 format shows 0 as "¥-", and a CSV saved from it keeps that text; a bare
+    dash says nothing of the amount and stays no number."""
+    from kpi.core.inputs import parse_number
+    assert parse_number(typed, money=money) == (None if read is None else Decimal(read))
+
+
+def test_an_accounting_zero_in_a_csv_is_read_and_noticed(tmp_path):
+    rows = example_rows()
+    column = rows[0].index("上月销售额")
+    rows[1][column] = " ¥-   "
+    parsed = parse(write_csv(tmp_path / "acct.csv", rows))
+    assert parsed.problems == [] and parsed.agents[0].values["sales_last_month"] == Decimal(0)
+    assert [(n.code, n.params) for n in parsed.notices if n.field == "sales_last_month"] == [
+        ("read_as", (("number", "0"),))]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_numbers_excel_showed_in_scientific_notation_are_refused_with_why(tmp_path, suffix):
+    """Excel saves a CSV as it shows the cells: a long number in a narrow column becomes
+    2.02301E+11, its digits gone. An id read that way would start a new agent in the ledger."""
+    rows = example_rows()
+    rows[1][0] = "2.02301E+11"
+    rows[2][rows[0].index("实际销售额")] = "1.45E+05"
+    path = tmp_path / f"sci.{suffix}"
+    problems = problems_of(write_csv(path, rows) if suffix == "csv" else write_xlsx(path, rows))
+    assert sorted((p.code, p.field) for p in problems) == [("id_scientific", "agent_id"), ("scientific", "sales_actual")]
+    assert problems[0].value == "2.02301E+11"
+
+
+@pytest.mark.parametrize("agent_id", ["KF1E+05", "2E05", "1E5", "E+11", "12.5E"])
+def test_ids_only_look_scientific_when_excel_would_have_shown_them_so(tmp_path, agent_id):
+    rows = example_rows()
+    rows[1][0] = agent_id
+    parsed = parse(write_csv(tmp_path / "ids.csv", rows))
+    assert parsed.problems == [] and parsed.agents[0].agent_id == agent_id

@@ -12,7 +12,7 @@ import os
 from unittest import mock
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from helpers import example_rows, ruleset
@@ -54,7 +54,8 @@ odd = st.one_of(     # what makes a problem or a notice, or must be read with ca
     st.sampled_from([-0.0, 0.0, 1e308, 5e-324, 1e-05, 0.1, 1000.005, 1000.125, 1e16, 1001.0, 0.25, 8.5, 3.0]),
     st.sampled_from(["#N/A", " #DIV/0! ", "Err:502", "#hashtag", "Err:", "1,200", "１２００", "¥3,000", "5.0",
                      "1000.005", " 7 ", "   ", "\t", "合计", "total", "Total", "to tal", "S U M", "\u200b", "小计:", "制表人:", "平均", "备注",
-                     "ＫＦ１００１", "kf1001", "Ｐ１", "P9", "p1", "A\u200bB", "王" * 60, "x" * 201, "x" * 33]),
+                     "ＫＦ１００１", "kf1001", "Ｐ１", "P9", "p1", "A\u200bB", "王" * 60, "x" * 201, "x" * 33,
+                     "2.02301E+11", "1.45E+05", " ¥-  ", "-"]),
     st.text(max_size=12),
 )
 cell = st.one_of(usual, usual, odd)
@@ -107,6 +108,8 @@ def test_a_sheet_parses_the_same_with_and_without_the_quick_path(changes, rules,
 @given(changes=st.lists(change, max_size=8), rules=st.sampled_from([RULES, NOTICE_RULES, IDENTITY_RULES]),
        formulas=st.sets(st.tuples(st.integers(2, 7), st.integers(0, len(HEADER) - 1)), max_size=3),
        cut=st.none() | st.tuples(st.integers(0, 5), st.integers(1, len(HEADER) - 1)))
+@example(changes=[(0, 0, "2.02301E+11")], rules=RULES, formulas=set(), cut=None)   # an id Excel showed so
+@example(changes=[(1, HEADER.index("上月销售额"), " ¥-  ")], rules=RULES, formulas=set(), cut=None)
 def test_a_row_the_quick_path_accepts_the_full_path_reads_alike_without_problem_or_notice(changes, rules, formulas,
                                                                                          cut):
     grid = _grid(_rows(changes, cut), formulas=formulas)

@@ -43,6 +43,8 @@ ERROR_VALUES = {"#N/A", "#DIV/0!", "#REF!", "#VALUE!", "#NAME?", "#NUM!", "#NULL
                 "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"}
 _LIBREOFFICE_ERROR = re.compile(r"Err:\d{3}")
 _MONEY_MARKS = re.compile(r"^[¥￥]|元$")
+_ACCOUNTING_ZERO = re.compile(r"[¥￥]\s*-")   # Excel's 会计专用 format shows 0 as "¥-", and a CSV keeps what it shows
+_SCIENTIFIC = re.compile(r"[+-]?\d(\.\d+)?E[+-]\d{2,3}", re.IGNORECASE)  # 1.45E+05: how Excel shows a long number
 _GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")   # 1,200 and 12,345,678.9: Excel's thousands
 
 
@@ -345,10 +347,13 @@ def _parse_cell(row: _Row, f: rules.InputField):
             return None, row.problem(f.id, "too_long", ("max", str(f.max_length)), ("length", str(len(text))))
         if f.comment_for is not None:
             return text, None
+        if f.id == "agent_id" and _SCIENTIFIC.fullmatch(text):  # the id's own digits are gone
+            return None, row.problem(f.id, "id_scientific")
         return (identity.fold(text) if f.id in identity.FOLDED_FIELDS else text), None
     number = parse_number(value, money=f.type == "money")
     if number is None:
-        return None, row.problem(f.id, "not_a_number")
+        scientific = isinstance(value, str) and _SCIENTIFIC.fullmatch(unicodedata.normalize("NFKC", value).strip())
+        return None, row.problem(f.id, "scientific" if scientific else "not_a_number")
     return number, _check_bounds(f, number, lambda code, *params: row.problem(f.id, code, *params))
 
 
@@ -388,6 +393,8 @@ def parse_number(value: object, money: bool = False) -> Decimal | None:
         return number if number.is_finite() else None
     text = unicodedata.normalize("NFKC", str(value)).strip()
     if money:
+        if _ACCOUNTING_ZERO.fullmatch(text):
+            return Decimal(0)
         text = _MONEY_MARKS.sub("", text).strip()
     if "," in text:   # thousands separators only: 1,23 or 1,5 (a decimal comma) is no number, not 123 or 15
         if not _GROUPED.fullmatch(text):
@@ -542,7 +549,7 @@ def _quick_row(plan: _Plan, number: int, values: Sequence[object], grid: Grid):
     for any other row (blank, total, a label, or anything that could make a problem or notice)."""
     width = len(values)
     agent = values[plan.agent_column] if plan.agent_column < width else None
-    if agent.__class__ is not str or _is_label(agent):
+    if agent.__class__ is not str or _is_label(agent) or _SCIENTIFIC.fullmatch(agent):
         return None
     name = values[plan.name_column] if plan.name_column is not None and plan.name_column < width else None
     if _is_total_row(agent, name):
