@@ -89,6 +89,8 @@ def create_app(db_path, config_dir=None, *, out_root=None, secure_cookies: bool 
                         secret or secrets.token_bytes(32), today or _today)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["PERMITTED"] = access.allowed
+    templates.env.globals["agent_path"] = pages.agent_path
+    templates.env.globals["user_path"] = pages.user_path
     handlers = pages.Handlers(templates, settings)
     routes = [
         Route("/healthz", healthz),
@@ -111,21 +113,23 @@ def create_app(db_path, config_dir=None, *, out_root=None, secure_cookies: bool 
         Route("/months/{period}/reopen", protected(settings, templates, "reopen", handlers.reopen), methods=["POST"]),
         Route("/months/{period}/payroll.xlsx", protected(settings, templates, "payroll", handlers.payroll_xlsx)),
         Route("/months/{period}/payroll.csv", protected(settings, templates, "payroll", handlers.payroll_csv)),
-        Route("/months/{period}/agents/{agent_id}", protected(settings, templates, "agent", handlers.agent)),
-        Route("/months/{period}/agents/{agent_id}/scorecard.xlsx",
+        # an agent id may hold any character, "/" included (percent-encoded by pages.agent_path):
+        # the actions under an agent's page come first, then the page, which takes the rest of the path
+        Route("/months/{period}/agents/{agent_id:path}/scorecard.xlsx",
               protected(settings, templates, "scorecard", handlers.scorecard)),
-        Route("/months/{period}/agents/{agent_id}/answer", protected(settings, templates, "answer", handlers.answer),
+        Route("/months/{period}/agents/{agent_id:path}/answer", protected(settings, templates, "answer", handlers.answer),
               methods=["POST"]),
-        Route("/months/{period}/agents/{agent_id}/objection",
+        Route("/months/{period}/agents/{agent_id:path}/objection",
               protected(settings, templates, "decide_objection", handlers.decide_objection), methods=["POST"]),
-        Route("/months/{period}/agents/{agent_id}/level",
+        Route("/months/{period}/agents/{agent_id:path}/level",
               protected(settings, templates, "decide_level", handlers.decide_level), methods=["POST"]),
+        Route("/months/{period}/agents/{agent_id:path}", protected(settings, templates, "agent", handlers.agent)),
         Route("/account/password", protected(settings, templates, "password", handlers.password),
               methods=["GET", "POST"]),
         Route("/users", protected(settings, templates, "users", handlers.users), methods=["GET", "POST"]),
-        Route("/users/{name}/disable", protected(settings, templates, "users", handlers.user_disable),
+        Route("/users/{name:path}/disable", protected(settings, templates, "users", handlers.user_disable),
               methods=["POST"]),
-        Route("/users/{name}/reset", protected(settings, templates, "users", handlers.user_reset), methods=["POST"]),
+        Route("/users/{name:path}/reset", protected(settings, templates, "users", handlers.user_reset), methods=["POST"]),
     ]
     app = Starlette(routes=routes)
     app.state.settings = settings

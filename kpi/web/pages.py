@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 import tempfile
+import urllib.parse
 from decimal import Decimal
 from pathlib import Path
 
 from starlette.responses import RedirectResponse, Response
 
 from kpi.ledger import accounts, answers, closing, history, revisions
-from kpi.core import calendar, numbers
+from kpi.core import calendar, filenames, numbers
 from kpi.io import config
 from kpi.render import terminal
 from kpi.pipeline import month, team_imports, team_sheets as sheets
@@ -43,6 +44,32 @@ class NotFound(Exception):
 def _money(text: str) -> str:
     value = Decimal(text)
     return f"{value:,.2f}"
+
+
+def attachment(filename: str) -> dict[str, str]:
+    """The header that makes a browser save the body as ``filename``: RFC 6266, the name
+    percent-encoded as UTF-8 when it is not plain ASCII (an agent's id or name in Chinese), as
+    Starlette's FileResponse says it (a header is Latin-1: the raw name would fail the response)."""
+    quoted = urllib.parse.quote(filename)
+    if quoted == filename:
+        return {"content-disposition": f'attachment; filename="{filename}"'}
+    return {"content-disposition": f"attachment; filename*=utf-8''{quoted}"}
+
+
+def agent_path(period: str, agent_id: str, action: str = "") -> str:
+    """The agent's page (or ``action`` under it): the id is one path segment, percent-encoded
+    whole, so ids such as ``KF#1``, ``KF?1`` or ``KF/1`` reach their own page (an id ``.``
+    or ``..`` cannot: browsers resolve it away)."""
+    return f"/months/{period}/agents/{_segment(agent_id)}" + (f"/{action}" if action else "")
+
+
+def user_path(name: str, action: str) -> str:
+    """``action`` on an account: its name (an agent's is their id by default) encoded as an id is."""
+    return f"/users/{_segment(name)}/{action}"
+
+
+def _segment(text: str) -> str:
+    return urllib.parse.quote(text, safe="")
 
 
 class Handlers:
@@ -118,7 +145,7 @@ class Handlers:
         """The month for supervisors (their teams), the manager and HR (every team)."""
         if ctx.user.role == "agent":
             self.stored_agent(ctx, period, ctx.user.agent_id)
-            return RedirectResponse(f"/months/{period}/agents/{ctx.user.agent_id}", status_code=302)
+            return RedirectResponse(agent_path(period, ctx.user.agent_id), status_code=302)
         ruleset = self.rules(period)
         line = calendar.for_rules(ruleset)
         deadline = line.date("confirm_deadline")
@@ -300,7 +327,7 @@ class Handlers:
         with ctx.book.write() as db:
             ctx.book.audit(db, "download_import", period, {"team": got.team})
         return Response(got.filled, media_type=XLSX,
-                        headers={"content-disposition": f'attachment; filename="sheet-{period}-imported.xlsx"'})
+                        headers=attachment(f"sheet-{period}-imported.xlsx"))
 
     def score(self, ctx, period: str) -> Response:
         """Score the month from the latest sheet of every team (one revision)."""
@@ -333,7 +360,7 @@ class Handlers:
             ctx.book.audit(db, "download_payroll", period, {"format": kind})
         media = XLSX if kind == "xlsx" else "text/csv; charset=utf-8"
         return Response(body, media_type=media,
-                        headers={"content-disposition": f'attachment; filename="payroll-{period}.{kind}"'})
+                        headers=attachment(f"payroll-{period}.{kind}"))
 
     def payroll_xlsx(self, ctx, period: str) -> Response:
         return self.payroll(ctx, period, "xlsx")
@@ -376,15 +403,14 @@ class Handlers:
                            total=sum((i["points"] for i in items), Decimal(0)))
 
     def scorecard(self, ctx, period: str, agent_id: str) -> Response:
-        self.stored_agent(ctx, period, agent_id)
+        row = self.stored_agent(ctx, period, agent_id)
         with tempfile.TemporaryDirectory(prefix="kpi-card-") as folder:
-            path = Path(folder) / f"{agent_id}.xlsx"
+            path = Path(folder) / "scorecard.xlsx"   # not named by the id: an id may hold "/" or ".."
             if not month.scorecard_file(ctx.book, self.rules(period), agent_id, ctx.lang, path):
                 raise NotFound()
             body = path.read_bytes()
-        safe_id = "".join(ch for ch in agent_id if ch.isalnum() or ch in "-_") or "scorecard"
-        return Response(body, media_type=XLSX,
-                        headers={"content-disposition": f'attachment; filename="scorecard-{period}-{safe_id}.xlsx"'})
+        name = filenames.card_path(agent_id, row["name"], row["team"]).name   # as kpi score names the card
+        return Response(body, media_type=XLSX, headers=attachment(f"scorecard-{period}-{name}"))
 
     def answer(self, ctx, period: str, agent_id: str) -> Response:
         """The agent's own confirmation or objection, until the deadline."""
@@ -398,7 +424,7 @@ class Handlers:
             raise revisions.ReviewError("web_answer_unknown")
         reason = str(ctx.form.get("reason", "")) if choice == "object" else ""
         answers.answer(ctx.book, period, answers.Answer(agent_id, choice, reason, "web"))
-        return self.back(f"/months/{period}/agents/{agent_id}")
+        return self.back(agent_path(period, agent_id))
 
     def decide_objection(self, ctx, period: str, agent_id: str) -> Response:
         """The manager upholds or rejects an agent's objection, with a reason."""
