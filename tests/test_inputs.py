@@ -132,6 +132,7 @@ def test_xlsx_problems_name_the_sheet_and_cell(tmp_path):
     ("empty.xlsx", b"", "empty_file"),
     ("renamed.xlsx", "工号,姓名\n".encode(), "not_xlsx"),
     ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "old_xls"),
+    ("九月.et", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "wps_et"),
     ("encrypted.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "encrypted"),
     ("broken.xlsx", b"PK\x03\x04" + b"\0" * 50, "not_xlsx"),
     ("data.json", b"{}", "unsupported_format"),

@@ -62,6 +62,8 @@ def read(path: str | Path, prefetch: bool = False, period: str | None = None, sh
     path = Path(path)
     head = _head(path)
     suffix = path.suffix.lower()
+    if suffix == ".et":   # WPS 表格's own format (an OLE2 container like .xls)
+        raise _unreadable(path, "wps_et")
     if _old_xls(suffix, head):
         raise _unreadable(path, "old_xls")
     if suffix == ".xlsx" and head.startswith(OLE2_MAGIC):
