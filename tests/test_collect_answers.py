@@ -81,17 +81,21 @@ def test_collect_names_ignored_files_and_counts_the_refused(tmp_path):
     (back / "坏文件.xlsx").write_bytes(b"PK\x03\x04 not really a zip")          # damaged: refused
     (back / "~$KF1001-王芳.xlsx").write_bytes(b"lock")                          # Excel's lock file: skipped
     (back / "KF1002-李娜.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")      # saved back as Excel 97-2003
+    (back / "KF1003-张伟.et").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")       # saved back in WPS' own format
     result = run("collect", back, "--period", "2026-09")
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert "忽略 说明.txt:不是 .xlsx 文件" in lines
     assert "忽略 KF1002-李娜.xls:这是旧版 .xls 文件,请在 Excel 中另存为 .xlsx" in lines   # said why, not dropped
+    assert "忽略 KF1003-张伟.et:这是 WPS 表格的 .et 文件,请在 WPS 中另存为“Excel 文件(*.xlsx)”" in lines
     assert "忽略 统计.xlsx:不是 kpi 生成的考核表" in lines
     assert any("坏文件.xlsx" in line for line in lines)
     assert not any("~$" in line for line in lines)
-    assert lines[-1] == "共记录 1 份,跳过 0 份,拒收 1 份,忽略 3 个文件"
+    assert lines[-1] == "共记录 1 份,跳过 0 份,拒收 1 份,忽略 4 个文件"
     alone = run("collect", back / "KF1002-李娜.xls", "--period", "2026-09")   # named: refused, with the same words
     assert alone.exit_code == 1 and "这是旧版 .xls 文件,请在 Excel 中另存为 .xlsx" in alone.output
+    wps = run("collect", back / "KF1003-张伟.et", "--period", "2026-09")
+    assert wps.exit_code == 1 and "这是 WPS 表格的 .et 文件" in wps.output
 
 
 def test_encrypted_returned_cards_open_with_the_password_file(tmp_path):

@@ -412,6 +412,8 @@ def read_scorecard(path: str | Path, password: str | None = None) -> returned.Re
     ``password``, in memory."""
     path = Path(path)
     head, suffix = _head(path), path.suffix.lower()
+    if suffix == ".et":          # saved back in WPS 表格's own format
+        raise _unreadable(path, "wps_et")
     if _old_xls(suffix, head):   # saved back as Excel 97-2003: open it, save as .xlsx
         raise _unreadable(path, "old_xls")
     if suffix != ".xlsx":
