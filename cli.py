@@ -865,8 +865,11 @@ def user_add(name, role, teams, agent_id, db_path, lang):
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     with _account_session(db_path, lang) as book:
-        accounts.add(book, name, role, password, teams, agent_id)
-    click.echo(i18n.text("user_added", lang, name=name, role=role))
+        user = accounts.add(book, name, role, password, teams, agent_id)
+        remarks = accounts.strangers(book, user)
+    click.echo(i18n.text("user_added", lang, name=user.name, role=role))
+    for key, params in remarks:
+        click.echo(i18n.text(key, lang, **params), err=True)
 
 
 @user_group.command("import")

@@ -220,6 +220,45 @@ def test_five_failures_lock_the_name_for_fifteen_minutes_and_are_audited(fresh):
         assert accounts.locked_until(book, "hr", "testclient", last + 901) == 0
 
 
+@pytest.mark.parametrize("typed", [OWN.lower(), OWN.capitalize().replace("F", "f"), "ＫＦ１００１", f" {OWN}\u200b "])
+def test_an_agent_signs_in_with_their_id_however_the_keyboard_types_it(fresh, typed):
+    """A phone capitalises or lowers the first letter, an input method in full-width mode types
+    ＫＦ１００１: the same account, as the same agent id is the same agent in the sheet."""
+    made, app = fresh
+    client = TestClient(app)
+    assert login(client, typed).status_code == 303
+    assert client.get("/months").status_code == 200
+    with ledger.Ledger(made.db_path) as book:
+        assert book.rows("SELECT user FROM sessions")[-1]["user"] == OWN
+
+
+def test_failures_count_together_however_the_name_is_typed(fresh):
+    _, app = fresh
+    client = TestClient(app)
+    for typed in ("KF1001", "kf1001", "ＫＦ１００１", "Kf1001"):
+        assert login(client, typed, "wrong-password").status_code == 401
+    assert login(client, "kF1001", "wrong-password").status_code == 429
+
+
+def test_an_account_whose_name_differs_only_by_case_or_width_is_refused(fresh):
+    made, _ = fresh
+    with ledger.Ledger(made.db_path) as book:
+        for alike in ("kf1001", "ＫＦ１００１"):
+            with pytest.raises(accounts.AccountError) as refused:
+                accounts.add(book, alike, "agent", PASSWORD)
+            assert refused.value.code == "account_exists" and refused.value.params["name"] == OWN
+
+
+def test_hr_adding_a_supervisor_of_a_team_no_month_knows_is_told(fresh):
+    _, app = fresh
+    hr = signed_in(app, "hr")
+    page = hr.post("/users", data={"name": "sup9", "role": "supervisor", "teams": "售前一组，售前1组",
+                                   "csrf_token": token(hr, "/users")})
+    assert page.status_code == 200 and "sup9" in page.text
+    assert '<p class="warning" role="status">提醒:组别“售前1组”不在台账的任何月份中' in page.text
+    assert "组别“售前一组”" not in page.text
+
+
 def test_unknown_name_and_wrong_password_get_the_same_answer(fresh):
     _, app = fresh
     client = TestClient(app)

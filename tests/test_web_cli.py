@@ -73,6 +73,24 @@ def test_user_add_reads_the_password_from_stdin_and_hashes_it(tmp_path):
     assert nobody.exit_code == 1 and "--team" in nobody.output
 
 
+def test_user_add_remarks_a_team_or_agent_id_no_month_knows(tmp_path):
+    """A misspelt team or id makes an account that sees nothing: said at once, the account made."""
+    fresh = run("user", "add", "lee", "--role", "supervisor", "--team", "售前3组", input="a-long-secret\n")
+    assert fresh.exit_code == 0 and "提醒" not in fresh.output   # no month yet: a new team is no news
+    assert run("score", EXAMPLE_XLSX, "--period", "2026-09", "--out", tmp_path / "out").exit_code == 0
+    typo = run("user", "add", "kim", "--role", "supervisor", "--team", "售前一组", "--team", "售前1组",
+               input="a-long-secret\n")
+    assert typo.exit_code == 0
+    assert "提醒:组别“售前1组”不在台账的任何月份中(已有的组:售前一组、售前二组)" in typo.output
+    assert "“售前一组”" not in typo.output
+    agent = run("user", "add", "KF1099", "--role", "agent", input="a-long-secret\n")
+    assert agent.exit_code == 0 and "提醒:工号 KF1099 不在台账的任何月份中" in agent.output
+    wide = run("user", "add", "王芳", "--role", "agent", "--agent-id", "ＫＦ１００１", input="a-long-secret\n")
+    assert wide.exit_code == 0 and "提醒" not in wide.output   # kept as the sheets keep ids: KF1001
+    with ledger.Ledger() as book:
+        assert accounts.get(book, "王芳").agent_id == "KF1001"
+
+
 def test_user_import_list_disable_reset(tmp_path):
     assert run("score", EXAMPLE_XLSX, "--period", "2026-09", "--out", tmp_path / "out").exit_code == 0
     result = run("user", "import", "--period", "2026-09")

@@ -23,7 +23,7 @@ from typing import NamedTuple
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from kpi.core import i18n
+from kpi.core import i18n, identity
 from kpi.core.errors import KpiError
 from kpi.ledger.db import Ledger, now
 from kpi.io.writers import safe
@@ -80,6 +80,23 @@ def get(ledger: Ledger, name: str) -> User | None:
     return _user(rows[0]) if rows else None
 
 
+def known_as(ledger: Ledger, typed: str) -> str:
+    """The account name a person typed at the login: the name itself, else the one account whose
+    name is the same once folded as agent ids are (:func:`kpi.core.identity.key`: ``ＫＦ１００１`` from
+    an input method in full-width mode, ``kf1001`` or ``Kf1001`` from a phone's keyboard); else
+    ``typed`` folded, so that the failures of one person count together however they type it."""
+    if ledger.rows("SELECT 1 FROM users WHERE name = ?", typed):
+        return typed
+    alike = _alike(ledger, typed)
+    return alike[0] if len(alike) == 1 else identity.key(typed)
+
+
+def _alike(ledger: Ledger, name: str) -> list[str]:
+    """The account names that are ``name`` once folded (one at most since names are added so)."""
+    wanted = identity.key(name)
+    return [row["name"] for row in ledger.rows("SELECT name FROM users") if identity.key(row["name"]) == wanted]
+
+
 def users(ledger: Ledger) -> list[User]:
     return [_user(row) for row in ledger.rows("SELECT * FROM users ORDER BY role, name")]
 
@@ -97,15 +114,32 @@ def add(ledger: Ledger, name: str, role: str, password: str, teams: Sequence[str
     if role == "supervisor" and not teams:
         raise AccountError("account_needs_team", name=name)
     _check_password(password)
-    agent_id = (agent_id or name) if role == "agent" else ""
+    agent_id = identity.fold(agent_id or name) if role == "agent" else ""   # as the sheets' ids are kept
+    teams = tuple(identity.fold(team) for team in teams)
     with ledger.write() as db:
-        if get(ledger, name) is not None:
-            raise AccountError("account_exists", name=name)
+        taken = _alike(ledger, name)   # also KF1001 when kf1001 exists: one login could not tell them apart
+        if taken:
+            raise AccountError("account_exists", name=taken[0])
         db.execute("INSERT INTO users (name, role, teams, agent_id, password_hash, must_change, created_at, changed_at) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (name, role, json.dumps(list(teams), ensure_ascii=False),
                                                        agent_id, _HASHER.hash(password), int(must_change), now(), now()))
         ledger.audit(db, "user_add", "", {"name": name, "role": role, "teams": list(teams)})
     return get(ledger, name)
+
+
+def strangers(ledger: Ledger, user: User) -> list[tuple[str, dict[str, str]]]:
+    """What ``user``'s account names that no month of the ledger knows, as (message key, params):
+    a supervisor's team or an agent's id misspelt gives an account that sees nothing. Empty while
+    the ledger holds no month (a new team or agent is then nothing to remark on)."""
+    known_teams = {row["team"] for row in ledger.rows("SELECT DISTINCT team FROM results UNION "
+                                                      "SELECT DISTINCT team FROM sheets")}
+    if not known_teams:
+        return []
+    found = [("user_team_unknown", {"team": team, "known": "、".join(sorted(known_teams))})
+             for team in user.teams if team not in known_teams]
+    if user.agent_id and not ledger.rows("SELECT 1 FROM results WHERE agent_id = ? LIMIT 1", user.agent_id):
+        found.append(("user_agent_unknown", {"agent_id": user.agent_id}))
+    return found
 
 
 def import_agents(ledger: Ledger, period: str, out_csv: str | Path, lang: str) -> list[str]:
@@ -217,6 +251,7 @@ def login(ledger: Ledger, name: str, password: str, client: str, at: float | Non
     """The user whose name and password these are; AccountError ``login_failed`` otherwise (the
     same for an unknown name, a wrong password and a disabled account) or ``login_locked``."""
     at = time.time() if at is None else at
+    name = known_as(ledger, name)
     if locked_until(ledger, name, client, at):
         with ledger.write() as db:
             ledger.audit(db, "login_locked", "", {"name": name})

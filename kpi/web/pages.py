@@ -463,9 +463,12 @@ class Handlers:
 
     def users(self, ctx) -> Response:
         """HR's accounts page: every account; add one (its first password shown once)."""
-        created, message, status = None, "", 200
+        created, message, status, remarks = None, "", 200, []
         if ctx.request.method == "POST":
-            teams = [t.strip() for t in str(ctx.form.get("teams", "")).replace("、", ",").split(",") if t.strip()]
+            typed = str(ctx.form.get("teams", ""))
+            for separator in "、，;；":   # as an input method types a list
+                typed = typed.replace(separator, ",")
+            teams = [t.strip() for t in typed.split(",") if t.strip()]
             password = accounts.generated_password()
             try:
                 user = accounts.add(ctx.book, str(ctx.form.get("name", "")), str(ctx.form.get("role", "")), password,
@@ -474,8 +477,9 @@ class Handlers:
                 message, status = said(error, ctx.lang), 400
             else:
                 created = (user.name, password)
+                remarks = [ctx.t(key, **params) for key, params in accounts.strangers(ctx.book, user)]
         return self.render(ctx, "users.html", status, users=accounts.users(ctx.book), roles=accounts.ROLES,
-                           created=created, message=message)
+                           created=created, message=message, remarks=remarks)
 
     def user_disable(self, ctx, name: str) -> Response:
         if accounts.get(ctx.book, name) is None:
