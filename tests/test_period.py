@@ -44,6 +44,19 @@ def test_anything_but_a_yyyy_mm_month_is_refused(text):
     assert not Period.parses(text)
 
 
+@pytest.mark.parametrize("typed", ["2026-09", "2026-9", "2026/09", "2026/9", "2026.9", "2026_09", "2026年9月",
+                                   "2026 年 9 月", "2026年09月", "202609", " 2026-09 ", "２０２６-０９", "2026－09"])
+def test_a_month_as_people_type_it(typed):
+    assert Period.typed(typed) == "2026-09" and type(Period.typed(typed)) is Period
+
+
+@pytest.mark.parametrize("typed", ["2026-13", "2026-0", "2026-009", "26-09", "2026", "九月", "2026-09-01", "20269",
+                                   "9999-12", "0001-01", "", None, 202609])
+def test_what_names_no_month_is_refused_when_typed_too(typed):
+    with pytest.raises(PeriodError):
+        Period.typed(typed)
+
+
 def test_a_period_cannot_be_changed():
     with pytest.raises(AttributeError):
         Period("2026-09").year = 2027

@@ -259,6 +259,20 @@ def test_hr_adding_a_supervisor_of_a_team_no_month_knows_is_told(fresh):
     assert "组别“售前一组”" not in page.text
 
 
+@pytest.mark.parametrize("typed", [PERIOD, "2026-9", "2026年9月", " 2026/09 ", "202609", "２０２６-０９"])
+def test_the_month_box_opens_the_month_however_it_is_typed(shared, typed):
+    _, clients = shared
+    response = clients["manager"].get("/months", params={"period": typed}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == f"/months/{PERIOD}"
+
+
+@pytest.mark.parametrize("typed", ["2026-13", "九月", "<script>"])
+def test_a_month_box_that_names_no_month_says_so(shared, typed):
+    _, clients = shared
+    response = clients["manager"].get("/months", params={"period": typed}, follow_redirects=False)
+    assert response.status_code == 400 and "期间应为 YYYY-MM 格式" in response.text and "<script>" not in response.text
+
+
 def test_unknown_name_and_wrong_password_get_the_same_answer(fresh):
     _, app = fresh
     client = TestClient(app)

@@ -126,6 +126,9 @@ def test_a_month_in_the_browser(server, browser, tmp_path):
     expect(page.locator("h1")).to_contain_text("王芳")
     expect(page.locator("table.items")).to_contain_text("销售额完成率")
     shot(page, "05-agent-card-phone")
+    with page.expect_download() as card:   # the browser names it from RFC 6266's UTF-8 filename*
+        page.click("a[href$='/scorecard.xlsx']")
+    assert card.value.suggested_filename == f"scorecard-{PERIOD}-{OWN}-王芳.xlsx"
     page.fill("textarea[name=reason]", "夜班咨询量没有算进去")
     page.click("form:has(textarea) button[type=submit]")
     expect(page.locator("section.answer")).to_contain_text("夜班咨询量没有算进去")
@@ -145,9 +148,14 @@ def test_a_month_in_the_browser(server, browser, tmp_path):
     shot(page, "07-manager-rejected")
     page.context.close()
 
-    # HR approves level changes, closes the month and downloads the payroll
+    # HR opens the month from the box (Chromium's month picker sends YYYY-MM), approves level
+    # changes, closes the month and downloads the payroll
     page = sign_in(browser, base, "hr")
-    page.goto(month)
+    page.goto(f"{base}/months")
+    page.fill("input[name=period]", PERIOD)
+    shot(page, "16-hr-months-box")
+    page.click("form[action='/months'] button")
+    expect(page).to_have_url(month)
     shot(page, "08-hr-month")
     approvals = page.locator("form[action$='/level'] button")
     count = approvals.count()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 from typing import TYPE_CHECKING
 
 from kpi.core.errors import PeriodError
@@ -25,6 +26,10 @@ if TYPE_CHECKING:  # the calendar builds on Period; Period only hands it the mon
 # ASCII digits (２０２６ is none), a year from 0002 to 9998: a month's neighbours and its review
 # timeline, which runs into the next month, are dates too (the neighbours are made by Period.of)
 PATTERN = re.compile(r"(?!0000|0001|9999)[0-9]{4}-(0[1-9]|1[0-2])", re.ASCII)
+
+
+# how people type a month: 2026-9, 2026/09, 2026.9, 2026年9月, 202609 (a four-digit year first)
+_TYPED = re.compile(r"([0-9]{4})\s*(?:[-/._]|年)\s*([0-9]{1,2})\s*月?|([0-9]{4})([0-9]{2})", re.ASCII)
 
 
 class Period(str):
@@ -46,6 +51,23 @@ class Period(str):
         if not (1 <= year <= 9999 and 1 <= month <= 12):
             raise PeriodError(f"{year:04d}-{month:02d}")
         return str.__new__(cls, f"{year:04d}-{month:02d}")
+
+    @classmethod
+    def typed(cls, text: object) -> Period:
+        """The month a person typed (an option, a form's box): YYYY-MM, or 2026-9, 2026/09,
+        2026.9, 2026年9月, 202609, full-width digits and spaces around included; PeriodError
+        for anything else. The ledger, files and URLs keep only YYYY-MM."""
+        if isinstance(text, str):
+            folded = unicodedata.normalize("NFKC", text).strip()
+            if PATTERN.fullmatch(folded):
+                return cls(folded)
+            found = _TYPED.fullmatch(folded)
+            if found:
+                year, month = (found.group(1), found.group(2)) if found.group(1) else (found.group(3), found.group(4))
+                candidate = f"{year}-{int(month):02d}"
+                if PATTERN.fullmatch(candidate):
+                    return cls(candidate)
+        raise PeriodError(text)
 
     @staticmethod
     def parses(text: object) -> bool:

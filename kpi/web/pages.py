@@ -22,7 +22,7 @@ from kpi.core import calendar, filenames, numbers
 from kpi.io import config
 from kpi.render import terminal
 from kpi.pipeline import month, team_imports, team_sheets as sheets
-from kpi.core.errors import InputError, problems_of
+from kpi.core.errors import InputError, PeriodError, problems_of
 from kpi.core.period import Period
 from kpi.web import access, charts, security
 
@@ -134,9 +134,13 @@ class Handlers:
                 latest.setdefault(row["period"], {"period": row["period"], "revision": "", "status": "open",
                                                   "agents": ""})
             rows = list(latest.values())
-        go = ctx.request.query_params.get("period", "").strip()
-        if Period.parses(go):
-            return self.back(f"/months/{go}")
+        go = ctx.request.query_params.get("period", "")
+        if go.strip():
+            try:   # a browser's month picker sends 2026-09; typed in a plain box, 2026-9 or 2026年9月 is that too
+                return self.back(f"/months/{Period.typed(go)}")
+            except PeriodError:
+                return self.render(ctx, "months.html", 400, typed=go[:20],
+                                   months=sorted(rows, key=lambda r: r["period"], reverse=True))
         return self.render(ctx, "months.html", months=sorted(rows, key=lambda r: r["period"], reverse=True))
 
     # -------------------------------------------------------------- a month
