@@ -259,9 +259,10 @@ def progress_bar(lang: str):
 
 
 def today() -> datetime.date:
-    """Today, or ``KPI_TODAY`` (YYYY-MM-DD) when set, for reproducible status reports."""
-    fixed = os.environ.get("KPI_TODAY")
-    return datetime.date.fromisoformat(fixed) if fixed else datetime.date.today()
+    """Today in Beijing, or ``KPI_TODAY`` (YYYY-MM-DD) when set (:func:`kpi.io.clock.today`)."""
+    from kpi.io import clock
+
+    return clock.today()
 
 
 def echo_lines(lines, err: bool = False) -> None:
@@ -564,7 +565,7 @@ def show(agent_id, period, revision, config_dir, db_path, lang):
 @lang_option
 def rules_command(period, rules_dir, diff, config_dir, lang):
     """Print the assessment table in force for a month, with sources."""
-    period = period or Period.containing(datetime.date.today())
+    period = period or Period.containing(today())
     ruleset = load_rules(config_dir, period, lang)
     if diff and not rules_dir:
         raise click.UsageError(i18n.text("diff_needs_rules", lang))

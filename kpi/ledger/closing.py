@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from kpi.core import ladder, rules
 from kpi.ledger.answers import AgentStatus, status
+from kpi.io import clock
 from kpi.ledger.db import Ledger, now
 from kpi.ledger.revisions import ReviewError, month_status, require_open, require_scored, results_of
 
@@ -117,7 +118,7 @@ def close(ledger: Ledger, ruleset: rules.Ruleset, force_reason: str | None, on_c
     month stays open. ``by``: who closes (default the account running kpi).
     """
     period = ruleset.period
-    today = today or datetime.date.today()
+    today = today or clock.today()
     deadline = deadline or today
     with ledger.write() as db:
         ledger.require_intact(period)

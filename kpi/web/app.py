@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from kpi.io import clock
 from kpi.ledger import accounts, db as ledger
 from kpi.core import i18n
 from kpi.ledger.accounts import AccountError, User
@@ -86,7 +86,7 @@ def create_app(db_path, config_dir=None, *, out_root=None, secure_cookies: bool 
     ledger.Ledger(db_path).close()  # create and migrate now, not on the first request
     settings = Settings(db_path, config_dir, Path(out_root) if out_root else db_path.resolve().parent / "kpi-out",
                         secure_cookies, idle_minutes * 60, absolute_hours * 3600, max_upload,
-                        secret or secrets.token_bytes(32), today or _today)
+                        secret or secrets.token_bytes(32), today or clock.today)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["PERMITTED"] = access.allowed
     templates.env.globals["agent_path"] = pages.agent_path
@@ -136,9 +136,6 @@ def create_app(db_path, config_dir=None, *, out_root=None, secure_cookies: bool 
     return security.Guard(app, max_body=max_upload)
 
 
-def _today() -> datetime.date:
-    fixed = os.environ.get("KPI_TODAY")
-    return datetime.date.fromisoformat(fixed) if fixed else datetime.date.today()
 
 
 def _static():
