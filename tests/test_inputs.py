@@ -223,6 +223,9 @@ def test_remembered_numbers_keep_their_exact_form():
     ("1,200", "1200"), ("12,345,678.90", "12345678.90"), ("-1,000.5", "-1000.5"), ("１，２００", "1200"),
     ("¥3,000", "3000"), ("1200", "1200"),
     ("1,23", None), ("1,5", None), ("1,2,3", None), (",100", None), ("100,", None), ("1,0000", None), ("12,00", None),
+    # Excel's 会计专用 format shows 0 as "¥-", and a CSV saved from it keeps that text; a bare
+    # dash says nothing of the amount and stays no number
+    ("¥-", "0"), (" ¥-   ", "0"), ("￥ -", "0"), ("¥ - ", "0"), ("-", None), ("¥--", None), ("¥-5", "-5"),
 ])
 def test_a_comma_is_read_only_as_a_thousands_separator(typed, read):
     """A decimal comma (1,5 from a European-locale export) or a misplaced one is no number: read
@@ -240,18 +243,10 @@ def test_a_decimal_comma_in_a_csv_is_named_by_its_cell(tmp_path):
         ("not_a_number", f"comma.csv!{chr(ord('A') + column)}2", "145029,62")]
 
 
-@pytest.mark.parametrize("typed, money, read", [
-    ("¥-", True, "0"), (" ¥-   ", True, "0"), ("￥ -", True, "0"), ("¥ - ", True, "0"),
-    ("-", True, None), ("¥--", True, None), ("¥-5", True, "-5"), ("¥-", False, None),
-])
-def test_excel_s_accounting_zero_is_zero_money(typed, money, read):
-    """Excel's 会计专用 format shows 0 as "¥-", and a CSV saved from it keeps that text; a bare
-    dash says nothing of the amount and stays no number."""
-    from kpi.core.inputs import parse_number
-    assert parse_number(typed, money=money) == (None if read is None else Decimal(read))
-
-
 def test_an_accounting_zero_in_a_csv_is_read_and_noticed(tmp_path):
+    """Only money reads "¥-" as 0: a count typed so is no number."""
+    from kpi.core.inputs import parse_number
+    assert parse_number("¥-", money=False) is None
     rows = example_rows()
     column = rows[0].index("上月销售额")
     rows[1][column] = " ¥-   "

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from helpers import ROOT, example_rows, write_xlsx
-from web_world import OWN, PASSWORD, PERIOD, world
+from web_world import OWN, PASSWORD, PERIOD, served, world
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = ROOT / "tests" / "screenshots"
@@ -28,32 +25,14 @@ if not os.environ.get("CI") and not Path(CHROMIUM).exists():
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture()
 def server(tmp_path, tmp_path_factory):
-    import uvicorn
-
     from kpi.web import create_app
 
     made = world(tmp_path / "w", tmp_path_factory.getbasetemp() / "template")
     app = create_app(made.db_path, today=lambda: made.today, out_root=tmp_path / "out")
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if running.started:
-            break
-        time.sleep(0.05)
-    yield made, f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=10)
+    with served(app) as base:
+        yield made, base
 
 
 @pytest.fixture()

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import html
 import re
-import socket
-import threading
-import time
 import urllib.parse
 
 import httpx
 import pytest
 
 from helpers import example_rows, write_csv
-from web_world import PASSWORD, login, token
+from web_world import PASSWORD, login, served, token
 
 from kpi.io import config
 from kpi.ledger import accounts, answers, db as ledger
@@ -50,27 +47,8 @@ def odd_world(tmp_path_factory):
             accounts.add(book, agent_id, "agent", PASSWORD, agent_id=agent_id)
     today = demo.load(folder / "demo").today
     app = create_app(db_path, today=lambda: today, out_root=folder / "out")
-    yield from _served(app, db_path)
-
-
-def _served(app, db_path):
-    """``app`` behind a real uvicorn on 127.0.0.1, as a browser reaches it: Starlette's test
-    client decodes a path twice (``KF%252F1`` would arrive as ``KF/1``), a server once."""
-    import uvicorn
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if running.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", db_path
-    running.should_exit = True
-    thread.join(timeout=10)
+    with served(app) as base:   # a real server: the test client would decode KF%252F1 twice
+        yield base, db_path
 
 
 def _signed_in(world, name):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
+import socket
+import threading
+import time
 from pathlib import Path
 
 from kpi.web import demo
@@ -46,3 +50,26 @@ def login(client, name: str, password: str = PASSWORD):
 def token(client, path: str = "/months") -> str:
     """A CSRF token valid for ``client`` (read from a page it may see)."""
     return csrf_of(client.get(path).text)
+
+
+@contextlib.contextmanager
+def served(app):
+    """``app`` behind a real uvicorn on 127.0.0.1, as a browser reaches it; yields its base URL.
+    (Starlette's test client decodes a path twice: ``KF%252F1`` would arrive as ``KF/1``.)"""
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if running.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        running.should_exit = True
+        thread.join(timeout=10)
