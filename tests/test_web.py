@@ -4,6 +4,7 @@ login throttling, sessions, security headers, uploads and the audit log."""
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 import openpyxl
@@ -414,6 +415,40 @@ def test_uploads_over_the_limit_are_refused_before_reading(fresh, tmp_path):
     response = client.post(f"{M}/sheets", data={"csrf_token": token(client, M)},
                            files={"sheet": ("big.csv", b"x" * 60_000, "text/csv")})
     assert response.status_code == 413
+    # a page in the user's words, with the limit and the way back, not a line of plain text
+    assert response.headers["content-type"].startswith("text/html")
+    assert "上传的内容超过 49 KB 的上限,什么也没有保存" in response.text
+    assert f'<a href="{M}">返回本月</a>' in response.text and f'href="{M}?lang=en"' in response.text
+
+
+@pytest.mark.parametrize("limit, size", [(50_000, 40_000), (50_000, 60_000)])
+def test_a_file_over_the_limit_in_a_body_that_fits_says_the_same(fresh, limit, size):
+    """Whether the declared length or the file read tells (413 from the guard or the form)."""
+    made, _ = fresh
+    app = create_app(made.db_path, today=lambda: made.today, max_upload=limit)
+    client = signed_in(app, "sup1")
+    response = client.post(f"{M}/sheets?lang=en", data={"csrf_token": token(client, M)},
+                           files={"sheet": ("big.csv", b"x" * size, "text/csv")})
+    if size < limit:
+        assert response.status_code == 422
+    else:
+        assert response.status_code == 413 and "The upload is over the" in response.text
+
+
+def test_after_a_form_is_posted_the_language_link_leads_to_a_page_that_answers(fresh, tmp_path):
+    """The month shown after an upload has the address of the upload (POST only): its language
+    link goes to the month itself (it went to …/sheets?lang=en, a 405)."""
+    made, app = fresh
+    client = signed_in(app, "sup1")
+    other = write_csv(tmp_path / "other.csv", sheet_rows("售前二组"))
+    shown = client.post(f"{M}/sheets", data={"csrf_token": token(client, M)},
+                        files={"sheet": ("other.csv", other.read_bytes(), "text/csv")})
+    link = re.search(r'<a href="([^"]+)" class="lang">', shown.text).group(1)
+    assert link == f"{M}?lang=en"
+    assert client.get(link).status_code == 200
+    refused = client.post(f"{M}/sheets", data={"csrf_token": "0" * 64}, files={"sheet": ("a.csv", b"x", "text/csv")})
+    assert refused.status_code == 403
+    assert client.get(re.search(r'<a href="([^"]+)" class="lang">', refused.text).group(1)).status_code == 200
 
 
 def test_a_zip_bomb_is_refused_by_the_same_reader_as_the_cli(fresh, tmp_path):

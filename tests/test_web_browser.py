@@ -242,3 +242,24 @@ def test_a_platform_import_on_the_upload_page(server, browser, tmp_path):
         audit = [r["action"] for r in book.rows("SELECT action FROM audit WHERE who = 'sup1' ORDER BY id")]
     assert str(row["inputs"]["values"]["sales_actual"]) == "146000"
     assert audit.count("import") == 2 and "import_refused" in audit
+
+
+def test_a_file_over_the_limit_gets_a_page_with_the_way_back(server, browser, tmp_path):
+    """Chromium shows the refusal (not a reset connection, not a line of English) and the link
+    back to the month; its language link answers too."""
+    _, base = server
+    big = tmp_path / "售前一组.csv"
+    big.write_bytes(b"x" * ((10 << 20) + 1))
+    page = sign_in(browser, base, "sup1")
+    page.goto(f"{base}/months/{PERIOD}")
+    page.set_input_files("input[name=sheet]", str(big))
+    page.click("form[action$='/sheets'] button")
+    expect(page.locator("h1")).to_have_text("文件太大。")
+    expect(page.locator("p.problem")).to_contain_text("10 MB")
+    shot(page, "17-supervisor-too-large")
+    english = page.locator("a.lang").get_attribute("href")   # the refusal's language link: the month
+    page.click("text=返回本月")
+    expect(page.locator("h1")).to_have_text(f"{PERIOD} 绩效考核")
+    page.goto(f"{base}{english}")
+    expect(page.locator("h1")).to_have_text(f"{PERIOD} performance review")
+    page.context.close()

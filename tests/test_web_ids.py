@@ -86,6 +86,8 @@ def test_an_agent_reaches_answers_and_downloads_their_own_card_only(odd_world, n
     assert landed.status_code == 302
     own = client.get(landed.headers["location"])
     assert own.status_code == 200 and agent_id in _shown_id(own.text)
+    english = client.get(html.unescape(re.search(r'<a href="([^"]+)" class="lang">', own.text).group(1)))
+    assert english.status_code == 200 and agent_id in _shown_id(english.text) and 'lang="en"' in english.text
 
     card_href = html.unescape(re.search(r'href="([^"]+/scorecard\.xlsx)"', own.text).group(1))
     card = client.get(card_href)

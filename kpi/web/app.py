@@ -133,7 +133,11 @@ def create_app(db_path, config_dir=None, *, out_root=None, secure_cookies: bool 
     ]
     app = Starlette(routes=routes)
     app.state.settings = settings
-    return security.Guard(app, max_body=max_upload)
+    def too_large(scope) -> Response:   # the Guard's 413, before the route reads anything
+        request = Request(scope)
+        return refused_body(templates, request, 413, lang_of(request, None), max_upload)
+
+    return security.Guard(app, max_body=max_upload, too_large=too_large)
 
 
 
@@ -175,17 +179,28 @@ async def _checked_form(request: Request, settings: Settings, templates, lang: s
     :func:`read_form`), or without the session's CSRF token (403). Every state-changing
     request, the login included, passes here."""
     form = await read_form(request, settings, upload)
-    if isinstance(form, Response):
-        return form
+    if isinstance(form, int):
+        return refused_body(templates, request, form, lang, settings.max_upload)
     token = form.get(security.CSRF_FIELD)
     if not security.csrf_ok(settings.secret, request.cookies.get(security.CSRF_COOKIE),
                             token if isinstance(token, str) else None):
         return error_page(templates, request, 403, lang, message=i18n.text("web_csrf_refused", lang))
     return form
 
-async def read_form(request: Request, settings: Settings, upload: bool | int = False) -> dict | Response:
+def refused_body(templates: Jinja2Templates, request: Request, status: int, lang: str, limit: int) -> Response:
+    """The page for a request whose body is refused: too large (413, saying the limit, with the
+    way back to the month it was sent from) or malformed (400)."""
+    size = f"{limit / (1 << 20):.3g} MB" if limit >= 1 << 20 else f"{max(1, round(limit / 1024))} KB"
+    message = i18n.text("web_too_large", lang, limit=size) if status == 413 else ""
+    parts = request.url.path.split("/")
+    back = "/".join(parts[:3]) if len(parts) > 3 and parts[1] == "months" and Period.parses(parts[2]) else "/months"
+    return error_page(templates, request, status, lang, message=message, back=back)
+
+
+async def read_form(request: Request, settings: Settings, upload: bool | int = False) -> dict | int:
     """The form of a POST: fields as text, an uploaded file as (name, bytes), several files of one
-    field as a list of them; ``upload``: how many files it may carry (True: one); 413 when too large."""
+    field as a list of them; ``upload``: how many files it may carry (True: one). A refused body
+    gives its status instead: 413 when too large, 400 when malformed."""
     try:
         form = await request.form(max_files=int(upload), max_fields=20, max_part_size=64 * 1024)
         fields: dict = {}
@@ -193,7 +208,7 @@ async def read_form(request: Request, settings: Settings, upload: bool | int = F
             if hasattr(value, "read"):
                 content = await value.read(settings.max_upload + 1)
                 if len(content) > settings.max_upload:
-                    return Response("413 request too large", status_code=413)
+                    return 413
                 got = (value.filename or "", content)
                 if key in fields:   # another file of the same field
                     fields[key] = [*(fields[key] if isinstance(fields[key], list) else [fields[key]]), got]
@@ -204,18 +219,19 @@ async def read_form(request: Request, settings: Settings, upload: bool | int = F
         await form.close()
         return fields
     except security.BodyTooLarge:
-        return Response("413 request too large", status_code=413)
+        return 413
     except Exception as error:  # a malformed multipart body (python-multipart / Starlette refuse it)
         if type(error).__name__ in ("MultiPartException", "HTTPException", "ClientDisconnect"):
-            return Response("400 bad request", status_code=400)
+            return 400
         raise
 
 
 def error_page(templates: Jinja2Templates, request: Request, status: int, lang: str, csrf: str = "",
-               user: User | None = None, message: str = "") -> Response:
+               user: User | None = None, message: str = "", back: str = "/months") -> Response:
     return templates.TemplateResponse(request, "error.html", {
         "t": functools.partial(i18n.text, lang=lang), "lang": lang, "user": user, "csrf": csrf, "status": status,
-        "message": message, "path": request.url.path}, status_code=status)
+        "message": message, "path": pages.here(request) if request.method == "GET" else back, "back": back},
+        status_code=status)
 
 
 def protected(settings: Settings, templates: Jinja2Templates, action: str | None, handler,

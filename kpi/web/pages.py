@@ -46,6 +46,26 @@ def _money(text: str) -> str:
     return f"{value:,.2f}"
 
 
+def here(request) -> str:
+    """The request's path as the browser sent it, percent-encoding kept (Starlette's ``url.path``
+    is decoded: an agent ``KF#1``'s page would link to ``…/KF#1?lang=en``, a fragment)."""
+    raw = request.scope.get("raw_path")
+    return raw.decode("ascii", "replace").split("?", 1)[0] if raw else urllib.parse.quote(request.url.path)
+
+
+def _page_of(ctx, name: str, context: dict) -> str:
+    """The address of the page shown (its language link goes there): the request's own for a GET;
+    after a form was posted (an upload, a decision), the page's GET address: the posted one may
+    take no GET (``/months/2026-09/sheets`` would answer 405)."""
+    if ctx.request.method == "GET":
+        return here(ctx.request)
+    period = context.get("period", "")
+    if name == "agent.html":
+        return agent_path(period, context["row"]["agent_id"])
+    return {"month.html": f"/months/{period}", "import.html": f"/months/{period}/imports",
+            "users.html": "/users", "password.html": "/account/password"}.get(name, "/months")
+
+
 def attachment(filename: str) -> dict[str, str]:
     """The header that makes a browser save the body as ``filename``: RFC 6266, the name
     percent-encoded as UTF-8 when it is not plain ASCII (an agent's id or name in Chinese), as
@@ -84,7 +104,7 @@ class Handlers:
         return config.load(self.settings.config_dir, period)
 
     def render(self, ctx, name: str, status: int = 200, **context) -> Response:
-        base = {"t": ctx.t, "lang": ctx.lang, "user": ctx.user, "csrf": ctx.csrf, "path": ctx.request.url.path,
+        base = {"t": ctx.t, "lang": ctx.lang, "user": ctx.user, "csrf": ctx.csrf, "path": _page_of(ctx, name, context),
                 "allowed": functools.partial(access.allowed, ctx.user), "money": _money}
         return self.templates.TemplateResponse(ctx.request, name, {**base, **context}, status_code=status)
 

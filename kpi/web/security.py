@@ -55,8 +55,10 @@ class Guard:
     on all but static files), and a 413 for a body over ``max_body`` bytes (counted as it
     arrives, whatever Content-Length says)."""
 
-    def __init__(self, app, max_body: int):
-        self.app, self.max_body = app, max_body
+    def __init__(self, app, max_body: int, too_large=None):
+        """``too_large(scope)``: the response (an ASGI app) that refuses a body over ``max_body``;
+        by default a line of plain text."""
+        self.app, self.max_body, self.too_large = app, max_body, too_large
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -76,7 +78,7 @@ class Guard:
 
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            return await _too_large(send_with_headers)
+            return await self._refuse(scope, receive, send_with_headers)
         received = 0
 
         async def counted_receive():
@@ -92,7 +94,12 @@ class Guard:
             await self.app(scope, counted_receive, send_with_headers)
         except BodyTooLarge:
             if not started:
-                await _too_large(send_with_headers)
+                await self._refuse(scope, receive, send_with_headers)
+
+    async def _refuse(self, scope, receive, send):
+        if self.too_large is None:
+            return await _too_large(send)
+        return await self.too_large(scope)(scope, receive, send)
 
 
 async def _too_large(send):
