@@ -451,6 +451,30 @@ def test_after_a_form_is_posted_the_language_link_leads_to_a_page_that_answers(f
     assert client.get(re.search(r'<a href="([^"]+)" class="lang">', refused.text).group(1)).status_code == 200
 
 
+@pytest.mark.parametrize("path, page", [
+    (f"{M}/sheets", M), (f"{M}/score", M), (f"{M}/close", M), (f"{M}/imports/apply", f"{M}/imports"),
+    (f"{M}/agents/{OWN}/answer", f"{M}/agents/{OWN}"), (f"{M}/agents/KF%231/level", f"{M}/agents/KF%231"),
+    ("/users/KF1001/reset", "/users"), ("/logout", "/months"),
+])
+def test_an_address_that_takes_only_forms_opened_as_a_page_leads_to_the_page(shared, path, page):
+    """The address bar after an upload shows …/sheets; opened again later (a bookmark, a
+    shared link) it leads to the month, not to "Method Not Allowed"."""
+    _, clients = shared
+    response = clients["supervisor"].get(path, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == page
+
+
+@pytest.mark.parametrize("method, path, status", [("GET", "/nope", 404), ("GET", "/static/nope.css", 404),
+                                                  ("PUT", "/months", 405), ("DELETE", f"{M}/sheets", 405)])
+def test_what_no_route_answers_gets_the_error_page_in_the_user_s_words(shared, method, path, status):
+    _, clients = shared
+    response = clients["supervisor"].request(method, path)
+    assert response.status_code == status and response.headers["content-type"].startswith("text/html")
+    assert ("没有这个页面" if status == 404 else "此地址不接受这种请求") in response.text
+    assert status == 404 or "GET" in response.headers["allow"] or "POST" in response.headers["allow"]
+    assert response.headers["x-frame-options"] == "DENY"
+
+
 def test_a_zip_bomb_is_refused_by_the_same_reader_as_the_cli(fresh, tmp_path):
     import zipfile
     made, app = fresh

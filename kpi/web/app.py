@@ -131,7 +131,7 @@ def create_app(db_path, config_dir=None, *, out_root=None, secure_cookies: bool 
               methods=["POST"]),
         Route("/users/{name:path}/reset", protected(settings, templates, "users", handlers.user_reset), methods=["POST"]),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, exception_handlers={404: _unknown(templates), 405: _unknown(templates)})
     app.state.settings = settings
     def too_large(scope) -> Response:   # the Guard's 413, before the route reads anything
         request = Request(scope)
@@ -186,6 +186,26 @@ async def _checked_form(request: Request, settings: Settings, templates, lang: s
                             token if isinstance(token, str) else None):
         return error_page(templates, request, 403, lang, message=i18n.text("web_csrf_refused", lang))
     return form
+
+def _unknown(templates: Jinja2Templates):
+    """What an address no route answers, or a method it does not take, gets: the error page in
+    the user's language (Starlette's own is a line of English text). An address that takes only
+    forms, opened as a page (the address bar after an upload, a bookmark), leads to the page
+    the form was on: ``…/sheets`` to the month, ``…/agents/ID/answer`` to the agent."""
+
+    async def handler(request: Request, error) -> Response:
+        lang = lang_of(request, None)
+        if error.status_code == 405 and request.method in ("GET", "HEAD"):
+            path = pages.here(request)
+            return RedirectResponse("/users" if path.startswith("/users/") else
+                                    "/months" if path == "/logout" else path.rsplit("/", 1)[0] or "/months",
+                                    status_code=303)
+        response = error_page(templates, request, error.status_code, lang)
+        response.headers.update(error.headers or {})   # a 405 says which methods it takes (Allow)
+        return response
+
+    return handler
+
 
 def refused_body(templates: Jinja2Templates, request: Request, status: int, lang: str, limit: int) -> Response:
     """The page for a request whose body is refused: too large (413, saying the limit, with the

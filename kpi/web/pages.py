@@ -29,6 +29,7 @@ from kpi.web import access, charts, security
 IDENTITY = ("agent_id", "name", "team", "level")
 LEVEL_CHANGES = closing.ALLOWED_DECISIONS  # recommendation → the changes a person may approve
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+AGENT_FORMS = ("answer", "objection", "level")   # the addresses under an agent's page that take only forms
 
 
 def said(error: Exception, lang: str) -> str:
@@ -396,7 +397,13 @@ class Handlers:
     def agent(self, ctx, period: str, agent_id: str) -> Response:
         """The scorecard as a page: items, inputs, measured values, rules, points lost, comments,
         pay computation, level recommendation, timeline, answer."""
-        row = self.stored_agent(ctx, period, agent_id)
+        try:
+            row = self.stored_agent(ctx, period, agent_id)
+        except NotFound:
+            head, _, action = agent_id.rpartition("/")
+            if head and action in AGENT_FORMS:   # …/answer opened as a page: the agent's page
+                return self.back(agent_path(period, head))
+            raise
         ruleset = self.rules(period)
         lang = ctx.lang
         line = calendar.for_rules(ruleset)
