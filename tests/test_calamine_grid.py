@@ -143,6 +143,26 @@ def test_the_extent_bounds_cells_without_numbers_and_numbered_beyond_their_row(t
     assert facts.extent[0] >= 99999 and facts.extent[1] >= 28
 
 
+def test_rows_formatted_to_the_end_of_the_sheet_but_empty_are_no_extent(tmp_path, monkeypatch):
+    """Formatting whole rows (or clearing a long table) leaves <row r="…" s="1"/> with no cell
+    down to row 1,048,576: no cell for calamine to hold, so the grid is read by calamine (the
+    extent once counted them, and openpyxl went through a million empty rows: 15 s, 600 MB).
+    A hidden empty row still counts as hidden."""
+    from helpers import example_rows, write_xlsx
+    path = write_xlsx(tmp_path / "styled.xlsx", example_rows())
+    styled = b"".join(b'<row r="%d" s="1" customFormat="1" ht="15"/>' % r for r in range(30, 200_001))
+    _rewritten(path, "xl/worksheets/sheet1.xml", lambda data: data.replace(
+        b"</sheetData>", b'<row r="28" hidden="1"/>' + styled + b"</sheetData>"))
+    facts = readers.sheet_xml.scan(zipfile.ZipFile(path), "xl/worksheets/sheet1.xml")
+    assert facts.extent[0] == 26 and 28 in facts.hidden_rows
+
+    def row_by_row(*args, **kwargs):
+        raise AssertionError("openpyxl was asked to read the rows")
+    monkeypatch.setattr(readers.openpyxl.worksheet._read_only.ReadOnlyWorksheet, "iter_rows", row_by_row, raising=False)
+    rows = [values for _, values in readers.read(path).rows]
+    assert len(rows) == 26 and rows[1][0] == "KF1001"
+
+
 def test_a_names_phonetic_guide_is_not_part_of_its_text(tmp_path):
     """Excel with an East Asian IME stores the reading of a typed name beside it (``<rPh>``):
     the cell's text is the name alone, as openpyxl reads it."""

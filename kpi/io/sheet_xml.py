@@ -71,6 +71,7 @@ class _Patterns(NamedTuple):
     merge: re.Pattern
     table: re.Pattern
     row_number: re.Pattern
+    empty_row: re.Pattern
     row_starts: tuple[bytes, ...]
     cell_starts: bytes
     referenced_cell: bytes
@@ -93,6 +94,7 @@ def _patterns(prefix: bytes) -> _Patterns:
         merge=re.compile(rb"<" + p + rb"mergeCell\b[^>]*\bref=\"([^\"]+)\""),
         table=re.compile(rb"<" + p + rb"tablePart\b[^>]*\b[\w.-]+:id=\"([^\"]+)\""),
         row_number=re.compile(rb"<" + p + rb"row r=\"(\d+)\""),
+        empty_row=re.compile(rb"<" + p + rb"row\b[^>]*/>"),   # <row r="9" s="1" customFormat="1"/>: no cells
         row_starts=tuple(b"<" + (prefix + b":" if prefix else b"") + b"row" + end for end in (b" ", b">")),
         cell_starts=b"<" + (prefix + b":" if prefix else b"") + b"c",  # and <col, <cfRule...: a bound
         referenced_cell=b"<" + (prefix + b":" if prefix else b"") + b'c r="',
@@ -140,8 +142,8 @@ def scan(archive: zipfile.ZipFile, part: str, stale: bool = False) -> SheetFacts
                 _search(buffer, patterns, formulas, hidden, uncalculated, shared, errors, extent)
                 break
             cut = buffer.rfind(patterns.row_end)
-            if cut >= 0:
-                cut += len(patterns.row_end)
+            cut = cut + len(patterns.row_end) if cut >= 0 else max(map(buffer.rfind, patterns.row_starts))
+            if cut > 0:   # before it: whole rows (rows closing themselves, <row r="9"/>, have no end tag)
                 _search(buffer[:cut], patterns, formulas, hidden, uncalculated, shared, errors, extent)
                 buffer = buffer[cut:]
             more = source.read(CHUNK)
@@ -164,10 +166,14 @@ class _Extent:
     def add(self, data: bytes, patterns: _Patterns) -> None:
         """The extent of ``data``, a run of whole rows: the rows' numbers, columns past Z, and a
         cell numbered beyond any row seen (a row's cells are numbered as the row, or less)."""
+        starts = sum(map(data.count, patterns.row_starts))
+        if starts > data.count(patterns.row_end):   # rows closing themselves: formatted, holding no cell
+            data, empty = patterns.empty_row.subn(b"", data)   # (a whole sheet's rows styled): no extent
+            starts -= empty
         numbers = patterns.row_number.findall(data)
         if numbers:
             self.rows = max(self.rows, max(map(int, numbers)))
-        self.unnumbered_rows += sum(map(data.count, patterns.row_starts)) - len(numbers)
+        self.unnumbered_rows += starts - len(numbers)
         referenced = data.count(patterns.referenced_cell)
         self.unreferenced_cells += data.count(patterns.cell_starts) - referenced
         self.columns = max(self.columns, 26 if referenced else 0)
