@@ -274,6 +274,20 @@ def test_a_month_box_that_names_no_month_says_so(shared, typed):
     assert response.status_code == 400 and "期间应为 YYYY-MM 格式" in response.text and "<script>" not in response.text
 
 
+def test_times_are_shown_in_beijing_and_level_choices_in_words(shared):
+    """The ledger keeps the server's time with its offset; people read Beijing time, and a
+    level decision as 升2级 … 辞退 (the command line's tokens +2 … dismiss are not words)."""
+    from kpi.web import pages
+    assert pages.when("2026-10-12T17:30:05+00:00") == "2026-10-13 01:30"
+    assert pages.when("2026-10-12T09:30:00+08:00") == "2026-10-12 09:30" and pages.when("") == ""
+    _, clients = shared
+    page = clients["hr"].get(M).text
+    options = re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)</option>', page)
+    assert options and all(value != words for value, words in options)
+    assert ("dismiss", "辞退") in options and ("+2", "升2级") in options
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", re.sub(r"<[^>]+>", "", page))
+
+
 def test_unknown_name_and_wrong_password_get_the_same_answer(fresh):
     _, app = fresh
     client = TestClient(app)

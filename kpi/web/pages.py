@@ -9,6 +9,7 @@ and the role; what is left here is which agents and teams the user sees
 
 from __future__ import annotations
 
+import datetime
 import functools
 import tempfile
 import urllib.parse
@@ -19,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 
 from kpi.ledger import accounts, answers, closing, history, revisions
 from kpi.core import calendar, filenames, numbers
-from kpi.io import config
+from kpi.io import clock, config
 from kpi.render import terminal
 from kpi.pipeline import month, team_imports, team_sheets as sheets
 from kpi.core.errors import InputError, PeriodError, problems_of
@@ -29,6 +30,8 @@ from kpi.web import access, charts, security
 IDENTITY = ("agent_id", "name", "team", "level")
 LEVEL_CHANGES = closing.ALLOWED_DECISIONS  # recommendation → the changes a person may approve
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DECISION_WORDS = {"+2": "web_decision_up2", "+1": "web_decision_up1", "0": "web_decision_same",
+                  "-1": "web_decision_down1", "dismiss": "web_decision_dismiss"}   # a level decision, in words
 AGENT_FORMS = ("answer", "objection", "level")   # the addresses under an agent's page that take only forms
 
 
@@ -45,6 +48,18 @@ class NotFound(Exception):
 def _money(text: str) -> str:
     value = Decimal(text)
     return f"{value:,.2f}"
+
+
+def when(stamp: object) -> str:
+    """A ledger time (ISO 8601 with its offset, as the server's clock wrote it) as people in
+    the review read it: Beijing time to the minute, ``2026-10-12 09:30``."""
+    try:
+        moment = datetime.datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp or "")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(clock.BEIJING)
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def here(request) -> str:
@@ -106,7 +121,8 @@ class Handlers:
 
     def render(self, ctx, name: str, status: int = 200, **context) -> Response:
         base = {"t": ctx.t, "lang": ctx.lang, "user": ctx.user, "csrf": ctx.csrf, "path": _page_of(ctx, name, context),
-                "allowed": functools.partial(access.allowed, ctx.user), "money": _money}
+                "allowed": functools.partial(access.allowed, ctx.user), "money": _money, "when": when,
+                "decision_words": lambda change: ctx.t(DECISION_WORDS[change]) if change in DECISION_WORDS else change}
         return self.templates.TemplateResponse(ctx.request, name, {**base, **context}, status_code=status)
 
     @staticmethod
