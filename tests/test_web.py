@@ -288,6 +288,14 @@ def test_times_are_shown_in_beijing_and_level_choices_in_words(shared):
     assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", re.sub(r"<[^>]+>", "", page))
 
 
+def test_an_agent_cannot_choose_their_id_as_their_password(fresh):
+    _, app = fresh
+    client = signed_in(app, OWN)
+    page = client.post("/account/password", data={"old_password": PASSWORD, "new_password": f"{OWN}-2026",
+                                                  "new_password2": f"{OWN}-2026", "csrf_token": token(client)})
+    assert page.status_code == 400 and "密码不能包含账号名或工号" in page.text
+
+
 def test_unknown_name_and_wrong_password_get_the_same_answer(fresh):
     _, app = fresh
     client = TestClient(app)

@@ -7,6 +7,8 @@ import csv
 import os
 import stat
 
+import pytest
+
 from click.testing import CliRunner
 
 import cli
@@ -71,6 +73,21 @@ def test_user_add_reads_the_password_from_stdin_and_hashes_it(tmp_path):
     assert short.exit_code == 1 and "至少需要 8 个字符" in short.output
     nobody = run("user", "add", "sam", "--role", "supervisor", input="a-long-secret\n")
     assert nobody.exit_code == 1 and "--team" in nobody.output
+
+
+@pytest.mark.parametrize("name, agent_id, password, refused", [
+    ("KF1001", "", "KF1001KF1001", "密码不能包含账号名或工号"),
+    ("王芳", "KF1001", "kf1001-pass", "密码不能包含账号名或工号"),      # the id, compared as ids are
+    ("王芳", "ＫＦ１００１", "pass-KF1001", "密码不能包含账号名或工号"),
+    ("KF1001", "", "11111111", "密码不能全是同一个字符"),
+    ("lee", "", "lee-a-long-secret", ""),                                # a name under 4 characters may
+    ("KF1001", "", "a-long-secret", ""),
+])
+def test_a_password_may_not_be_the_name_it_guards(tmp_path, name, agent_id, password, refused):
+    extra = ("--agent-id", agent_id) if agent_id else ()
+    result = run("user", "add", name, "--role", "agent", *extra, input=password + "\n")
+    assert result.exit_code == (1 if refused else 0), result.output
+    assert refused in result.output
 
 
 def test_user_add_remarks_a_team_or_agent_id_no_month_knows(tmp_path):

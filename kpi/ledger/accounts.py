@@ -30,6 +30,7 @@ from kpi.io.writers import safe
 
 ROLES = ("hr", "manager", "supervisor", "agent")
 MIN_PASSWORD = 8
+NAME_IN_PASSWORD = 4      # a name or id this long may not be part of the password
 WINDOW = 15 * 60          # seconds in which failures are counted
 LOCK = 15 * 60            # how long a name stays locked
 NAME_FAILURES = 5         # failures of one name within WINDOW that lock it
@@ -69,9 +70,17 @@ def generated_password(length: int = 12) -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(length))
 
 
-def _check_password(password: str) -> None:
+def _check_password(password: str, *names: str) -> None:
+    """At least MIN_PASSWORD characters, not one character repeated, and not containing the
+    account's name or agent id (of NAME_IN_PASSWORD characters or more, compared as ids are:
+    agents' accounts are named by their 工号, and ``KF1001KF1001`` is the first thing tried)."""
     if len(password) < MIN_PASSWORD:
         raise AccountError("account_password_short", length=MIN_PASSWORD)
+    if len(set(password)) == 1:
+        raise AccountError("account_password_one_char")
+    folded = identity.key(password)
+    if any(len(name) >= NAME_IN_PASSWORD and identity.key(name) in folded for name in names if name):
+        raise AccountError("account_password_has_name")
 
 
 # ------------------------------------------------------------------ accounts
@@ -113,8 +122,8 @@ def add(ledger: Ledger, name: str, role: str, password: str, teams: Sequence[str
         raise AccountError("account_bad_role", role=role, roles="|".join(ROLES))
     if role == "supervisor" and not teams:
         raise AccountError("account_needs_team", name=name)
-    _check_password(password)
     agent_id = identity.fold(agent_id or name) if role == "agent" else ""   # as the sheets' ids are kept
+    _check_password(password, name, agent_id)
     teams = tuple(identity.fold(team) for team in teams)
     with ledger.write() as db:
         taken = _alike(ledger, name)   # also KF1001 when kf1001 exists: one login could not tell them apart
@@ -183,9 +192,9 @@ def reset(ledger: Ledger, name: str, password: str | None = None) -> str:
     """Give an account a new password (generated unless given), to be changed at next login;
     ends its sessions and its lock. Returns the new password."""
     password = password or generated_password()
-    _check_password(password)
     with ledger.write() as db:
-        _require(ledger, name)
+        user = _require(ledger, name)
+        _check_password(password, user.name, user.agent_id)
         db.execute("UPDATE users SET password_hash = ?, must_change = 1, disabled = 0, changed_at = ? WHERE name = ?",
                    (_HASHER.hash(password), now(), name))
         db.execute("DELETE FROM sessions WHERE user = ?", (name,))
@@ -199,7 +208,7 @@ def change_password(ledger: Ledger, name: str, old: str, new: str) -> None:
     user = _require(ledger, name)
     if not _verify(ledger, name, old):
         raise AccountError("account_old_password_wrong")
-    _check_password(new)
+    _check_password(new, user.name, user.agent_id)
     if new == old:
         raise AccountError("account_password_same")
     with ledger.write() as db:
