@@ -101,3 +101,19 @@ def test_a_scorecard_prints_on_one_a4_page(scored, results, tmp_path):
     pdf = convert(path, "pdf", tmp_path).read_bytes()
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
     assert re.search(rb"/MediaBox\s*\[\s*0 0 595", pdf)      # A4 portrait: 595 × 842 points
+
+
+@pytest.mark.parametrize("export", ["xlsx:Calc MS Excel 2007 XML", "xlsx:Calc Office Open XML"])
+def test_a_card_answered_and_saved_by_a_real_spreadsheet_is_collected(tmp_path, export):
+    """An agent answers on the card and their spreadsheet saves it again in its own way (shared
+    strings, styles, parts rewritten): the seal still holds and the answer is recorded."""
+    from helpers import EXAMPLE_CSV, ok, run
+    ok("score", EXAMPLE_CSV, "--period", "2026-09", "--out", "out", "--jobs", "1")
+    card = next((tmp_path / "out" / "scorecards").rglob("KF1002-*.xlsx"))
+    book = openpyxl.load_workbook(card)
+    book["考核表"]["B33"], book["考核表"]["B34"] = "异议", "夜班咨询量没有算进去"
+    book.save(tmp_path / "answered.xlsx")
+    saved = convert(tmp_path / "answered.xlsx", export, tmp_path)
+    result = run("collect", saved, "--period", "2026-09")
+    assert result.exit_code == 0, result.output
+    assert "已记录 answered.xlsx:工号 KF1002 异议(夜班咨询量没有算进去)" in result.output
