@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pydantic
 import pytest
 
-from helpers import agent, baseline, copy_config, edit, ruleset
+from helpers import agent, baseline, copy_config, edit, ruleset, run
 from kpi.io import config
 from kpi.core import i18n, scoring
 from kpi.core.errors import ConfigError
@@ -235,3 +236,54 @@ def test_a_key_like_no_known_one_gets_no_guess(tmp_path):
     with pytest.raises(ConfigError) as caught:
         config.load(folder, "2026-09")
     assert [fault.message for fault in caught.value.parts] == ["unknown key (check its spelling)"]
+
+
+# ------------------------------------------------------------------ config faults in the reader's language
+def _config_codes() -> set[str]:
+    """Every config fault's message key the code names (RuleFault, ConfigError(code=…), describe's tables)."""
+    from helpers import ROOT
+    found = set()
+    for path in [ROOT / "cli.py", *(ROOT / "kpi").rglob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        found |= set(re.findall(r"RuleFault\(\s*\"(config_[a-z_]+)\"", text))
+        found |= set(re.findall(r"code=\"(config_[a-z_]+)\"", text))
+        found |= set(re.findall(r"\"(config_[a-z_]+)\"", text)) if path.name == "config.py" else set()
+    return found - {"config_problem", "config_example", "config_error", "config_problem_under"}
+
+
+def test_every_config_fault_has_its_words_in_both_languages():
+    """The English is the fault's own message (what the error's str() and logs say, what scripts
+    match); the Chinese says it again under it."""
+    codes = _config_codes()
+    assert {"config_unknown_key_near", "config_gap", "config_weights_total", "config_not_toml",
+            "config_not_number", "config_empty_proposal"} <= codes
+    for code in sorted(codes):
+        entry = i18n._catalogue()[code]
+        assert entry["en"] == "{file}: {setting}: {message}", code
+        assert entry["zh"].startswith("{file}: {setting}: {message}\n  即:"), code
+        assert re.search(r"[\u4e00-\u9fff]", entry["zh"]), code
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_fault_of_a_broken_config_is_said_in_the_reader_s_language(tmp_path, lang):
+    folder = copy_config(tmp_path)
+    edit(folder / "pay_bands.toml", 'min = "80"\nmax = "90"', 'min = "85"\nmax = "90"')
+    edit(folder / "calendar.toml", "[[version]]", 'extra_day_off = ["2026-10-23"]\n[[version]]')
+    result = run("timeline", "2026-09", "--config", folder, "--lang", lang)
+    assert result.exit_code == 1
+    assert "calendar.toml: extra_day_off: unknown key (check its spelling); did you mean extra_days_off?" in result.output
+    if lang == "zh":
+        assert "  即:未知的键,请检查拼写;是否想写 extra_days_off?" in result.output
+    else:
+        assert not re.search(r"[\u4e00-\u9fff]", result.output)
+    scored = run("rules", "--period", "2026-09", "--config", folder, "--lang", lang)
+    assert "leave a gap between 80 and 85" in scored.output
+    assert ("  即:bands[2] 与 bands[3] 在 80 到 85 之间留有空档" in scored.output) == (lang == "zh")
+
+
+def test_a_rule_fault_keeps_its_english_for_logs_and_says_its_values():
+    from kpi.core.errors import RuleFault
+    fault = RuleFault("config_gap", "tiers[0] and tiers[1] leave a gap between 1 and 2", what="tiers", first=0,
+                      second=1, low=Decimal("1"), high=2)
+    assert isinstance(fault, ValueError) and str(fault) == "tiers[0] and tiers[1] leave a gap between 1 and 2"
+    assert fault.params == (("what", "tiers"), ("first", "0"), ("second", "1"), ("low", "1"), ("high", "2"))

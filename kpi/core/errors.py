@@ -106,14 +106,29 @@ class InputError(KpiError, ValueError):
         return type(self), (self.problems,)
 
 
+class RuleFault(ValueError):
+    """A rule of a config file that breaks a law of the rules (tiers leaving a gap, weights that
+    do not add up): its message key in ``kpi/messages.toml`` and the values it names, so the
+    fault is said in the reader's language; ``str()`` is the English, for logs."""
+
+    def __init__(self, code: str, message: str, **params: object):
+        super().__init__(message)
+        self.code, self.params = code, tuple((name, str(value)) for name, value in params.items())
+
+
 class ConfigError(KpiError, ValueError):
     """A config file is broken: which file, which key, what, and an example.
 
-    One error stands for every fault found in one pass over the config: ``others``
-    holds the faults after the first, so a person mends them all at once."""
+    ``message`` is the fault in English (the error's ``str``, for library callers and logs);
+    ``code`` and ``params``, where given, the same fault as a message key and its values, which
+    people read in their language (its English is ``message`` again). One error stands for every
+    fault found in one pass over the config: ``others`` holds the faults after the first, so a
+    person mends them all at once."""
 
-    def __init__(self, file: str, key: str, message: str, example: str = "", others: tuple = ()):
+    def __init__(self, file: str, key: str, message: str, example: str = "", others: tuple = (),
+                 code: str = "", params: tuple[tuple[str, str], ...] = ()):
         self.file, self.key, self.message, self.example = file, key, message, example
+        self.code, self.params = code, tuple(params)
         self.others: tuple[ConfigError, ...] = tuple(others)
         super().__init__(self.render())
 
@@ -121,19 +136,20 @@ class ConfigError(KpiError, ValueError):
     def of(cls, errors: list[ConfigError] | tuple[ConfigError, ...]) -> ConfigError:
         """One error carrying every fault of ``errors`` (at least one), first one first."""
         first, *rest = errors
-        return cls(first.file, first.key, first.message, first.example, tuple(rest))
+        return cls(first.file, first.key, first.message, first.example, tuple(rest), first.code, first.params)
 
     @property
     def parts(self) -> tuple[ConfigError, ...]:
         """Every fault this error reports, each on its own (itself first)."""
-        return (ConfigError(self.file, self.key, self.message, self.example), *self.others)
+        return (ConfigError(self.file, self.key, self.message, self.example, (), self.code, self.params),
+                *self.others)
 
     @property
     def problems(self) -> tuple[Problem, ...]:
         """Every fault as a Problem record (file as location, key as field, the correct example as
         the hint), first one first: what the terminal and the web render."""
-        return tuple(Problem(CONFIG, part.file, "config_problem",
-                             (("file", part.file), ("setting", part.key), ("message", part.message)),
+        return tuple(Problem(CONFIG, part.file, part.code or "config_problem",
+                             (("file", part.file), ("setting", part.key), ("message", part.message), *part.params),
                              "config_example" if part.example else "",
                              (("example", _indent(part.example.strip(), "    ")),) if part.example else (),
                              field=part.key)
@@ -148,7 +164,7 @@ class ConfigError(KpiError, ValueError):
         return "\n".join([text, *(other.render() for other in self.others)])
 
     def __reduce__(self):
-        return type(self), (self.file, self.key, self.message, self.example, self.others)
+        return type(self), (self.file, self.key, self.message, self.example, self.others, self.code, self.params)
 
 
 class PeriodError(KpiError, ValueError):

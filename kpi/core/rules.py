@@ -19,11 +19,14 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, field_validator, model_validator
 
 from kpi.core import tiers as tiers_mod
+from kpi.core.errors import RuleFault
 from kpi.core.period import Period
 
 FROZEN = ConfigDict(frozen=True, extra="forbid")
-Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
-MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]  # "MM-DD", any year
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH_DAY_PATTERN = r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+Month = Annotated[str, Field(pattern=MONTH_PATTERN)]
+MonthDay = Annotated[str, Field(pattern=MONTH_DAY_PATTERN)]  # "MM-DD", any year
 NonEmpty = Annotated[str, Field(min_length=1)]
 PeriodValue = Annotated[Period, PlainValidator(Period), PlainSerializer(str)]   # the month a ruleset scores
 
@@ -40,9 +43,10 @@ class Label(BaseModel):
 
 
 def known_rounding(mode: str) -> str:
-    """``mode`` if it names a rounding of the decimal module, else ValueError."""
+    """``mode`` if it names a rounding of the decimal module, else RuleFault (a ValueError)."""
     if not mode.startswith("ROUND_") or not hasattr(decimal, mode):
-        raise ValueError(f"unknown rounding mode {mode!r}; use e.g. ROUND_HALF_UP, ROUND_HALF_EVEN, ROUND_FLOOR")
+        raise RuleFault("config_rounding", f"unknown rounding mode {mode!r}; use e.g. ROUND_HALF_UP, ROUND_HALF_EVEN, "
+                        "ROUND_FLOOR", mode=mode)
     return mode
 
 
@@ -60,7 +64,7 @@ class RatioMeasure(BaseModel):
     @model_validator(mode="after")
     def _one_denominator(self):
         if (self.denominator is None) == (self.standard is None):
-            raise ValueError("give exactly one of `denominator` (a field) or `standard` (a number)")
+            raise RuleFault("config_one_denominator", "give exactly one of `denominator` (a field) or `standard` (a number)")
         return self
 
     def fields(self) -> tuple[str, ...]:
@@ -173,7 +177,8 @@ class TieredItem(BaseModel):
     @model_validator(mode="after")
     def _growth_has_no_base(self):
         if self.measure.kind == "growth" and self.no_base is None:
-            raise ValueError("a growth item needs `no_base` (points and label when there is no base month)")
+            raise RuleFault("config_growth_no_base",
+                            "a growth item needs `no_base` (points and label when there is no base month)")
         return self
 
     @property
@@ -220,10 +225,12 @@ class WeightsVersion(BaseModel):
     def _weights_add_up(self):
         ids = [item.id for item in self.items]
         if len(set(ids)) != len(ids):
-            raise ValueError(f"item ids repeat: {sorted({i for i in ids if ids.count(i) > 1})}")
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            raise RuleFault("config_item_ids_repeat", f"item ids repeat: {twice}", ids=", ".join(twice))
         added = sum((item.weight for item in self.items), Decimal(0))
         if added != self.total:
-            raise ValueError(f"weights and maxima add up to {added}, not to total = {self.total}")
+            raise RuleFault("config_weights_total", f"weights and maxima add up to {added}, not to total = {self.total}",
+                            added=added, total=self.total)
         return self
 
     def item(self, item_id: str) -> Item:
@@ -324,7 +331,7 @@ class PayVersion(BaseModel):
     def _unique_levels(cls, levels):
         ids = [level.id for level in levels]
         if len(set(ids)) != len(ids):
-            raise ValueError(f"level ids repeat: {ids}")
+            raise RuleFault("config_level_ids_repeat", f"level ids repeat: {ids}", ids=", ".join(ids))
         return levels
 
     def level(self, level_id: str) -> Level | None:
@@ -377,7 +384,8 @@ class TimelineStep(BaseModel):
     @classmethod
     def _not_zero(cls, day):
         if day == 0:
-            raise ValueError("working_day counts from 1 after the month, or from -1 before it; 0 is neither")
+            raise RuleFault("config_working_day_zero",
+                            "working_day counts from 1 after the month, or from -1 before it; 0 is neither")
         return day
 
 
@@ -408,10 +416,11 @@ class StatutoryNotice(BaseModel):
     def _in_its_year(self):
         stray = sorted(str(d) for d in self.days_off | self.working_days if d.year != self.year)
         if stray:
-            raise ValueError(f"dates outside {self.year}: {stray}")
+            raise RuleFault("config_dates_outside_year", f"dates outside {self.year}: {stray}", year=self.year,
+                            dates=", ".join(stray))
         both = self.days_off & self.working_days
         if both:
-            raise ValueError(f"dates both off and working: {sorted(str(d) for d in both)}")
+            raise _both_off_and_working(both)
         return self
 
 
@@ -430,7 +439,8 @@ class CalendarOverrides(BaseModel):
     def _one_per_year(cls, notices):
         years = [n.year for n in notices]
         if len(set(years)) != len(years):
-            raise ValueError(f"more than one notice for a year: {sorted(years)}")
+            raise RuleFault("config_notices_per_year", f"more than one notice for a year: {sorted(years)}",
+                            years=", ".join(map(str, sorted(years))))
         return notices
 
     @field_validator("fixed_holidays")
@@ -444,7 +454,7 @@ class CalendarOverrides(BaseModel):
     def _disjoint(self):
         both = self.extra_days_off & self.extra_working_days
         if both:
-            raise ValueError(f"dates both off and working: {sorted(str(d) for d in both)}")
+            raise _both_off_and_working(both)
         return self
 
 
@@ -488,3 +498,8 @@ class Ruleset(BaseModel):
     @functools.cached_property
     def _fields_by_id(self) -> dict[str, InputField]:
         return {f.id: f for f in self.fields}
+
+
+def _both_off_and_working(both) -> RuleFault:
+    dates = sorted(str(d) for d in both)
+    return RuleFault("config_dates_both", f"dates both off and working: {dates}", dates=", ".join(dates))

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from kpi.core import numbers
+from kpi.core.errors import RuleFault
 
 
 class Bracket(BaseModel):
@@ -30,7 +31,7 @@ class Bracket(BaseModel):
     @model_validator(mode="after")
     def _bounds_ordered(self):
         if self.min is not None and self.max is not None and self.min >= self.max:
-            raise ValueError(f"min {self.min} must be below max {self.max}")
+            raise RuleFault("config_min_max", f"min {self.min} must be below max {self.max}", low=self.min, high=self.max)
         return self
 
     def contains(self, value: Decimal) -> bool:
@@ -69,37 +70,47 @@ def find(chain: Sequence[Bracket], value: Decimal) -> int:
 
 
 def check_chain(chain: Sequence[Bracket], what: str) -> None:
-    """Raise ``ValueError`` naming the first fault of an ordered chain."""
+    """Raise :class:`kpi.core.errors.RuleFault` (a ValueError) naming the first fault of an ordered chain."""
     if not chain:
-        raise ValueError(f"no {what} given")
+        raise RuleFault("config_no_brackets", f"no {what} given", what=what)
     _check_order(chain, what)
     if chain[0].min is not None:
-        raise ValueError(f"the first of the {what} (lowest) must have no min: nothing may fall below it")
+        raise RuleFault("config_first_min", f"the first of the {what} (lowest) must have no min: nothing may fall below it",
+                        what=what)
     if chain[-1].max is not None:
-        raise ValueError(f"the last of the {what} (highest) must have no max: nothing may lie above it")
+        raise RuleFault("config_last_max", f"the last of the {what} (highest) must have no max: nothing may lie above it",
+                        what=what)
     for index, (low, high) in enumerate(zip(chain, chain[1:])):
-        _check_meeting(low, high, f"{what}[{index}] and {what}[{index + 1}]")
+        _check_meeting(low, high, what, index)
 
 
 def _check_order(chain: Sequence[Bracket], what: str) -> None:
     """Bounds must rise from one bracket to the next (lowest listed first)."""
     for index, (low, high) in enumerate(zip(chain, chain[1:])):
         if low.min is not None and high.min is not None and high.min <= low.min:
-            raise ValueError(f"{what}[{index}] and {what}[{index + 1}] are not in ascending order "
-                             f"(list the lowest first)")
+            raise RuleFault("config_not_ascending", f"{what}[{index}] and {what}[{index + 1}] are not in ascending "
+                            f"order (list the lowest first)", what=what, first=index, second=index + 1)
 
 
-def _check_meeting(low: Bracket, high: Bracket, where: str) -> None:
+def _check_meeting(low: Bracket, high: Bracket, what: str, index: int) -> None:
+    """Brackets ``what[index]`` and the next meet exactly: no gap, no overlap."""
+    where = f"{what}[{index}] and {what}[{index + 1}]"
+    pair = {"what": what, "first": index, "second": index + 1}
     if low.max is None or high.min is None:
-        raise ValueError(f"{where}: only the first may lack min and only the last may lack max")
+        raise RuleFault("config_open_ends", f"{where}: only the first may lack min and only the last may lack max",
+                        **pair)
     if low.max < high.min:
-        raise ValueError(f"{where} leave a gap between {low.max} and {high.min}")
+        raise RuleFault("config_gap", f"{where} leave a gap between {low.max} and {high.min}", **pair,
+                        low=low.max, high=high.min)
     if low.max > high.min:
-        raise ValueError(f"{where} overlap between {high.min} and {low.max}")
+        raise RuleFault("config_overlap", f"{where} overlap between {high.min} and {low.max}", **pair,
+                        low=high.min, high=low.max)
     if low.max_inclusive and high.min_inclusive:
-        raise ValueError(f"{where} overlap at {low.max}: both include it (set one side's *_inclusive = false)")
+        raise RuleFault("config_overlap_at", f"{where} overlap at {low.max}: both include it (set one side's "
+                        "*_inclusive = false)", **pair, at=low.max)
     if not low.max_inclusive and not high.min_inclusive:
-        raise ValueError(f"{where} leave a gap at {low.max}: neither includes it (set one side's *_inclusive = true)")
+        raise RuleFault("config_gap_at", f"{where} leave a gap at {low.max}: neither includes it (set one side's "
+                        "*_inclusive = true)", **pair, at=low.max)
 
 
 def scaled(bracket: Bracket, factor: Decimal) -> Bracket:

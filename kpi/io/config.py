@@ -17,11 +17,12 @@ import typing
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 import pydantic
 
 from kpi.core import calendar, examples, rules
-from kpi.core.errors import ConfigError
+from kpi.core.errors import ConfigError, RuleFault
 from kpi.core.period import Period
 
 WEIGHTS, PAY_BANDS, FIELDS, CALENDAR = "weights.toml", "pay_bands.toml", "fields.toml", "calendar.toml"
@@ -112,9 +113,11 @@ def read_toml(path: Path) -> dict:
             return tomllib.load(handle, parse_float=Decimal)
     except FileNotFoundError:
         raise ConfigError(str(path), "(file)", "file not found; a config directory holds "
-                          f"{WEIGHTS}, {PAY_BANDS}, {FIELDS} and {CALENDAR}") from None
+                          f"{WEIGHTS}, {PAY_BANDS}, {FIELDS} and {CALENDAR}", code="config_file_missing",
+                          params=(("files", ", ".join(FILES)),)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), "(syntax)", f"not valid TOML: {exc}") from None
+        raise ConfigError(str(path), "(syntax)", f"not valid TOML: {exc}", code="config_not_toml",
+                          params=(("reason", str(exc)),)) from None
 
 
 def select(raw: dict, path: Path, period: str) -> dict:
@@ -124,7 +127,8 @@ def select(raw: dict, path: Path, period: str) -> dict:
     if not in_force:
         first = versions[0].get("effective")
         raise ConfigError(str(path), "version", f"no version in force for {period}: the earliest takes effect {first}",
-                          examples.VERSION)
+                          examples.VERSION, code="config_no_version_in_force",
+                          params=(("period", str(period)), ("first", str(first))))
     return in_force[-1]
 
 
@@ -132,11 +136,13 @@ def versions_of(raw: dict, path: Path) -> list[dict]:
     """The ``[[version]]`` tables of a dated file, checked to be listed oldest first, each month once."""
     versions = raw.get("version")
     if not isinstance(versions, list) or not versions:
-        raise ConfigError(str(path), "version", "the file must hold one or more [[version]] tables", examples.VERSION)
+        raise ConfigError(str(path), "version", "the file must hold one or more [[version]] tables", examples.VERSION,
+                          code="config_no_versions")
     months = [str(v.get("effective", "")) for v in versions]
     if months != sorted(set(months)) or len(set(months)) != len(months):
         raise ConfigError(str(path), "version.effective",
-                          f"versions must be listed oldest first, each month once; found {months}", examples.VERSION)
+                          f"versions must be listed oldest first, each month once; found {months}", examples.VERSION,
+                          code="config_versions_order", params=(("months", ", ".join(months)),))
     return versions
 
 
@@ -160,22 +166,63 @@ def faults(model: type[pydantic.BaseModel], raw: dict, path: Path, prefix: str) 
 
 def _config_error(error: dict, raw: dict, path: Path, prefix: str,
                   model: type[pydantic.BaseModel] | None = None) -> ConfigError:
-    message, loc = describe(error, model)
-    return ConfigError(str(path), key_path(raw, error["loc"], prefix), message, examples.for_location(loc))
+    said = describe(error, model)
+    return ConfigError(str(path), key_path(raw, error["loc"], prefix), said.message, examples.for_location(said.loc),
+                       code=said.code, params=said.params)
 
 
-def describe(error: dict, model: type[pydantic.BaseModel] | None = None) -> tuple[str, tuple]:
-    """A validation error of a config file as said to its editor, and the place whose example
-    helps: an unknown key names the nearest key ``model`` knows (and takes its example)."""
-    loc = error["loc"]
-    if error["type"] == "missing":
-        return "this key is required but missing", loc
-    if error["type"] == "extra_forbidden":
+class Said(NamedTuple):
+    """A validation error of a config file as said to its editor: the English ``message``, the
+    same as a message key and its values (``code``, ``params``) for the reader's language, and
+    the place whose example helps (``loc``)."""
+
+    message: str
+    loc: tuple
+    code: str = "config_problem"
+    params: tuple[tuple[str, str], ...] = ()
+
+
+# pydantic's error types → the message key saying the same in the reader's language
+_TYPE_CODES = {
+    **dict.fromkeys(("decimal_parsing", "decimal_type", "float_parsing", "float_type", "finite_number"),
+                    "config_not_number"),
+    **dict.fromkeys(("int_parsing", "int_type", "int_from_float"), "config_not_whole"),
+    **dict.fromkeys(("bool_parsing", "bool_type"), "config_not_bool"),
+    "string_type": "config_not_text",
+    **dict.fromkeys(("literal_error", "enum"), "config_choice"),
+    **dict.fromkeys(("list_type", "tuple_type", "set_type", "frozen_set_type"), "config_not_list"),
+    **dict.fromkeys(("dict_type", "model_type", "model_attributes_type"), "config_not_table"),
+    **dict.fromkeys(("date_parsing", "date_type", "date_from_datetime_parsing", "date_from_datetime_inexact"),
+                    "config_not_date"),
+    "greater_than": "config_gt", "greater_than_equal": "config_ge", "less_than": "config_lt",
+    "less_than_equal": "config_le",
+}
+_PATTERN_CODES = {rules.MONTH_PATTERN: "config_not_month", rules.MONTH_DAY_PATTERN: "config_not_month_day"}
+
+
+def describe(error: dict, model: type[pydantic.BaseModel] | None = None) -> Said:
+    """A validation error of a config file as said to its editor (:class:`Said`): an unknown key
+    names the nearest key ``model`` knows (and takes its example)."""
+    loc, kind, ctx = error["loc"], error["type"], error.get("ctx") or {}
+    if kind == "missing":
+        return Said("this key is required but missing", loc, "config_missing")
+    if kind == "extra_forbidden":
         near = _nearest_key(model, loc)
         if near:
-            return f"unknown key (check its spelling); did you mean {near}?", (*loc[:-1], near)
-        return "unknown key (check its spelling)", loc
-    return error["msg"].removeprefix("Value error, "), loc
+            return Said(f"unknown key (check its spelling); did you mean {near}?", (*loc[:-1], near),
+                        "config_unknown_key_near", (("near", near),))
+        return Said("unknown key (check its spelling)", loc, "config_unknown_key")
+    message = error["msg"].removeprefix("Value error, ")
+    fault = ctx.get("error")
+    if isinstance(fault, RuleFault):
+        return Said(message, loc, fault.code, fault.params)
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in _PATTERN_CODES:
+        return Said(message, loc, _PATTERN_CODES[ctx["pattern"]])
+    code = _TYPE_CODES.get(kind)
+    if code is None:
+        return Said(message, loc)
+    return Said(message, loc, code, tuple((name, str(value)) for name, value in ctx.items()
+                                          if name in ("expected", "gt", "ge", "lt", "le")))
 
 
 def _nearest_key(model: type[pydantic.BaseModel] | None, loc: tuple) -> str:
@@ -259,12 +306,13 @@ def _cross_check(weights: rules.WeightsVersion, fields: tuple[rules.InputField, 
         for field_id in item.measure.fields():
             if field_id not in known:
                 raise ConfigError(str(paths[WEIGHTS]), f"version[effective={weights.effective}].items[id={item.id}].measure",
-                                  f"reads field {field_id!r}, which {FIELDS} does not define", examples.MEASURE)
+                                  f"reads field {field_id!r}, which {FIELDS} does not define", examples.MEASURE,
+                                  code="config_measure_field", params=(("name", field_id), ("fields", FIELDS)))
         _check_denominator(weights, item, {f.id: f for f in fields}, paths)
     for f in fields:
         if f.at_most and f.at_most not in known:
             raise ConfigError(str(paths[FIELDS]), f"fields[id={f.id}].at_most", f"names unknown field {f.at_most!r}",
-                              examples.FIELD)
+                              examples.FIELD, code="config_at_most_field", params=(("name", f.at_most),))
 
 
 def _check_denominator(weights, item: rules.TieredItem, fields: dict, paths: dict[str, Path]) -> None:
@@ -275,7 +323,8 @@ def _check_denominator(weights, item: rules.TieredItem, fields: dict, paths: dic
     bound = fields[spec.denominator]
     if bound.min is None or bound.min < 0 or (bound.min == 0 and not bound.min_exclusive):
         raise ConfigError(str(paths[WEIGHTS]), f"version[effective={weights.effective}].items[id={item.id}].measure",
-                          f"{spec.denominator} may be 0; add zero_denominator (the value used then)", examples.MEASURE)
+                          f"{spec.denominator} may be 0; add zero_denominator (the value used then)", examples.MEASURE,
+                          code="config_zero_denominator", params=(("name", spec.denominator),))
 
 
 def content_hash(*parts: dict) -> str:

@@ -82,7 +82,7 @@ def _read(path: Path, ruleset: rules.Ruleset, faults: list) -> Profile | None:
         profile = Profile.model_validate(raw)
     except pydantic.ValidationError as exc:
         for error in exc.errors(include_url=False):
-            faults.append((str(path), config.key_path(raw, error["loc"], ""), config.describe(error, Profile)[0]))
+            faults.append((str(path), config.key_path(raw, error["loc"], ""), config.describe(error, Profile).message))
         return None
     before = len(faults)
     _cross_check(profile, raw, path, ruleset, faults)

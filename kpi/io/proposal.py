@@ -65,19 +65,21 @@ def read(folder: str | os.PathLike) -> Proposal:
     folder = Path(folder)
     errors: list[ConfigError] = []
     if not folder.is_dir():
-        raise ProposalError([ConfigError(str(folder), "(directory)", "not a directory")])
+        raise ProposalError([ConfigError(str(folder), "(directory)", "not a directory", code="config_not_directory")])
     raw: dict[str, dict] = {}
     for path in sorted(folder.glob("*.toml")):
         if path.name not in config.FILES:
             errors.append(ConfigError(str(path), "(file)", "not a config file; a proposal holds some of "
-                                      + ", ".join(config.FILES)))
+                                      + ", ".join(config.FILES), code="config_not_config_file",
+                                      params=(("files", ", ".join(config.FILES)),)))
             continue
         try:
             raw[path.name] = config.read_toml(path)
         except ConfigError as error:
             errors.append(error)
     if not raw and not errors:
-        errors.append(ConfigError(str(folder), "(directory)", "holds none of " + ", ".join(config.FILES)))
+        errors.append(ConfigError(str(folder), "(directory)", "holds none of " + ", ".join(config.FILES),
+                                  code="config_empty_proposal", params=(("files", ", ".join(config.FILES)),)))
     for name, table in raw.items():
         errors.extend(_faults(name, table, folder / name))
     if errors:
