@@ -269,6 +269,16 @@ def test_numbers_excel_showed_in_scientific_notation_are_refused_with_why(tmp_pa
     assert problems[0].value == "2.02301E+11"
 
 
+@pytest.mark.parametrize("agent_id", [".", "..", "...", " . "])
+def test_an_id_of_dots_alone_is_refused(tmp_path, agent_id):
+    """A placeholder for a newcomer without an id, and an address no browser keeps (it resolves
+    ``/agents/..`` away): the agent could never open their own page."""
+    rows = example_rows()
+    rows[1][0] = agent_id
+    problems = problems_of(write_csv(tmp_path / "dots.csv", rows))
+    assert [(p.code, p.location) for p in problems] == [("id_dots", "dots.csv!A2")]
+
+
 @pytest.mark.parametrize("agent_id", ["KF1E+05", "2E05", "1E5", "E+11", "12.5E"])
 def test_ids_only_look_scientific_when_excel_would_have_shown_them_so(tmp_path, agent_id):
     rows = example_rows()

@@ -109,6 +109,7 @@ def test_a_sheet_parses_the_same_with_and_without_the_quick_path(changes, rules,
        formulas=st.sets(st.tuples(st.integers(2, 7), st.integers(0, len(HEADER) - 1)), max_size=3),
        cut=st.none() | st.tuples(st.integers(0, 5), st.integers(1, len(HEADER) - 1)))
 @example(changes=[(0, 0, "2.02301E+11")], rules=RULES, formulas=set(), cut=None)   # an id Excel showed so
+@example(changes=[(0, 0, "..")], rules=RULES, formulas=set(), cut=None)
 @example(changes=[(1, HEADER.index("上月销售额"), " ¥-  ")], rules=RULES, formulas=set(), cut=None)
 def test_a_row_the_quick_path_accepts_the_full_path_reads_alike_without_problem_or_notice(changes, rules, formulas,
                                                                                          cut):

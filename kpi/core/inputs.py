@@ -349,6 +349,8 @@ def _parse_cell(row: _Row, f: rules.InputField):
             return text, None
         if f.id == "agent_id" and _SCIENTIFIC.fullmatch(text):  # the id's own digits are gone
             return None, row.problem(f.id, "id_scientific")
+        if f.id == "agent_id" and not text.strip("."):   # "." or "..": a placeholder, and no address can name it
+            return None, row.problem(f.id, "id_dots")
         return (identity.fold(text) if f.id in identity.FOLDED_FIELDS else text), None
     number = parse_number(value, money=f.type == "money")
     if number is None:
@@ -549,7 +551,7 @@ def _quick_row(plan: _Plan, number: int, values: Sequence[object], grid: Grid):
     for any other row (blank, total, a label, or anything that could make a problem or notice)."""
     width = len(values)
     agent = values[plan.agent_column] if plan.agent_column < width else None
-    if agent.__class__ is not str or _is_label(agent) or _SCIENTIFIC.fullmatch(agent):
+    if agent.__class__ is not str or _is_label(agent) or _SCIENTIFIC.fullmatch(agent) or not agent.strip(". "):
         return None
     name = values[plan.name_column] if plan.name_column is not None and plan.name_column < width else None
     if _is_total_row(agent, name):
