@@ -160,6 +160,14 @@ def test_a_missing_file_is_a_problem(tmp_path):
     assert [p.code for p in problems_of(tmp_path / "nowhere.csv")] == ["not_found"]
 
 
+@pytest.mark.parametrize("id_header, name_header", [("客服工号", "客服姓名"), ("员工编号", "员工姓名"), ("员工工号", "姓名")])
+def test_a_shop_s_own_words_for_the_id_and_name_columns(tmp_path, id_header, name_header):
+    rows = example_rows()
+    rows[0][0], rows[0][1] = id_header, name_header
+    agents, problems, _ = parse(write_csv(tmp_path / "own.csv", rows))
+    assert problems == [] and (agents[0].agent_id, agents[0].name) == ("KF1001", "王芳")
+
+
 def test_header_row_below_a_title_row(tmp_path):
     rows = [["客服人员绩效考核表 2026-09"], *example_rows()]
     agents, problems, _ = parse(write_xlsx(tmp_path / "titled.xlsx", rows))
