@@ -97,3 +97,20 @@ def test_workers_die_with_a_killed_parent_and_leave_nothing_running(tmp_path):
     _, stderr = process.communicate(timeout=30)      # returns once every holder of the pipes is gone
     assert time.monotonic() - started < 10
     assert b"Traceback" not in stderr
+
+
+def test_a_worker_whose_parent_died_before_it_could_ask_to_die_with_it_ends_at_once():
+    """The parent's pid is taken before the fork: a worker that finds another parent when it
+    starts (the one it was forked by was killed in between, it was re-parented) ends at once
+    instead of outliving it with the parent's pipes open (a kill in that moment hung the
+    process that waited for those pipes: CI, test_crash)."""
+    import multiprocessing
+    context = multiprocessing.get_context("fork")
+    child = context.Process(target=workers._die_with_parent, args=(os.getpid() + 10 ** 6,))
+    child.start()
+    child.join(10)
+    assert child.exitcode == 1
+    still = context.Process(target=workers._die_with_parent, args=(os.getpid(),))   # its true parent: it lives on
+    still.start()
+    still.join(10)
+    assert still.exitcode == 0

@@ -106,7 +106,7 @@ def stream(produce: Callable[[], Iterable[Any]], batch: int = 500) -> Iterator[A
         return
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
-    producer = context.Process(target=_produce, args=(produce, sending, batch), daemon=True)
+    producer = context.Process(target=_produce, args=(produce, sending, batch, os.getpid()), daemon=True)
     producer.start()
     sending.close()
     try:
@@ -134,9 +134,9 @@ def _received(connection) -> Iterator[Any]:
         yield from payload
 
 
-def _produce(produce: Callable[[], Iterable[Any]], connection, batch: int) -> None:
-    """Producer process: send the items in batches, then the end or the exception."""
-    _ignore_interrupts()
+def _produce(produce: Callable[[], Iterable[Any]], connection, batch: int, parent: int) -> None:
+    """Producer process (forked by ``parent``): send the items in batches, then the end or the exception."""
+    _ignore_interrupts(parent)
     items: list = []
     try:
         for item in produce():
@@ -185,7 +185,8 @@ def _forking(jobs: int):
     usual. Leaving early (an error, Ctrl-C, a consumer that stops) ends the workers at
     once rather than waiting for their tasks."""
     context = multiprocessing.get_context("fork")
-    pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_interrupts)
+    pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_interrupts,
+                                                initargs=(os.getpid(),))
     forked = [False]
 
     def started(index: int) -> concurrent.futures.Future:
@@ -233,21 +234,25 @@ def _exitcode(pool: concurrent.futures.ProcessPoolExecutor) -> int | None:
     return codes[0] if codes else None
 
 
-def _ignore_interrupts() -> None:
+def _ignore_interrupts(parent: int) -> None:
     """Workers leave Ctrl-C to the parent, which stops the pool and cleans up; they die with it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    _die_with_parent()
+    _die_with_parent(parent)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """End this forked process when its parent dies (killed with SIGKILL, out of memory).
 
     A forked worker holds both ends of the pipes it shares with its parent, so it would
     never see them close: it would wait for work forever, keeping the files it inherited
     (the input, the ledger, the parent's stdout) open. Linux is asked to kill it with its
     parent (``PR_SET_PDEATHSIG``); elsewhere a thread watches for the parent to change."""
-    parent = os.getppid()
+    # ``parent``: the pid the forking process had, taken before the fork. Read here with
+    # getppid() it could already be the reaper's, were the parent killed between the fork and
+    # this line, and the worker would outlive it holding the parent's pipes.
+    if os.getppid() != parent:
+        os._exit(1)
     with contextlib.suppress(Exception):
         if sys.platform.startswith("linux"):
             libc = ctypes.CDLL(None, use_errno=True)
