@@ -391,7 +391,7 @@ def collect(paths, period, passwords_file, config_dir, db_path, lang):
     cards, problems, ignored = [], [], []
     for path, found_in_folder in _returned_files(paths):
         if found_in_folder and path.suffix.lower() != ".xlsx":   # an .xls may be a card saved back the old way
-            ignored.append((path.name, {".xls": "old_xls", ".et": "wps_et"}.get(path.suffix.lower(), "not_xlsx_file")))
+            ignored.append((path.name, readers.old_format(path.suffix.lower()) or "not_xlsx_file"))
             continue
         try:
             cards.append(readers.read_scorecard(path, _card_password(path, passwords)))

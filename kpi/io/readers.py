@@ -62,10 +62,9 @@ def read(path: str | Path, prefetch: bool = False, period: str | None = None, sh
     path = Path(path)
     head = _head(path)
     suffix = path.suffix.lower()
-    if suffix == ".et":   # WPS 表格's own format (an OLE2 container like .xls)
-        raise _unreadable(path, "wps_et")
-    if _old_xls(suffix, head):
-        raise _unreadable(path, "old_xls")
+    older = old_format(suffix, head)
+    if older:
+        raise _unreadable(path, older)
     if suffix == ".xlsx" and head.startswith(OLE2_MAGIC):
         raise _unreadable(path, "encrypted")
     if suffix == ".xlsx":
@@ -75,10 +74,15 @@ def read(path: str | Path, prefetch: bool = False, period: str | None = None, sh
     raise _unreadable(path, "unsupported_format")
 
 
-def _old_xls(suffix: str, head: bytes) -> bool:
-    """Whether a file is an Excel 97-2003 workbook: named .xls, or an OLE2 container not named
-    .xlsx (an .xlsx in one is an encrypted workbook)."""
-    return suffix == ".xls" or (suffix != ".xlsx" and head.startswith(OLE2_MAGIC))
+def old_format(suffix: str, head: bytes = b"") -> str | None:
+    """The message key for a spreadsheet in a format older than .xlsx, which says how to save
+    it as one: WPS 表格's own ``.et``; an Excel 97-2003 workbook, named .xls or an OLE2
+    container not named .xlsx (an .xlsx in one is an encrypted workbook). None otherwise."""
+    if suffix == ".et":
+        return "wps_et"
+    if suffix == ".xls" or (suffix != ".xlsx" and head.startswith(OLE2_MAGIC)):
+        return "old_xls"
+    return None
 
 
 def _head(path: Path) -> bytes:
@@ -412,10 +416,9 @@ def read_scorecard(path: str | Path, password: str | None = None) -> returned.Re
     ``password``, in memory."""
     path = Path(path)
     head, suffix = _head(path), path.suffix.lower()
-    if suffix == ".et":          # saved back in WPS 表格's own format
-        raise _unreadable(path, "wps_et")
-    if _old_xls(suffix, head):   # saved back as Excel 97-2003: open it, save as .xlsx
-        raise _unreadable(path, "old_xls")
+    older = old_format(suffix, head)   # saved back as Excel 97-2003 or in WPS' own format
+    if older:
+        raise _unreadable(path, older)
     if suffix != ".xlsx":
         raise _unreadable(path, "not_xlsx")
     data = None
