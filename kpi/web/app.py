@@ -133,13 +133,12 @@ def create_app(db_path, config_dir=None, *, out_root=None, secure_cookies: bool 
     ]
     app = Starlette(routes=routes, exception_handlers={404: _unknown(templates), 405: _unknown(templates)})
     app.state.settings = settings
+
     def too_large(scope) -> Response:   # the Guard's 413, before the route reads anything
         request = Request(scope)
         return refused_body(templates, request, 413, lang_of(request, None), max_upload)
 
     return security.Guard(app, max_body=max_upload, too_large=too_large)
-
-
 
 
 def _static():
